@@ -1,0 +1,47 @@
+# aims-graph: `make help` lists the targets. Every target creates .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: help venv run test lint format bench docs catalogue clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## load the example organisation into the embedded store and serve it
+	$(VENV)/bin/aims summary examples/*.ttl
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest -q
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy on service/
+	$(VENV)/bin/ruff check service tests scripts bench
+	$(VENV)/bin/ruff format --check service tests scripts bench
+	$(VENV)/bin/mypy service
+
+format: $(STAMP) ## reformat the code with ruff
+	$(VENV)/bin/ruff format service tests scripts bench
+	$(VENV)/bin/ruff check --fix service tests scripts bench
+
+bench: $(STAMP) ## print the benchmark figures (bench/run.py)
+	$(PY) bench/run.py
+
+docs: $(STAMP) ## generate docs/vocabulary.md from the ontology
+	$(PY) scripts/build_docs.py
+
+catalogue: $(STAMP) ## regenerate ontology/iso42001.ttl from vendor/iso42001/*.csv
+	$(PY) scripts/build_catalogue.py
+
+clean: ## remove the virtual environment, caches and local data
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache aims-data

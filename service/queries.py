@@ -1,0 +1,150 @@
+"""Named SPARQL queries: loads queries/*.rq, reads their headers, validates parameters.
+
+A query file opens with `#` lines:
+
+    # title: Trace a risk
+    # description: A risk, its treatment, the controls that carry it out and their evidence.
+    # param: $risk IRI  the risk to trace
+    # param: $asOf date=today  the day validity is judged on
+
+Parameters become RDF terms here (IRIs checked, literals typed); each store binds them its own
+way (Oxigraph substitutions, an inline VALUES block on a remote server), never by pasting text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.term import Identifier
+
+from . import resources
+from .namespaces import PREFIXES
+
+PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
+_HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
+_PARAM = re.compile(r"^\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>\w+)(?:=(?P<default>\S+))?\s*(?P<doc>.*)$")
+# IRIs: absolute, no characters SPARQL or Turtle forbid inside <...>.
+_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|\\^`]*$')
+
+
+class QueryError(ValueError):
+    """A named query or its parameters are wrong (unknown name, bad value, syntax error)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: str | None
+    description: str
+
+    def to_term(self, raw: str) -> Identifier:
+        """The value as an RDF term of this parameter's type, or QueryError naming the problem."""
+        if self.type == "IRI":
+            if not _IRI.match(raw):
+                raise QueryError(f"parameter {self.name!r}: {raw!r} is not an absolute IRI")
+            return URIRef(raw)
+        if self.type == "date":
+            try:
+                return Literal(dt.date.fromisoformat(raw).isoformat(), datatype=XSD.date)
+            except ValueError:
+                raise QueryError(f"parameter {self.name!r}: {raw!r} is not a date (YYYY-MM-DD)") from None
+        if self.type == "integer":
+            if not re.fullmatch(r"[+-]?\d+", raw):
+                raise QueryError(f"parameter {self.name!r}: {raw!r} is not an integer")
+            return Literal(int(raw), datatype=XSD.integer)
+        if self.type == "boolean":
+            if raw not in ("true", "false"):
+                raise QueryError(f"parameter {self.name!r}: {raw!r} is not true or false")
+            return Literal(raw == "true", datatype=XSD.boolean)
+        return Literal(raw)
+
+    def default_term(self) -> Identifier | None:
+        if self.default is None:
+            return None
+        if self.default == "today":
+            return Literal(dt.date.today().isoformat(), datatype=XSD.date)
+        return self.to_term(self.default)
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    title: str
+    description: str
+    text: str
+    parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+
+    def bindings(self, values: dict[str, str]) -> dict[str, Identifier]:
+        """Checked RDF terms for every parameter: the given value, else the default; QueryError
+        for an unknown or missing parameter."""
+        known = {p.name: p for p in self.parameters}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)}")
+        terms: dict[str, Identifier] = {}
+        for p in self.parameters:
+            term = p.to_term(values[p.name]) if p.name in values else p.default_term()
+            if term is None:
+                raise QueryError(f"query {self.name!r} needs parameter {p.name!r} ({p.type})")
+            terms[p.name] = term
+        return terms
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "parameters": [
+                {"name": p.name, "type": p.type, "default": p.default, "description": p.description}
+                for p in self.parameters
+            ],
+        }
+
+
+def parse(path: Path) -> NamedQuery:
+    """Read one query file; QueryError if its header or its SPARQL is malformed."""
+    text = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    params: list[Parameter] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        m = _HEADER.match(line)
+        if not m:
+            continue
+        key, value = m.group(1), m.group(2).strip()
+        if key == "param":
+            pm = _PARAM.match(value)
+            if not pm or pm["type"] not in PARAM_TYPES:
+                raise QueryError(f"{path.name}: bad parameter line {value!r}")
+            params.append(Parameter(pm["name"], pm["type"], pm["default"], pm["doc"].strip()))
+        else:
+            header[key] = value
+    if "title" not in header:
+        raise QueryError(f"{path.name}: the header has no '# title:' line")
+    try:
+        prepareQuery(text, initNs=PREFIXES)
+    except Exception as e:  # rdflib raises pyparsing errors and others
+        raise QueryError(f"{path.name}: SPARQL syntax error: {e}") from e
+    return NamedQuery(path.stem, header["title"], header.get("description", ""), text, tuple(params))
+
+
+@cache
+def catalogue() -> dict[str, NamedQuery]:
+    """Every named query, parsed once."""
+    return {q.name: q for q in map(parse, resources.query_files())}
+
+
+def get(name: str) -> NamedQuery:
+    try:
+        return catalogue()[name]
+    except KeyError:
+        raise QueryError(f"no named query {name!r}; known: {', '.join(sorted(catalogue()))}") from None

@@ -1,0 +1,216 @@
+"""The Store interface every graph store implements, and what they share: RDF formats,
+result rows, errors and the catalogue graph."""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import Graph, URIRef
+from rdflib.term import Identifier
+
+from .. import resources
+from ..namespaces import CATALOGUE_GRAPH
+
+
+@dataclass(frozen=True)
+class RDFFormat:
+    name: str  # rdflib's parser/serializer name
+    media_type: str
+    extensions: tuple[str, ...]
+    quads: bool  # can hold named graphs
+
+
+FORMATS: dict[str, RDFFormat] = {
+    f.name: f
+    for f in (
+        RDFFormat("turtle", "text/turtle", (".ttl",), False),
+        RDFFormat("nt", "application/n-triples", (".nt",), False),
+        RDFFormat("nquads", "application/n-quads", (".nq",), True),
+        RDFFormat("trig", "application/trig", (".trig",), True),
+        RDFFormat("json-ld", "application/ld+json", (".jsonld", ".json"), True),
+        RDFFormat("xml", "application/rdf+xml", (".rdf", ".owl", ".xml"), False),
+    )
+}
+_ALIASES = {"ttl": "turtle", "ntriples": "nt", "n-triples": "nt", "nq": "nquads", "n-quads": "nquads",
+            "jsonld": "json-ld", "rdfxml": "xml", "rdf/xml": "xml", "rdf": "xml"}
+
+
+def format_for(name: str | None = None, path: str | Path | None = None, media_type: str | None = None) -> RDFFormat:
+    """The RDF format named, or implied by a file name or media type; StoreError if none fits."""
+    if name:
+        key = _ALIASES.get(name.lower(), name.lower())
+        if key in FORMATS:
+            return FORMATS[key]
+        raise StoreError(f"unknown RDF format {name!r}; use one of {', '.join(FORMATS)}")
+    if media_type:
+        base = media_type.split(";")[0].strip().lower()
+        for f in FORMATS.values():
+            if f.media_type == base:
+                return f
+        if base in ("application/x-turtle", "text/n3"):
+            return FORMATS["turtle"]
+        if base in ("text/plain",):
+            return FORMATS["nt"]
+        raise StoreError(f"unsupported RDF media type {base!r}")
+    if path is not None:
+        suffix = Path(path).suffix.lower()
+        for f in FORMATS.values():
+            if suffix in f.extensions:
+                return f
+        raise StoreError(f"cannot tell the RDF format of {Path(path).name!r} from its extension; name it")
+    raise StoreError("no RDF format given")
+
+
+class StoreError(Exception):
+    """A store operation failed; the message says why."""
+
+
+class StoreLocked(StoreError):
+    """The embedded store's folder is held by another process (the running service)."""
+
+
+class LoadError(StoreError):
+    """Data could not be parsed; nothing was loaded. Carries where the syntax error is."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.source, self.line, self.column = source, line, column
+        where = ", ".join(x for x in (source, f"line {line}" if line else "", f"column {column}" if column else "") if x)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@dataclass
+class Rows:
+    """A SELECT result: variable names and one dict per solution (unbound variables absent)."""
+
+    variables: list[str]
+    rows: list[dict[str, Identifier]]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+QueryResult = Rows | bool | Graph
+
+
+class Store(abc.ABC):
+    """A dataset of named graphs. The catalogue sits in its own graph; queries see the union."""
+
+    kind: str = "abstract"
+
+    @abc.abstractmethod
+    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None) -> QueryResult:
+        """Run a SPARQL query over the union of all graphs; `bindings` fix variables to RDF terms."""
+
+    @abc.abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL update."""
+
+    @abc.abstractmethod
+    def load(self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None) -> int:
+        """Parse `data` and add it to `graph` (or replace the graph), all or nothing; the triples added."""
+
+    @abc.abstractmethod
+    def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
+        """Serialise one graph, or the whole dataset (named graphs kept when the format can)."""
+
+    @abc.abstractmethod
+    def graphs(self) -> list[URIRef]:
+        """The named graphs that hold data."""
+
+    @abc.abstractmethod
+    def count(self, graph: URIRef | None = None) -> int:
+        """Triples in one graph, or quads in the whole dataset."""
+
+    @abc.abstractmethod
+    def drop(self, graph: URIRef) -> None:
+        """Remove a named graph and its triples."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the store (files, connections)."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- shared behaviour
+
+    def ensure_catalogue(self) -> None:
+        """Load the ontology and the ISO catalogue into the catalogue graph when it is missing or stale."""
+        expected = catalogue_graph()
+        if self.count(CATALOGUE_GRAPH) == len(expected):
+            return
+        data = expected.serialize(format="nt", encoding="utf-8")
+        self.load(data, FORMATS["nt"], CATALOGUE_GRAPH, replace=True, source="catalogue")
+
+    def load_file(self, path: Path, graph: URIRef | None = None, fmt: RDFFormat | None = None,
+                  replace: bool = False) -> int:
+        fmt = fmt or format_for(path=path)
+        if graph == CATALOGUE_GRAPH:
+            raise StoreError("the catalogue graph is read-only")
+        graph = graph or source_graph(path)
+        return self.load(path.read_bytes(), fmt, graph, replace=replace, source=str(path))
+
+    def rdflib_graph(self, graphs: list[URIRef] | None = None) -> Graph:
+        """An rdflib Graph of the given graphs' triples (all data graphs if None, never the catalogue)."""
+        construct = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+        wanted = graphs if graphs is not None else [g for g in self.graphs() if g != CATALOGUE_GRAPH]
+        result = Graph()
+        for g in wanted:
+            part = self.query(construct, {"g": g})
+            assert isinstance(part, Graph)
+            result += part
+        return result
+
+
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
+    """The query with `VALUES (?a ?b) { (<iri> "lit"^^xsd:date) }` opening its WHERE clause.
+
+    The values are RDF terms (IRIs checked, literals escaped by rdflib's n3()), so no user text
+    reaches the query. One mechanism for every store: Virtuoso rejects rdflib's trailing VALUES
+    and Oxigraph's substitutions need the variable projected.
+    """
+    if not bindings:
+        return sparql
+    names = list(bindings)
+    block = "VALUES (" + " ".join(f"?{n}" for n in names) + ") { (" + " ".join(
+        bindings[n].n3() for n in names) + ") }\n"
+    offset = 0
+    for line in sparql.splitlines(keepends=True):
+        if not line.lstrip().startswith("#"):
+            m = _WHERE.search(line)
+            if m:
+                at = offset + m.end()
+                return sparql[:at] + "\n  " + block + sparql[at:]
+        offset += len(line)
+    raise StoreError("a query with parameters needs an explicit WHERE { ... } clause")
+
+
+def source_graph(path: Path) -> URIRef:
+    """The default named graph for a loaded file: one graph per source, named after its file."""
+    return URIRef(f"https://w3id.org/aims/graph/source/{Path(path).name}")
+
+
+_catalogue: Graph | None = None
+
+
+def catalogue_graph() -> Graph:
+    """The ontology modules and the ISO catalogue as one rdflib Graph (parsed once)."""
+    global _catalogue
+    if _catalogue is None:
+        g = Graph()
+        for path in resources.ontology_files():
+            g.parse(path)
+        _catalogue = g
+    return _catalogue

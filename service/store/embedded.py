@@ -1,0 +1,180 @@
+"""The embedded default store: Oxigraph (pyoxigraph), persistent in a data folder.
+
+One read-write process holds a folder (RocksDB lock); a second one gets StoreLocked, not a crash.
+Loads are transactions: a file is parsed and written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.term import Identifier
+
+from .base import FORMATS, LoadError, QueryResult, RDFFormat, Rows, Store, StoreError, StoreLocked, inline_values
+
+_OX_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "xml": ox.RdfFormat.RDF_XML,
+}
+# Staging graphs hold a replacement until it is swapped in; leftovers of a killed load are dropped on open.
+_STAGING = "urn:aims:staging:"
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) -> Identifier:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value, datatype=None if datatype == str(XSD.string) else URIRef(datatype))
+    raise StoreError(f"unsupported RDF term {term!r}")
+
+
+def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise StoreError(f"unsupported RDF term {term!r}")
+
+
+class EmbeddedStore(Store):
+    kind = "embedded"
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        """A persistent store in folder `path`, or an in-memory one when `path` is None."""
+        self.path = Path(path) if path is not None else None
+        try:
+            if self.path is None:
+                self._store = ox.Store()
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as e:
+            if "lock" in str(e).lower():
+                raise StoreLocked(
+                    f"the store in {self.path} is in use by another process (is `aims serve` running?); "
+                    "stop it, or send the change to the service over HTTP"
+                ) from e
+            raise StoreError(f"cannot open the store in {self.path}: {e}") from e
+        for graph in self._store.named_graphs():
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(_STAGING):
+                self._store.remove_graph(graph)
+
+    # ---------------------------------------------------------------- queries
+
+    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None) -> QueryResult:
+        try:
+            result = self._store.query(inline_values(sparql, bindings), use_default_graph_as_union=True)
+        except SyntaxError as e:
+            raise StoreError(f"SPARQL syntax error: {e}") from e
+        if isinstance(result, ox.QueryBoolean):
+            return bool(result)
+        if isinstance(result, ox.QuerySolutions):
+            names = [v.value for v in result.variables]
+            rows = []
+            for solution in result:
+                row = {}
+                for name in names:
+                    value = solution[name]
+                    if value is not None:
+                        row[name] = to_rdflib(value)
+                rows.append(row)
+            return Rows(names, rows)
+        graph = Graph()
+        for triple in result:
+            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+        return graph
+
+    def update(self, sparql: str) -> None:
+        try:
+            self._store.update(sparql)
+        except SyntaxError as e:
+            raise StoreError(f"SPARQL syntax error: {e}") from e
+
+    # ---------------------------------------------------------------- data in and out
+
+    def load(self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False,
+             source: str | None = None) -> int:
+        target = ox.NamedNode(str(graph))
+        staging = ox.NamedNode(f"{_STAGING}{uuid.uuid4()}")
+        before = self._count_graph(target)
+        try:
+            # Store.load is one transaction: a syntax error anywhere leaves the store untouched.
+            self._store.load(data, format=_OX_FORMATS[fmt.name], to_graph=staging if replace else target,
+                             base_iri=str(graph))
+        except SyntaxError as e:
+            raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
+        except (ValueError, OSError) as e:
+            raise LoadError(str(e), source=source) from e
+        if replace:
+            # One update is one transaction: the old graph is swapped for the new one at once.
+            self._store.update(f"MOVE SILENT <{staging.value}> TO <{target.value}>")
+            return self._count_graph(target)
+        return self._count_graph(target) - before
+
+    def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
+        graph_node = ox.NamedNode(str(graph)) if graph is not None else None
+        quads = self._store.quads_for_pattern(None, None, None, graph_node)
+        if fmt.quads:
+            # a single graph keeps its name in TriG, N-Quads and JSON-LD
+            return ox.serialize(quads, format=_OX_FORMATS[fmt.name])
+        # a triple format cannot name graphs: the union (duplicates across graphs written once)
+        triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+        return ox.serialize(triples, format=_OX_FORMATS[fmt.name])
+
+    def graphs(self) -> list[URIRef]:
+        return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def count(self, graph: URIRef | None = None) -> int:
+        if graph is None:
+            return len(self._store)
+        return self._count_graph(ox.NamedNode(str(graph)))
+
+    def _count_graph(self, graph: ox.NamedNode) -> int:
+        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
+
+    def drop(self, graph: URIRef) -> None:
+        node = ox.NamedNode(str(graph))
+        if self._store.contains_named_graph(node):
+            self._store.remove_graph(node)
+
+    def rdflib_graph(self, graphs: list[URIRef] | None = None) -> Graph:
+        result = Graph()
+        wanted = graphs if graphs is not None else self.graphs()
+        from ..namespaces import CATALOGUE_GRAPH
+
+        for g in wanted:
+            if graphs is None and g == CATALOGUE_GRAPH:
+                continue  # pySHACL and owlrl get the catalogue as their own ontology graph
+            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(g))):
+                result.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        return result
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
+    def close(self) -> None:
+        self.flush()
+        del self._store
+
+
+__all__ = ["FORMATS", "EmbeddedStore", "to_oxigraph", "to_rdflib"]

@@ -1,0 +1,33 @@
+"""A wheel built from the checkout finds ontology/, shapes/ and queries/ once installed elsewhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+
+from .conftest import ROOT
+
+
+def test_installed_wheel_finds_its_data(tmp_path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(wheels), str(ROOT)], check=True)
+    (wheel,) = wheels.glob("aims_graph-*.whl")
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    # --no-deps: the check needs only the package's own files, not its libraries.
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
+    script = (
+        "from service import resources as r\n"
+        "import service\n"
+        "assert 'site-packages' in service.__file__, service.__file__\n"
+        "print(len(r.ontology_files()), len(r.shape_files()), len(r.query_files()), len(r.example_files()))\n"
+    )
+    out = subprocess.run([python, "-c", script], cwd=tmp_path, check=True, capture_output=True, text=True)
+    counts = [int(x) for x in out.stdout.split()]
+    expected = [len(list((ROOT / d).glob(p))) for d, p in
+                (("ontology", "*.ttl"), ("shapes", "*.ttl"), ("queries", "*.rq"), ("examples", "*.ttl"))]
+    assert counts == expected
+    assert all(counts[i] > 0 for i in (0, 2, 3))
