@@ -1,0 +1,194 @@
+"""SHACL validation (pySHACL) of organisation data against the conformance shapes.
+
+The ontology and catalogue are mixed into a copy of the data (the store keeps them apart); inference is
+off by default (`rdfs` or `owlrl` on request). Date rules are judged "as of" a day (today by
+default): the day is added to a copy of the data as an aims:ValidationContext node, so a report
+can be reproduced for the day of an audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from functools import cache
+
+import pyshacl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH, SKOS, XSD
+from rdflib.term import Identifier
+
+from . import queries, resources
+from .namespaces import AIMS
+from .store.base import catalogue_graph
+
+SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+INFERENCE = ("none", "rdfs", "owlrl")
+LOOKBACK = dt.timedelta(days=365)
+
+
+class ValidationError(ValueError):
+    """Bad validation options (unknown stage or inference)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    focus: str
+    path: str | None
+    value: str | None
+    severity: str
+    message: str
+    shape: str
+    requirement: str | None
+    requirement_id: str | None
+    stage: int | None
+
+
+@dataclass
+class Report:
+    conforms: bool
+    as_of: dt.date
+    results: list[Result] = field(default_factory=list)
+    graph: Graph = field(default_factory=Graph)  # the W3C SHACL validation report
+
+    def counts(self) -> dict[str, int]:
+        counts = {name: 0 for name in SEVERITIES.values()}
+        for r in self.results:
+            counts[r.severity] += 1
+        return counts
+
+    def to_json(self) -> dict[str, object]:
+        return {"conforms": self.conforms, "as_of": self.as_of.isoformat(), "counts": self.counts(),
+                "results": [asdict(r) for r in self.results]}
+
+
+@cache
+def shapes_graph() -> Graph:
+    g = Graph()
+    for path in resources.shape_files():
+        g.parse(path)
+    return g
+
+
+def shapes_for_stage(stage: int | None) -> list[URIRef] | None:
+    """The shapes of one audit stage, or None (all shapes)."""
+    if stage is None:
+        return None
+    if stage not in (1, 2):
+        raise ValidationError(f"stage must be 1 or 2, not {stage!r}")
+    wanted = AIMS.Stage1 if stage == 1 else AIMS.Stage2
+    return sorted(s for s in shapes_graph().subjects(AIMS.auditStage, wanted) if isinstance(s, URIRef))
+
+
+def system_resources(data: Graph, system: URIRef) -> set[Identifier]:
+    """The AI system and everything that hangs off it (the `system-resources` named query)."""
+    query = queries.get("system-resources")
+    bindings = query.bindings({"system": str(system)})
+    return {row["resource"] for row in data.query(query.text, initBindings=bindings)}  # type: ignore[index]
+
+
+def validate(
+    data: Graph,
+    *,
+    as_of: dt.date | None = None,
+    stage: int | None = None,
+    system: URIRef | None = None,
+    focus_nodes: list[Identifier] | None = None,
+    inference: str = "none",
+) -> Report:
+    """Validate `data` against the shapes; results limited to a stage, a system or focus nodes."""
+    if inference not in INFERENCE:
+        raise ValidationError(f"inference must be one of {', '.join(INFERENCE)}, not {inference!r}")
+    as_of = as_of or dt.date.today()
+    data = _with_context(data, as_of)
+    focus: set[Identifier] | None = set(focus_nodes) if focus_nodes is not None else None
+    if system is not None:
+        if (system, None, None) not in data:
+            raise ValidationError(f"no AI system {system} in the data")
+        within = system_resources(data, system)
+        focus = within if focus is None else focus & within
+    _, report_graph, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes_graph(),
+        inference=None if inference == "none" else inference,
+        advanced=True,
+        allow_warnings=True,
+        use_shapes=shapes_for_stage(stage),
+    )
+    results, report_graph = _read(report_graph, data, focus)
+    conforms = not any(r.severity == "Violation" for r in results)
+    return Report(conforms, as_of, results, report_graph)
+
+
+def _with_context(data: Graph, as_of: dt.date) -> Graph:
+    """A copy of the data with the catalogue mixed in (pySHACL mixes its ontology graph in only when
+    it infers, but sh:class, targets on catalogue nodes and the rules need it) and the as-of day."""
+    copy = Graph()
+    copy += data
+    copy += catalogue_graph()
+    context = BNode()
+    copy.add((context, RDF.type, AIMS.ValidationContext))
+    copy.add((context, AIMS.asOf, Literal(as_of.isoformat(), datatype=XSD.date)))
+    copy.add((context, AIMS.lookbackStart, Literal((as_of - LOOKBACK).isoformat(), datatype=XSD.date)))
+    return copy
+
+
+def _node_shape(shapes: Graph, source: Identifier) -> Identifier:
+    """The named node shape behind a result's source shape (a property shape is usually a blank node)."""
+    if (source, RDF.type, SH.NodeShape) in shapes:
+        return source
+    parent = shapes.value(None, SH.property, source)
+    return parent if parent is not None else source
+
+
+def _read(report: Graph, data: Graph, focus: set[Identifier] | None) -> tuple[list[Result], Graph]:
+    """Results as Result records, and the report graph (pruned to the focus set when there is one)."""
+    shapes, catalogue = shapes_graph(), catalogue_graph()
+    results: list[Result] = []
+    dropped: list[Identifier] = []
+    for node in report.subjects(RDF.type, SH.ValidationResult):
+        focus_node = report.value(node, SH.focusNode)
+        if focus is not None and focus_node not in focus:
+            dropped.append(node)
+            continue
+        shape = _node_shape(shapes, report.value(node, SH.sourceShape))
+        requirement = shapes.value(shape, AIMS.checksRequirement)
+        via = shapes.value(shape, AIMS.requirementPath)
+        if via is not None and data.value(focus_node, via) is not None:
+            requirement = data.value(focus_node, via)
+        stage_node = shapes.value(shape, AIMS.auditStage)
+        path, value = report.value(node, SH.resultPath), report.value(node, SH.value)
+        results.append(Result(
+            focus=str(focus_node),
+            path=str(path) if isinstance(path, URIRef) else None,
+            value=str(value) if value is not None else None,
+            severity=SEVERITIES[report.value(node, SH.resultSeverity)],  # type: ignore[index]
+            message=str(report.value(node, SH.resultMessage) or ""),
+            shape=str(shape),
+            requirement=str(requirement) if requirement is not None else None,
+            requirement_id=str(catalogue.value(requirement, SKOS.notation)) if requirement is not None else None,
+            stage=int(str(catalogue.value(stage_node, SKOS.notation))) if stage_node is not None else None,
+        ))
+    if dropped:
+        report = _prune(report, dropped)
+    results.sort(key=lambda r: (r.requirement_id or "", r.focus, r.path or "", r.message))
+    return results, report
+
+
+def _prune(report: Graph, dropped: list[Identifier]) -> Graph:
+    """The report without the dropped results; sh:conforms recomputed."""
+    pruned = Graph()
+    pruned.namespace_manager = report.namespace_manager
+    drop = set(dropped)
+    for s, p, o in report:
+        if s in drop or o in drop:
+            continue
+        pruned.add((s, p, o))
+    # a dropped result's own blank nodes (paths, values) are left out with it
+    for r in drop:
+        for s, p, o in report.triples((r, None, None)):
+            pruned.remove((s, p, o))
+    left = any(True for _ in pruned.subjects(RDF.type, SH.ValidationResult))
+    root = pruned.value(None, RDF.type, SH.ValidationReport, any=True)
+    if root is not None:
+        pruned.set((root, SH.conforms, Literal(not left)))
+    return pruned
