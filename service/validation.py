@@ -21,6 +21,41 @@ from . import queries, resources
 from .namespaces import AIMS
 from .store.base import catalogue_graph
 
+def _install_prepared_query_cache() -> None:
+    """Parse each SPARQL text once per process.
+
+    pySHACL runs a SHACL-SPARQL constraint once per focus node by handing rdflib the query *text*,
+    and rdflib parses it every time: on the example that parsing was 70 % of validation. Caching
+    the translated query is what rdflib's own prepareQuery does; evaluation with initBindings is
+    unchanged, so results are identical (tests/test_validation.py compares both ways).
+    """
+    from rdflib.plugins.sparql import processor
+    from rdflib.plugins.sparql.evaluate import evalQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    if getattr(processor.SPARQLProcessor.query, "aims_cached", False):
+        return
+    original = processor.SPARQLProcessor.query
+    cache: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], object] = {}
+
+    def query(self, strOrQuery, initBindings=None, initNs=None, base=None, DEBUG=False):  # type: ignore[no-untyped-def]
+        if not isinstance(strOrQuery, str):
+            return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
+        key = (strOrQuery, base, tuple(sorted((k, str(v)) for k, v in (initNs or {}).items())))
+        prepared = cache.get(key)
+        if prepared is None:
+            prepared = processor.translateQuery(parseQuery(strOrQuery), base, initNs)
+            if len(cache) < 4096:
+                cache[key] = prepared
+        return evalQuery(self.graph, prepared, initBindings, base)
+
+    query.aims_cached = True  # type: ignore[attr-defined]
+    query.aims_original = original  # type: ignore[attr-defined]
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+
+
+_install_prepared_query_cache()
+
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 INFERENCE = ("none", "rdfs", "owlrl")
 LOOKBACK = dt.timedelta(days=365)
