@@ -10,7 +10,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, queries
+import csv
+import datetime as dt
+import json
+
+from rdflib import URIRef
+
+from . import __version__, queries, reports, validation
+from .namespaces import CATALOGUE_GRAPH
 from .store import LoadError, Rows, StoreError
 from .store.embedded import EmbeddedStore
 
@@ -43,17 +50,70 @@ def cmd_summary(args: argparse.Namespace) -> int:
     store = _memory_store(args.files)
     result = store.query(queries.get("summary").text)
     assert isinstance(result, Rows)
-    print(f"aims-graph {__version__}: {len(args.files)} file(s), {store.count() - store.count(_catalogue())} "
+    print(f"aims-graph {__version__}: {len(args.files)} file(s), {store.count() - store.count(CATALOGUE_GRAPH)} "
           "triples of organisation data")
     for row in result:
         print(f"  {int(row['count']):5d}  {row['label']}")
     return 0
 
 
-def _catalogue():  # type: ignore[no-untyped-def]
-    from .namespaces import CATALOGUE_GRAPH
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
-    return CATALOGUE_GRAPH
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    store = _memory_store(args.files)
+    report = validation.validate(store.rdflib_graph(), as_of=args.as_of, stage=args.stage,
+                                 system=URIRef(args.system) if args.system else None, inference=args.inference)
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+    elif args.format == "turtle":
+        print(report.graph.serialize(format="turtle"))
+    else:
+        counts = report.counts()
+        print(f"as of {report.as_of}: {'conforms' if report.conforms else 'does not conform'} "
+              f"({counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos)")
+        for r in report.results:
+            path = f" {r.path.rsplit('#', 1)[-1]}" if r.path else ""
+            print(f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  <{r.focus}>{path}\n"
+                  f"            {r.message}")
+    return 0 if report.conforms else 1
+
+
+def cmd_gap(args: argparse.Namespace) -> int:
+    store = _memory_store(args.files)
+    statuses = reports.gap_analysis(store, as_of=args.as_of)
+    if args.format == "json":
+        print(json.dumps([vars(s) for s in statuses], indent=2))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["id", "kind", "group", "status", "findings", "requirement"])
+        for s in statuses:
+            writer.writerow([s.id, s.kind, s.group, s.status, len(s.findings), s.requirement])
+    else:
+        for s in statuses:
+            print(f"  {s.id:9s} {s.status:15s} {len(s.findings)} finding(s)")
+    return 0
+
+
+def cmd_readiness(args: argparse.Namespace) -> int:
+    store = _memory_store(args.files)
+    result = reports.readiness(store, args.stage, as_of=args.as_of)
+    if args.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+        return 0
+    print(f"stage {result.stage} readiness as of {result.as_of}: {'ready' if result.ready else 'NOT ready'}")
+    for group, counts in result.groups.items():
+        print(f"  {group:5s} {counts['percent_met']:5.1f} % met  " +
+              "  ".join(f"{k}: {counts[k]}" for k in reports.STATUSES))
+    if result.blocking:
+        print(f"blocking ({len(result.blocking)}):")
+        for b in result.blocking:
+            print(f"  {b['requirement_id']:8s} <{b['focus']}> {b['message']}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="load RDF files and print what they hold")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("validate", help="check RDF files against the ISO/IEC 42001 shapes (exit 1 on violations)")
+    p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules of this audit stage")
+    p.add_argument("--system", metavar="IRI", help="only this AI system and what hangs off it")
+    p.add_argument("--as-of", type=_date, help="judge dates as of this day (default today)")
+    p.add_argument("--inference", choices=validation.INFERENCE, default="none")
+    p.add_argument("--format", choices=("text", "json", "turtle"), default="text")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("gap", help="gap analysis: a status for every leaf clause and Annex A control")
+    p.add_argument("--as-of", type=_date)
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_gap)
+
+    p = sub.add_parser("readiness", help="certification readiness for stage 1 or 2")
+    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--as-of", type=_date)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_readiness)
     return parser
 
 
@@ -75,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as e:
         print(f"aims: RDF syntax error: {e}", file=sys.stderr)
         return 2
-    except (UsageError, StoreError, queries.QueryError) as e:
+    except (UsageError, StoreError, queries.QueryError, validation.ValidationError) as e:
         print(f"aims: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,105 @@
+"""The `aims` command line: exit codes, formats, errors naming file, line and column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from service.cli import main
+
+from .conftest import EXAMPLE_FILES
+
+FILES = [str(p) for p in EXAMPLE_FILES]
+AS_OF = ["--as-of", "2026-11-20"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summary(capsys) -> None:
+    code, out, _ = run(capsys, "summary", *FILES)
+    assert code == 0
+    assert "    17  risks" in out and "    38  Statement of Applicability entries" in out
+
+
+def test_validate_json_exit_1_on_violations(capsys) -> None:
+    code, out, _ = run(capsys, "validate", *AS_OF, "--format", "json", *FILES)
+    assert code == 1
+    report = json.loads(out)
+    assert report["conforms"] is False
+    assert report["counts"] == {"Violation": 16, "Warning": 0, "Info": 0}
+    first = report["results"][0]
+    assert set(first) >= {"focus", "path", "value", "severity", "message", "shape", "requirement",
+                          "requirement_id", "stage"}
+
+
+def test_validate_exit_0_when_conforming(capsys, tmp_path) -> None:
+    data = tmp_path / "ok.ttl"
+    data.write_text("@prefix aims: <https://w3id.org/aims#> .\n<urn:x:r> a aims:Role ; "
+                    "aims:responsibility \"x\" .\n<urn:x:m> <http://www.w3.org/ns/org#role> <urn:x:r> ; "
+                    "<http://www.w3.org/ns/org#member> <urn:x:p> .\n<urn:x:c> aims:competenceOf <urn:x:p> .\n")
+    code, out, _ = run(capsys, "validate", *AS_OF, str(data))
+    assert code == 0, out
+
+
+def test_validate_turtle_is_a_shacl_report(capsys) -> None:
+    from rdflib import Graph
+    from rdflib.namespace import RDF, SH
+
+    code, out, _ = run(capsys, "validate", *AS_OF, "--stage", "2", "--format", "turtle", *FILES)
+    assert code == 1
+    g = Graph().parse(data=out, format="turtle")
+    assert len(set(g.subjects(RDF.type, SH.ValidationResult))) == 6
+
+
+def test_validate_system(capsys) -> None:
+    code, out, _ = run(capsys, "validate", *AS_OF, "--format", "json", "--system",
+                       "https://aurora-lending.example/aims/support-assistant", *FILES)
+    foci = {r["focus"].rsplit("/", 1)[-1] for r in json.loads(out)["results"]}
+    assert foci == {"risk-07", "ia-support-2026"}
+
+
+def test_syntax_error_names_file_line_column(capsys, tmp_path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix : <http://x/> .\n:a :b :c .\n:a :b \"unterminated .\n")
+    code, _, err = run(capsys, "validate", str(bad))
+    assert code == 2
+    assert "bad.ttl" in err and "line 3" in err and "column" in err
+
+
+def test_missing_file(capsys, tmp_path) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "nope.ttl"))
+    assert code == 2 and "no such file" in err
+
+
+def test_bad_date_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["validate", "--as-of", "2026-13-01", *FILES])
+    assert e.value.code == 2
+
+
+def test_gap_csv(capsys) -> None:
+    code, out, _ = run(capsys, "gap", *AS_OF, "--format", "csv", *FILES)
+    assert code == 0
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert len(rows) == 32 + 38
+    assert rows["6.1.3"]["status"] == "not met"
+    assert rows["A.8.5"]["status"] == "not applicable"
+    assert rows["A.6.2.8"]["status"] == "partly met"
+    assert rows["A.2.2"]["status"] == "met"
+
+
+def test_readiness_json(capsys) -> None:
+    code, out, _ = run(capsys, "readiness", "--stage", "1", *AS_OF, "--format", "json", *FILES)
+    assert code == 0
+    result = json.loads(out)
+    assert result["ready"] is False
+    assert {b["requirement_id"] for b in result["blocking"]} >= {"5.2", "6.1.3", "6.1.4", "A.6.2.6"}
+    assert set(result["groups"]) == {"4", "5", "6", "7", "8", "9", "10", "A.2", "A.3", "A.4", "A.5", "A.6",
+                                     "A.7", "A.8", "A.9", "A.10"}
