@@ -1,0 +1,120 @@
+"""Print aims-graph's benchmark figures (`make bench`).
+
+Each measurement runs in its own process so that peak memory (ru_maxrss) is its own.
+    python bench/run.py                 # validation at 100 and 1,000 systems
+    python bench/run.py --sizes 100     # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+AS_OF = dt.date(2026, 11, 20)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def result_keys(report_graph) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """(focus, source shape's named node shape, path) per result: what both engines must agree on."""
+    from rdflib.namespace import RDF, SH
+
+    from service import validation
+
+    keys = []
+    for node in report_graph.subjects(RDF.type, SH.ValidationResult):
+        shape = validation._node_shape(validation.shapes_graph(), report_graph.value(node, SH.sourceShape))
+        path = report_graph.value(node, SH.resultPath)
+        keys.append([str(report_graph.value(node, SH.focusNode)), str(shape), str(path) if path else ""])
+    return sorted(keys)
+
+
+def child_validate_aims(path: Path) -> dict[str, object]:
+    """aims-graph's route: Oxigraph parses and stores; pySHACL (with prepared queries) validates."""
+    from service import validation
+    from service.store.embedded import EmbeddedStore
+
+    t0 = time.perf_counter()
+    store = EmbeddedStore()
+    store.load_file(path)
+    data = store.rdflib_graph()
+    t1 = time.perf_counter()
+    report = validation.validate(data, as_of=AS_OF)
+    t2 = time.perf_counter()
+    return {"load_s": t1 - t0, "validate_s": t2 - t1, "keys": result_keys(report.graph), "peak_mb": peak_mb()}
+
+
+def child_validate_plain(path: Path) -> dict[str, object]:
+    """Plain pySHACL: rdflib parses the file; pySHACL validates with rdflib parsing every query."""
+    import pyshacl
+    from rdflib import Graph
+    from rdflib.plugins.sparql import processor
+
+    from service import validation
+
+    processor.SPARQLProcessor.query = processor.SPARQLProcessor.query.aims_original  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    data = Graph().parse(path)
+    t1 = time.perf_counter()
+    _, report, _ = pyshacl.validate(validation._with_context(data, AS_OF), shacl_graph=validation.shapes_graph(),
+                                    advanced=True, allow_warnings=True)
+    t2 = time.perf_counter()
+    return {"load_s": t1 - t0, "validate_s": t2 - t1, "keys": result_keys(report), "peak_mb": peak_mb()}
+
+
+CHILDREN = {"validate-aims": child_validate_aims, "validate-plain": child_validate_plain}
+
+
+def run_child(name: str, path: Path) -> dict[str, object]:
+    out = subprocess.run([sys.executable, __file__, "--child", name, str(path)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def bench_validation(sizes: list[int], workdir: Path) -> None:
+    from bench.generate import generate
+
+    print("Validation (41 shapes, 22 with SHACL-SPARQL), as of 2026-11-20; times in seconds")
+    print(f"{'systems':>8} {'triples':>8} | {'aims load':>9} {'validate':>9} {'peak MB':>8} | "
+          f"{'plain parse':>11} {'validate':>9} {'peak MB':>8} | {'speed-up':>8} {'results':>8} same")
+    for n in sizes:
+        path = workdir / f"org-{n}.ttl"
+        path.write_text(generate(n), encoding="utf-8")
+        from rdflib import Graph
+
+        triples = len(Graph().parse(path)) if n <= 1000 else 0
+        ours = run_child("validate-aims", path)
+        plain = run_child("validate-plain", path)
+        ours_total = float(ours["load_s"]) + float(ours["validate_s"])  # type: ignore[arg-type]
+        plain_total = float(plain["load_s"]) + float(plain["validate_s"])  # type: ignore[arg-type]
+        same = ours["keys"] == plain["keys"]
+        print(f"{n:>8} {triples:>8} | {ours['load_s']:>9.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} | "
+              f"{plain['load_s']:>11.2f} {plain['validate_s']:>9.2f} {plain['peak_mb']:>8.0f} | "
+              f"{plain_total / ours_total:>7.1f}x {len(ours['keys']):>8} {'yes' if same else 'NO'}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(CHILDREN[args.child[0]](Path(args.child[1]))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_validation(args.sizes, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
