@@ -17,8 +17,10 @@ import json
 from rdflib import URIRef
 
 from . import __version__, queries, reports, validation
+from . import config
 from .namespaces import CATALOGUE_GRAPH
-from .store import LoadError, Rows, StoreError
+from .store import FORMATS, LoadError, Rows, Store, StoreError, format_for, open_store
+from .store.base import check_iri
 from .store.embedded import EmbeddedStore
 
 
@@ -35,6 +37,80 @@ def _memory_store(files: Sequence[Path]) -> EmbeddedStore:
             raise UsageError(f"{path}: no such file")
         store.load_file(path)
     return store
+
+
+def _open(args: argparse.Namespace) -> Store:
+    """The configured store (embedded in --data, or remote at --endpoint), catalogue loaded."""
+    overrides = {k: v for k, v in (("data_dir", args.data), ("endpoint", args.endpoint),
+                                   ("update_endpoint", args.update_endpoint),
+                                   ("graph_store_endpoint", args.graph_store_endpoint)) if v is not None}
+    store = open_store(config.load(overrides))
+    store.ensure_catalogue()
+    return store
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    for path in args.files:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    graph = check_iri(args.graph) if args.graph else None
+    fmt = format_for(name=args.format) if args.format else None
+    with _open(args) as store:
+        added = store.load_files(args.files, graph=graph, fmt=fmt, replace=args.replace)
+        print(f"loaded {added} triples from {len(args.files)} file(s); the store holds {store.count()} quads")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    fmt = format_for(name=args.format) if args.format else (
+        format_for(path=args.output) if args.output else FORMATS["trig"])
+    with _open(args) as store:
+        data = store.export(fmt, check_iri(args.graph) if args.graph else None)
+    if args.output:
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    query = queries.get(args.name)
+    params = {}
+    for item in args.param or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--param {item!r}: write name=value")
+        params[name] = value
+    bindings = query.bindings(params)
+    with _open(args) as store:
+        result = store.query(query.text, bindings)
+    if not isinstance(result, Rows):
+        raise UsageError(f"query {args.name!r} is not a SELECT query")
+    if args.format == "json":
+        print(json.dumps({"variables": result.variables,
+                          "rows": [{k: str(v) for k, v in row.items()} for row in result]}, indent=2))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.variables)
+        for row in result:
+            writer.writerow([str(row.get(v, "")) for v in result.variables])
+    else:
+        _print_table(result)
+    return 0
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    for q in queries.catalogue().values():
+        params = " ".join(f"{p.name}={p.type}" + (f"(default {p.default})" if p.default else "") for p in q.parameters)
+        print(f"{q.name:28s} {q.title}" + (f"  [{params}]" if params else ""))
+    return 0
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, help="embedded store folder (default ./aims-data or AIMS_DATA_DIR)")
+    p.add_argument("--endpoint", help="remote SPARQL query endpoint (or AIMS_ENDPOINT)")
+    p.add_argument("--update-endpoint", help="remote SPARQL update endpoint (default: --endpoint)")
+    p.add_argument("--graph-store-endpoint", help="remote Graph Store protocol endpoint, used for loads")
 
 
 def _print_table(rows: Rows, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="load RDF files and print what they hold")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("load", help="load RDF files into the store, all or nothing")
+    _store_options(p)
+    p.add_argument("--graph", metavar="IRI", help="the named graph (default: one graph per file)")
+    p.add_argument("--format", help="RDF format (default: from each file's extension)")
+    p.add_argument("--replace", action="store_true", help="replace the graph instead of adding to it")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("export", help="write the dataset or one graph")
+    _store_options(p)
+    p.add_argument("--graph", metavar="IRI")
+    p.add_argument("--format", help=f"one of {', '.join(FORMATS)} (default: from --output, else trig)")
+    p.add_argument("--output", "-o", type=Path)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("query", help="run a named query")
+    _store_options(p)
+    p.add_argument("name")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("queries", help="list the named queries and their parameters")
+    p.set_defaults(func=cmd_queries)
 
     p = sub.add_parser("validate", help="check RDF files against the ISO/IEC 42001 shapes (exit 1 on violations)")
     p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules of this audit stage")

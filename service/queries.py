@@ -19,19 +19,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from rdflib import Literal, URIRef
+from rdflib import Literal
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Identifier
 
 from . import resources
 from .namespaces import PREFIXES
+from .store.base import StoreError, check_iri
 
 PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
 _PARAM = re.compile(r"^\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>\w+)(?:=(?P<default>\S+))?\s*(?P<doc>.*)$")
-# IRIs: absolute, no characters SPARQL or Turtle forbid inside <...>.
-_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|\\^`]*$')
 
 
 class QueryError(ValueError):
@@ -48,9 +47,10 @@ class Parameter:
     def to_term(self, raw: str) -> Identifier:
         """The value as an RDF term of this parameter's type, or QueryError naming the problem."""
         if self.type == "IRI":
-            if not _IRI.match(raw):
-                raise QueryError(f"parameter {self.name!r}: {raw!r} is not an absolute IRI")
-            return URIRef(raw)
+            try:
+                return check_iri(raw)
+            except StoreError:
+                raise QueryError(f"parameter {self.name!r}: {raw!r} is not an absolute IRI") from None
         if self.type == "date":
             try:
                 return Literal(dt.date.fromisoformat(raw).isoformat(), datatype=XSD.date)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 from rdflib.term import Identifier
 
@@ -21,17 +22,18 @@ class RDFFormat:
     media_type: str
     extensions: tuple[str, ...]
     quads: bool  # can hold named graphs
+    ox: ox.RdfFormat  # the same format for pyoxigraph
 
 
 FORMATS: dict[str, RDFFormat] = {
     f.name: f
     for f in (
-        RDFFormat("turtle", "text/turtle", (".ttl",), False),
-        RDFFormat("nt", "application/n-triples", (".nt",), False),
-        RDFFormat("nquads", "application/n-quads", (".nq",), True),
-        RDFFormat("trig", "application/trig", (".trig",), True),
-        RDFFormat("json-ld", "application/ld+json", (".jsonld", ".json"), True),
-        RDFFormat("xml", "application/rdf+xml", (".rdf", ".owl", ".xml"), False),
+        RDFFormat("turtle", "text/turtle", (".ttl",), False, ox.RdfFormat.TURTLE),
+        RDFFormat("nt", "application/n-triples", (".nt",), False, ox.RdfFormat.N_TRIPLES),
+        RDFFormat("nquads", "application/n-quads", (".nq",), True, ox.RdfFormat.N_QUADS),
+        RDFFormat("trig", "application/trig", (".trig",), True, ox.RdfFormat.TRIG),
+        RDFFormat("json-ld", "application/ld+json", (".jsonld", ".json"), True, ox.RdfFormat.JSON_LD),
+        RDFFormat("xml", "application/rdf+xml", (".rdf", ".owl", ".xml"), False, ox.RdfFormat.RDF_XML),
     )
 }
 _ALIASES = {"ttl": "turtle", "ntriples": "nt", "n-triples": "nt", "nq": "nquads", "n-quads": "nquads",
@@ -62,6 +64,17 @@ def format_for(name: str | None = None, path: str | Path | None = None, media_ty
                 return f
         raise StoreError(f"cannot tell the RDF format of {Path(path).name!r} from its extension; name it")
     raise StoreError("no RDF format given")
+
+
+# Absolute IRIs with no character SPARQL or Turtle forbids inside <...>.
+_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|\\^`]*$')
+
+
+def check_iri(value: str) -> URIRef:
+    """`value` as an IRI term, or StoreError: the only way an IRI from a user reaches a query."""
+    if not _IRI.match(value):
+        raise StoreError(f"{value!r} is not an absolute IRI")
+    return URIRef(value)
 
 
 class StoreError(Exception):
@@ -158,6 +171,24 @@ class Store(abc.ABC):
             raise StoreError("the catalogue graph is read-only")
         graph = graph or source_graph(path)
         return self.load(path.read_bytes(), fmt, graph, replace=replace, source=str(path))
+
+    def load_files(self, paths: list[Path], graph: URIRef | None = None, fmt: RDFFormat | None = None,
+                   replace: bool = False) -> int:
+        """Load several files, each into its own source graph unless `graph` is given. Every file
+        is parsed before anything is written, so a syntax error anywhere changes nothing."""
+        if graph == CATALOGUE_GRAPH:
+            raise StoreError("the catalogue graph is read-only")
+        for path in paths:
+            f = fmt or format_for(path=path)
+            try:
+                for _ in ox.parse(path=str(path), format=f.ox):
+                    pass
+            except SyntaxError as e:
+                raise LoadError(e.msg, source=str(path), line=e.lineno, column=e.offset) from e
+        added = 0
+        for i, path in enumerate(paths):
+            added += self.load_file(path, graph, fmt, replace=replace and (graph is None or i == 0))
+        return added
 
     def rdflib_graph(self, graphs: list[URIRef] | None = None) -> Graph:
         """An rdflib Graph of the given graphs' triples (all data graphs if None, never the catalogue)."""

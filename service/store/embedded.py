@@ -16,14 +16,6 @@ from rdflib.term import Identifier
 
 from .base import FORMATS, LoadError, QueryResult, RDFFormat, Rows, Store, StoreError, StoreLocked, inline_values
 
-_OX_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "nquads": ox.RdfFormat.N_QUADS,
-    "trig": ox.RdfFormat.TRIG,
-    "json-ld": ox.RdfFormat.JSON_LD,
-    "xml": ox.RdfFormat.RDF_XML,
-}
 # Staging graphs hold a replacement until it is swapped in; leftovers of a killed load are dropped on open.
 _STAGING = "urn:aims:staging:"
 
@@ -118,7 +110,7 @@ class EmbeddedStore(Store):
         before = self._count_graph(target)
         try:
             # Store.load is one transaction: a syntax error anywhere leaves the store untouched.
-            self._store.load(data, format=_OX_FORMATS[fmt.name], to_graph=staging if replace else target,
+            self._store.load(data, format=fmt.ox, to_graph=staging if replace else target,
                              base_iri=str(graph))
         except SyntaxError as e:
             raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
@@ -135,10 +127,10 @@ class EmbeddedStore(Store):
         quads = self._store.quads_for_pattern(None, None, None, graph_node)
         if fmt.quads:
             # a single graph keeps its name in TriG, N-Quads and JSON-LD
-            return ox.serialize(quads, format=_OX_FORMATS[fmt.name])
+            return ox.serialize(quads, format=fmt.ox)
         # a triple format cannot name graphs: the union (duplicates across graphs written once)
         triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
-        return ox.serialize(triples, format=_OX_FORMATS[fmt.name])
+        return ox.serialize(triples, format=fmt.ox)
 
     def graphs(self) -> list[URIRef]:
         return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))

@@ -1,0 +1,230 @@
+"""A store on any SPARQL 1.1 server (Query, Update and, where it has one, Graph Store protocols).
+
+Tested against `oxigraph serve` and Virtuoso 7. The servers differ; the differences are handled
+here, not in the queries:
+- Virtuoso's default graph is the union of every graph, its system graphs included, and
+  `GRAPH ?g` ranges over them all. So the store keeps a registry of its own graphs and names them
+  on every request (`default-graph-uri` and `named-graph-uri`), which also gives Oxigraph (whose
+  default graph is not a union) the union the embedded store has.
+- Virtuoso hangs on queries POSTed directly: queries go as URL-encoded forms.
+- Virtuoso updates need a named graph: every update names one.
+- Virtuoso rejects a trailing VALUES (rdflib's initBindings): bindings go in an inline VALUES block.
+- Virtuoso's CLEAR works where DROP fails on a graph it did not see CREATEd.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+from rdflib.term import Identifier
+from SPARQLWrapper import DIGEST, JSON, POST, RDFXML, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+from .base import LoadError, QueryResult, RDFFormat, Rows, Store, StoreError, check_iri, inline_values
+
+REGISTRY = URIRef("https://w3id.org/aims/graph/registry")
+SD_NAMED_GRAPH = URIRef("http://www.w3.org/ns/sparql-service-description#NamedGraph")
+
+
+def _term(binding: dict[str, str]) -> Identifier:
+    """An rdflib term from a SPARQL JSON binding (Virtuoso still sends SPARQL 1.0 'typed-literal')."""
+    kind, value = binding["type"], binding["value"]
+    if kind == "uri":
+        return URIRef(value)
+    if kind == "bnode":
+        return BNode(value)
+    datatype = binding.get("datatype")
+    if datatype == str(XSD.string):
+        datatype = None
+    return Literal(value, lang=binding.get("xml:lang"), datatype=URIRef(datatype) if datatype else None)
+
+
+class RemoteStore(Store):
+    kind = "remote"
+
+    def __init__(self, endpoint: str, update_endpoint: str | None = None, graph_store_endpoint: str | None = None,
+                 username: str | None = None, password: str | None = None, digest: bool = False,
+                 timeout: float = 60.0) -> None:
+        self.endpoint = endpoint
+        self.update_endpoint = update_endpoint or endpoint
+        self.graph_store_endpoint = graph_store_endpoint
+        self.username, self.password, self.digest = username, password, digest
+        self.timeout = timeout
+        self._opener = self._build_opener()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RemoteStore:
+        return cls(settings.endpoint, settings.update_endpoint, settings.graph_store_endpoint,
+                   settings.username, settings.password, timeout=settings.query_timeout)
+
+    # ---------------------------------------------------------------- protocol plumbing
+
+    def _wrapper(self, url: str) -> SPARQLWrapper:
+        w = SPARQLWrapper(url)
+        w.setMethod(POST)  # URL-encoded form; never a direct POST (Virtuoso hangs on those)
+        w.setTimeout(int(self.timeout))
+        if self.username:
+            if self.digest:
+                w.setHTTPAuth(DIGEST)
+            w.setCredentials(self.username, self.password or "")
+        return w
+
+    def _build_opener(self) -> urllib.request.OpenerDirector:
+        handlers: list[urllib.request.BaseHandler] = []
+        if self.username and self.graph_store_endpoint:
+            passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            passwords.add_password(None, self.graph_store_endpoint, self.username, self.password or "")
+            handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
+        return urllib.request.build_opener(*handlers)
+
+    def _select(self, sparql: str, graphs: list[URIRef] | None = None) -> Rows:
+        w = self._wrapper(self.endpoint)
+        for g in graphs if graphs is not None else self._dataset_graphs():
+            w.addDefaultGraph(str(g))
+            w.addNamedGraph(str(g))
+        w.setQuery(sparql)
+        w.setReturnFormat(JSON)
+        try:
+            data = w.queryAndConvert()
+        except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
+            raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
+        assert isinstance(data, dict)
+        if "boolean" in data:
+            return Rows(["boolean"], [{"boolean": Literal(bool(data["boolean"]))}])
+        names = data["head"]["vars"]
+        return Rows(names, [{k: _term(v) for k, v in b.items()} for b in data["results"]["bindings"]])
+
+    def _dataset_graphs(self) -> list[URIRef]:
+        return self.graphs()
+
+    # ---------------------------------------------------------------- the Store interface
+
+    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None) -> QueryResult:
+        text = inline_values(sparql, bindings)
+        form = _query_form(text)
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            w = self._wrapper(self.endpoint)
+            for g in self._dataset_graphs():
+                w.addDefaultGraph(str(g))
+                w.addNamedGraph(str(g))
+            w.setQuery(text)
+            w.setReturnFormat(RDFXML)
+            try:
+                result = w.queryAndConvert()
+            except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
+                raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
+            assert isinstance(result, Graph)
+            return result
+        rows = self._select(text)
+        if form == "ASK":  # Virtuoso may answer an ASK as one row of 1 or 0
+            value = next(iter(rows.rows[0].values())) if rows.rows and rows.rows[0] else Literal(False)
+            return value.toPython() in (True, 1, "1", "true")  # type: ignore[union-attr]
+        return rows
+
+    def update(self, sparql: str) -> None:
+        w = self._wrapper(self.update_endpoint)
+        w.setQuery(sparql)
+        try:
+            w.query()
+        except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
+            raise StoreError(f"update failed on {self.update_endpoint}: {_short(e)}") from e
+
+    def load(self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False,
+             source: str | None = None) -> int:
+        graph = check_iri(str(graph))
+        # Parse here first: a syntax error is reported with its position and never reaches the server.
+        try:
+            triples = list(ox.parse(data, format=fmt.ox, base_iri=str(graph)))
+        except SyntaxError as e:
+            raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
+        body = ox.serialize((ox.Triple(t.subject, t.predicate, t.object) for t in triples),
+                            format=ox.RdfFormat.N_TRIPLES)
+        before = 0 if replace else self.count(graph)
+        if self.graph_store_endpoint:
+            self._graph_store("PUT" if replace else "POST", graph, body)
+        else:
+            # One update request: the server applies it whole or not at all. INSERT ... WHERE {},
+            # not INSERT DATA, because Virtuoso refuses blank nodes in INSERT DATA.
+            text = body.decode("utf-8")
+            clear = f"CLEAR SILENT GRAPH <{graph}> ;\n" if replace else ""
+            self.update(f"{clear}INSERT {{ GRAPH <{graph}> {{\n{text}\n}} }} WHERE {{}}")
+        self._register(graph)
+        return self.count(graph) - before
+
+    def _graph_store(self, method: str, graph: URIRef, body: bytes | None = None) -> bytes:
+        assert self.graph_store_endpoint
+        separator = "&" if "?" in self.graph_store_endpoint else "?"
+        url = f"{self.graph_store_endpoint}{separator}graph={urllib.parse.quote(str(graph), safe='')}"
+        request = urllib.request.Request(url, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", "application/n-triples")
+        else:
+            request.add_header("Accept", "application/n-triples")
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as e:
+            if method == "GET" and e.code == 404:
+                return b""
+            raise StoreError(f"graph store {method} {url} failed: {e.code} {e.read()[:300]!r}") from e
+        except (urllib.error.URLError, OSError) as e:
+            raise StoreError(f"graph store {method} {url} failed: {e}") from e
+
+    def _register(self, graph: URIRef) -> None:
+        self.update(f"INSERT DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
+
+    def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
+        wanted = [graph] if graph is not None else self.graphs()
+        dataset = Dataset()
+        for g in wanted:
+            part = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": g})
+            assert isinstance(part, Graph)
+            target = dataset.graph(g)
+            for triple in part:
+                target.add(triple)
+        if fmt.quads:
+            return dataset.serialize(format=fmt.name, encoding="utf-8")
+        union = Graph()
+        for g in wanted:
+            union += dataset.graph(g)
+        return union.serialize(format=fmt.name, encoding="utf-8")
+
+    def graphs(self) -> list[URIRef]:
+        rows = self._select(f"SELECT ?g WHERE {{ ?g a <{SD_NAMED_GRAPH}> }}", graphs=[REGISTRY])
+        return sorted(URIRef(str(r["g"])) for r in rows)
+
+    def count(self, graph: URIRef | None = None) -> int:
+        if graph is None:
+            return sum(self.count(g) for g in self.graphs())
+        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{check_iri(str(graph))}> {{ ?s ?p ?o }} }}",
+                            graphs=[graph])
+        return int(rows.rows[0]["n"]) if rows.rows else 0  # type: ignore[call-overload]
+
+    def drop(self, graph: URIRef) -> None:
+        graph = check_iri(str(graph))
+        self.update(f"CLEAR SILENT GRAPH <{graph}>")
+        self.update(f"DELETE DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
+
+
+def _short(error: Exception, limit: int = 600) -> str:
+    """The server's message without the echo of a long query."""
+    text = str(error)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _query_form(sparql: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of these keywords outside comments and IRIs."""
+    import re
+
+    body = "\n".join(line for line in sparql.splitlines() if not line.lstrip().startswith("#"))
+    body = re.sub(r"<[^>]*>", "<>", body)
+    m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", body, re.IGNORECASE)
+    if not m:
+        raise StoreError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    return m.group(1).upper()
