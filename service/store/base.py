@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Identifier
 
 from .. import resources
@@ -202,6 +202,23 @@ class Store(abc.ABC):
         return result
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def sparql_term(term: Identifier) -> str:
+    """An IRI or literal written for a query, on one line, every quote and break escaped."""
+    if isinstance(term, URIRef):
+        return f"<{check_iri(str(term))}>"
+    if isinstance(term, Literal):
+        text = '"' + str(term).translate(_ESCAPES) + '"'
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype:
+            return f"{text}^^<{check_iri(str(term.datatype))}>"
+        return text
+    raise StoreError(f"cannot bind {term!r}: only IRIs and literals")
+
+
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
@@ -216,7 +233,7 @@ def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
         return sparql
     names = list(bindings)
     block = "VALUES (" + " ".join(f"?{n}" for n in names) + ") { (" + " ".join(
-        bindings[n].n3() for n in names) + ") }\n"
+        sparql_term(bindings[n]) for n in names) + ") }\n"
     offset = 0
     for line in sparql.splitlines(keepends=True):
         if not line.lstrip().startswith("#"):

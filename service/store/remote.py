@@ -83,12 +83,13 @@ class RemoteStore(Store):
             handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
         return urllib.request.build_opener(*handlers)
 
-    def _select(self, sparql: str, graphs: list[URIRef] | None = None) -> Rows:
+    def _select(self, sparql: str, graphs: list[URIRef] | None = None, form: str = "SELECT") -> Rows:
         w = self._wrapper(self.endpoint)
         for g in graphs if graphs is not None else self._dataset_graphs():
             w.addDefaultGraph(str(g))
             w.addNamedGraph(str(g))
         w.setQuery(sparql)
+        w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
         w.setReturnFormat(JSON)
         try:
             data = w.queryAndConvert()
@@ -114,6 +115,7 @@ class RemoteStore(Store):
                 w.addDefaultGraph(str(g))
                 w.addNamedGraph(str(g))
             w.setQuery(text)
+            w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
             w.setReturnFormat(RDFXML)
             try:
                 result = w.queryAndConvert()
@@ -121,7 +123,7 @@ class RemoteStore(Store):
                 raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
             assert isinstance(result, Graph)
             return result
-        rows = self._select(text)
+        rows = self._select(text, form=form)
         if form == "ASK":  # Virtuoso may answer an ASK as one row of 1 or 0
             value = next(iter(rows.rows[0].values())) if rows.rows and rows.rows[0] else Literal(False)
             return value.toPython() in (True, 1, "1", "true")  # type: ignore[union-attr]
@@ -222,8 +224,7 @@ def _query_form(sparql: str) -> str:
     """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of these keywords outside comments and IRIs."""
     import re
 
-    body = "\n".join(line for line in sparql.splitlines() if not line.lstrip().startswith("#"))
-    body = re.sub(r"<[^>]*>", "<>", body)
+    body = re.sub(r"<[^>]*>", "<>", sparql)
     m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", body, re.IGNORECASE)
     if not m:
         raise StoreError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")

@@ -1,0 +1,137 @@
+"""Real SPARQL servers for the remote-store tests, started on 127.0.0.1 in a temporary folder.
+
+`oxigraph serve` comes from the `oxigraph` package on PyPI (a dev dependency); Virtuoso 7 from
+Debian's `virtuoso-opensource-7-bin` (.ci/run installs it). A missing server skips its tests,
+unless AIMS_REQUIRE_SERVERS=1 (as in CI), where it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from service.store.remote import RemoteStore
+
+REQUIRED = os.environ.get("AIMS_REQUIRE_SERVERS") == "1"
+
+
+def missing(what: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{what} (AIMS_REQUIRE_SERVERS=1)")
+    pytest.skip(what)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60.0) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server not up after {seconds} s: {url}")
+
+
+def stop(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def oxigraph_server(folder: Path) -> Iterator[RemoteStore]:
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    if not Path(binary).exists():
+        missing("oxigraph server binary not installed (pip install oxigraph)")
+    port = free_port()
+    log = open(folder / "oxigraph.log", "wb")
+    process = subprocess.Popen([binary, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/query?query=ASK%7B%7D", process)
+        yield RemoteStore(f"{base}/query", f"{base}/update", f"{base}/store")
+    finally:
+        stop(process)
+        log.close()
+
+
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DirsAllowed = ., {d}
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 12000
+VADInstallDir = {d}/vad
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {d}
+MaxClientConnections = 8
+ServerThreads = 8
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 300
+MaxQueryCostEstimationTime = 0
+"""
+
+
+@contextmanager
+def virtuoso_server(folder: Path) -> Iterator[RemoteStore]:
+    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if not binary or not isql:
+        missing("Virtuoso not installed (apt-get install virtuoso-opensource-7-bin)")
+    sql_port, http_port = free_port(), free_port()
+    (folder / "vad").mkdir(parents=True, exist_ok=True)
+    ini = folder / "virtuoso.ini"
+    ini.write_text(VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port))
+    log = open(folder / "stdout.log", "wb")
+    process = subprocess.Popen([binary, "+foreground", "+configfile", str(ini)], cwd=folder,
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_until_up(f"{base}/sparql?query=ASK%7B%7D", process)
+        # Anonymous /sparql and /sparql-graph-crud run as the SQL user SPARQL: allow it to write (loopback only).
+        out = subprocess.run([isql, f"127.0.0.1:{sql_port}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
+                             capture_output=True, text=True, timeout=60)
+        if "*** Error" in out.stdout + out.stderr:
+            raise RuntimeError(out.stdout + out.stderr)
+        yield RemoteStore(f"{base}/sparql", f"{base}/sparql", f"{base}/sparql-graph-crud")
+    finally:
+        stop(process)
+        log.close()
