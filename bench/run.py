@@ -73,7 +73,57 @@ def child_validate_plain(path: Path) -> dict[str, object]:
     return {"load_s": t1 - t0, "validate_s": t2 - t1, "keys": result_keys(report), "peak_mb": peak_mb()}
 
 
-CHILDREN = {"validate-aims": child_validate_aims, "validate-plain": child_validate_plain}
+def _median_ms(call, n: int = 100) -> float:  # type: ignore[no-untyped-def]
+    import statistics
+
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def child_store(engine: str, path: Path) -> dict[str, object]:
+    """Load, full traceability of all risks, one risk's trace (median of 100), the SoA: on the
+    embedded store (Oxigraph) or on rdflib's in-memory Graph, with the same query texts."""
+    from rdflib import Graph, URIRef
+
+    from service import queries
+    from service.store.base import catalogue_graph, inline_values
+    from service.store.embedded import EmbeddedStore
+
+    trace, soa = queries.get("trace-risk"), queries.get("statement-of-applicability")
+    as_of = trace.bindings({"risk": "urn:x", "asOf": AS_OF.isoformat()})["asOf"]
+    one_risk = URIRef("https://bench.example/org/risk-7-3")
+    t0 = time.perf_counter()
+    if engine == "oxigraph":
+        store = EmbeddedStore()
+        store.ensure_catalogue()
+        store.load_file(path)
+        t1 = time.perf_counter()
+        full = len(store.query(trace.text, {"asOf": as_of}))  # type: ignore[arg-type]
+        t2 = time.perf_counter()
+        one = _median_ms(lambda: store.query(trace.text, {"risk": one_risk, "asOf": as_of}))
+        t3 = time.perf_counter()
+        soa_rows = len(store.query(soa.text))  # type: ignore[arg-type]
+    else:
+        graph = Graph()
+        graph.parse(path)
+        graph += catalogue_graph()
+        t1 = time.perf_counter()
+        full = len(graph.query(inline_values(trace.text, {"asOf": as_of})))
+        t2 = time.perf_counter()
+        one = _median_ms(lambda: list(graph.query(inline_values(trace.text, {"risk": one_risk, "asOf": as_of}))), 20)
+        t3 = time.perf_counter()
+        soa_rows = len(graph.query(soa.text))
+    t4 = time.perf_counter()
+    return {"load_s": t1 - t0, "trace_all_s": t2 - t1, "trace_rows": full, "trace_one_ms": one,
+            "soa_s": t4 - t3, "soa_rows": soa_rows, "peak_mb": peak_mb()}
+
+
+CHILDREN = {"validate-aims": child_validate_aims, "validate-plain": child_validate_plain,
+            "store-oxigraph": lambda p: child_store("oxigraph", p), "store-rdflib": lambda p: child_store("rdflib", p)}
 
 
 def run_child(name: str, path: Path) -> dict[str, object]:
@@ -104,16 +154,40 @@ def bench_validation(sizes: list[int], workdir: Path) -> None:
               f"{plain_total / ours_total:>7.1f}x {len(ours['keys']):>8} {'yes' if same else 'NO'}", flush=True)
 
 
+def bench_store(sizes: list[int], workdir: Path) -> None:
+    from bench.generate import generate
+
+    print("Store and named queries: embedded Oxigraph vs rdflib in-memory Graph, same query texts")
+    print(f"{'systems':>8} {'engine':>9} | {'load s':>7} {'trace all s':>11} {'rows':>7} {'1 risk ms':>9} "
+          f"{'SoA s':>7} {'peak MB':>8}")
+    for n in sizes:
+        path = workdir / f"org-{n}.ttl"
+        path.write_text(generate(n), encoding="utf-8")
+        results = {}
+        for engine in ("oxigraph", "rdflib"):
+            r = results[engine] = run_child(f"store-{engine}", path)
+            print(f"{n:>8} {engine:>9} | {r['load_s']:>7.2f} {r['trace_all_s']:>11.2f} {r['trace_rows']:>7} "
+                  f"{r['trace_one_ms']:>9.1f} {r['soa_s']:>7.2f} {r['peak_mb']:>8.0f}", flush=True)
+        ox, rd = results["oxigraph"], results["rdflib"]
+        print(f"{n:>8} {'ratio':>9} | {rd['load_s'] / ox['load_s']:>6.1f}x {rd['trace_all_s'] / ox['trace_all_s']:>10.1f}x "
+              f"{'':>7} {rd['trace_one_ms'] / ox['trace_one_ms']:>8.1f}x {rd['soa_s'] / ox['soa_s']:>6.1f}x", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="validation sizes")
+    parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
+    parser.add_argument("--only", choices=("validation", "store"))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child[0]](Path(args.child[1]))))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        bench_validation(args.sizes, Path(tmp))
+        if args.only != "validation":
+            bench_store(args.store_sizes, Path(tmp))
+        if args.only != "store":
+            bench_validation(args.sizes, Path(tmp))
 
 
 if __name__ == "__main__":

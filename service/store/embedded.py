@@ -81,13 +81,17 @@ class EmbeddedStore(Store):
             return bool(result)
         if isinstance(result, ox.QuerySolutions):
             names = [v.value for v in result.variables]
+            converted: dict[object, Identifier] = {}  # rdflib terms are costly to build; values repeat
             rows = []
             for solution in result:
                 row = {}
                 for name in names:
                     value = solution[name]
                     if value is not None:
-                        row[name] = to_rdflib(value)
+                        term = converted.get(value)
+                        if term is None:
+                            term = converted[value] = to_rdflib(value)
+                        row[name] = term
                 rows.append(row)
             return Rows(names, rows)
         graph = Graph()
