@@ -20,7 +20,7 @@ help: ## list the targets
 venv: $(STAMP) ## create .venv and install the project with its dev tools
 
 run: $(STAMP) ## load the example organisation into the embedded store and serve it
-	$(VENV)/bin/aims summary examples/*.ttl
+	$(VENV)/bin/aims serve --load examples/*.ttl
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q

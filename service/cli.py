@@ -106,6 +106,32 @@ def cmd_queries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the HTTP API under waitress (a production WSGI server), on 127.0.0.1 by default."""
+    import waitress
+
+    from .http import create_app
+
+    overrides = {k: v for k, v in (("data_dir", args.data), ("endpoint", args.endpoint),
+                                   ("update_endpoint", args.update_endpoint),
+                                   ("graph_store_endpoint", args.graph_store_endpoint),
+                                   ("host", args.host), ("port", args.port)) if v is not None}
+    settings = config.load(overrides)
+    store = open_store(settings)
+    store.ensure_catalogue()
+    if args.load:
+        added = store.load_files(args.load, replace=True)
+        print(f"loaded {added} triples from {len(args.load)} file(s)")
+    app = create_app(overrides, store=store)
+    print(f"aims-graph serving the {store.kind} store at http://{settings.host}:{settings.port}/ "
+          f"(API: http://{settings.host}:{settings.port}/api)", flush=True)
+    try:
+        waitress.serve(app, host=settings.host, port=settings.port, threads=8, ident="aims-graph")
+    finally:
+        store.close()
+    return 0
+
+
 def _store_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, help="embedded store folder (default ./aims-data or AIMS_DATA_DIR)")
     p.add_argument("--endpoint", help="remote SPARQL query endpoint (or AIMS_ENDPOINT)")
@@ -200,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="load RDF files and print what they hold")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("serve", help="serve the HTTP API (waitress)")
+    _store_options(p)
+    p.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8000)")
+    p.add_argument("--load", nargs="+", type=Path, metavar="FILE", help="load (replace) these files first")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("load", help="load RDF files into the store, all or nothing")
     _store_options(p)

@@ -21,9 +21,14 @@ class Settings:
     port: int = 8000
     query_timeout: float = 30.0  # seconds
     max_body_bytes: int = 50 * 1024 * 1024
+    tokens: str | None = None  # "TOKEN=role,TOKEN=role" (roles: reader, editor, admin)
+    tokens_file: Path | None = None  # JSON object {"TOKEN": "role"}; kept out of the environment
+    read_requires_token: bool = False
 
 
 def _coerce(value: str, kind: Any) -> Any:
+    if kind in (bool, "bool"):
+        return value.lower() in ("1", "true", "yes", "on")
     if kind in (int, "int"):
         return int(value)
     if kind in (float, "float"):

@@ -85,6 +85,10 @@ class StoreLocked(StoreError):
     """The embedded store's folder is held by another process (the running service)."""
 
 
+class QueryTimeout(StoreError):
+    """A query ran past its time limit and was stopped."""
+
+
 class LoadError(StoreError):
     """Data could not be parsed; nothing was loaded. Carries where the syntax error is."""
 
@@ -118,8 +122,10 @@ class Store(abc.ABC):
     kind: str = "abstract"
 
     @abc.abstractmethod
-    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None) -> QueryResult:
-        """Run a SPARQL query over the union of all graphs; `bindings` fix variables to RDF terms."""
+    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None,
+              timeout: float | None = None) -> QueryResult:
+        """Run a SPARQL query over the union of all graphs; `bindings` fix variables to RDF terms;
+        past `timeout` seconds the query is stopped with QueryTimeout."""
 
     @abc.abstractmethod
     def update(self, sparql: str) -> None:

@@ -6,6 +6,7 @@ Loads are transactions: a file is parsed and written whole or not at all.
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -14,7 +15,18 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Identifier
 
-from .base import FORMATS, LoadError, QueryResult, RDFFormat, Rows, Store, StoreError, StoreLocked, inline_values
+from .base import (
+    FORMATS,
+    LoadError,
+    QueryResult,
+    QueryTimeout,
+    RDFFormat,
+    Rows,
+    Store,
+    StoreError,
+    StoreLocked,
+    inline_values,
+)
 
 # Staging graphs hold a replacement until it is swapped in; leftovers of a killed load are dropped on open.
 _STAGING = "urn:aims:staging:"
@@ -72,7 +84,9 @@ class EmbeddedStore(Store):
 
     # ---------------------------------------------------------------- queries
 
-    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None) -> QueryResult:
+    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None,
+              timeout: float | None = None) -> QueryResult:
+        deadline = time.monotonic() + timeout if timeout else None
         try:
             result = self._store.query(inline_values(sparql, bindings), use_default_graph_as_union=True)
         except SyntaxError as e:
@@ -84,6 +98,8 @@ class EmbeddedStore(Store):
             converted: dict[object, Identifier] = {}  # rdflib terms are costly to build; values repeat
             rows = []
             for solution in result:
+                if deadline and time.monotonic() > deadline:  # results stream: stop between rows
+                    raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
                 row = {}
                 for name in names:
                     value = solution[name]
@@ -96,6 +112,8 @@ class EmbeddedStore(Store):
             return Rows(names, rows)
         graph = Graph()
         for triple in result:
+            if deadline and time.monotonic() > deadline:
+                raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
             graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
         return graph
 

@@ -65,10 +65,10 @@ class RemoteStore(Store):
 
     # ---------------------------------------------------------------- protocol plumbing
 
-    def _wrapper(self, url: str) -> SPARQLWrapper:
+    def _wrapper(self, url: str, timeout: float | None = None) -> SPARQLWrapper:
         w = SPARQLWrapper(url)
         w.setMethod(POST)  # URL-encoded form; never a direct POST (Virtuoso hangs on those)
-        w.setTimeout(int(self.timeout))
+        w.setTimeout(max(1, int(timeout or self.timeout)))
         if self.username:
             if self.digest:
                 w.setHTTPAuth(DIGEST)
@@ -83,8 +83,9 @@ class RemoteStore(Store):
             handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
         return urllib.request.build_opener(*handlers)
 
-    def _select(self, sparql: str, graphs: list[URIRef] | None = None, form: str = "SELECT") -> Rows:
-        w = self._wrapper(self.endpoint)
+    def _select(self, sparql: str, graphs: list[URIRef] | None = None, form: str = "SELECT",
+                timeout: float | None = None) -> Rows:
+        w = self._wrapper(self.endpoint, timeout)
         for g in graphs if graphs is not None else self._dataset_graphs():
             w.addDefaultGraph(str(g))
             w.addNamedGraph(str(g))
@@ -106,11 +107,13 @@ class RemoteStore(Store):
 
     # ---------------------------------------------------------------- the Store interface
 
-    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None) -> QueryResult:
+    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None,
+              timeout: float | None = None) -> QueryResult:
+        """The server enforces the time limit: the request gives up after `timeout` seconds."""
         text = inline_values(sparql, bindings)
         form = _query_form(text)
         if form in ("CONSTRUCT", "DESCRIBE"):
-            w = self._wrapper(self.endpoint)
+            w = self._wrapper(self.endpoint, timeout)
             for g in self._dataset_graphs():
                 w.addDefaultGraph(str(g))
                 w.addNamedGraph(str(g))
@@ -123,7 +126,7 @@ class RemoteStore(Store):
                 raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
             assert isinstance(result, Graph)
             return result
-        rows = self._select(text, form=form)
+        rows = self._select(text, form=form, timeout=timeout)
         if form == "ASK":  # Virtuoso may answer an ASK as one row of 1 or 0
             value = next(iter(rows.rows[0].values())) if rows.rows and rows.rows[0] else Literal(False)
             return value.toPython() in (True, 1, "1", "true")  # type: ignore[union-attr]

@@ -1,0 +1,47 @@
+"""The HTTP service: a Flask application factory and one blueprint per concern."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app
+
+from .. import config
+from ..store import Store, open_store
+from . import auth, errors
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
+    """The application: settings from defaults, then AIMS_* environment, then `overrides`."""
+    settings = config.load(overrides)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["aims_settings"] = settings
+    app.extensions["aims_tokens"] = auth.load_tokens(settings)
+    if store is None:
+        store = open_store(settings)
+        atexit.register(store.close)
+    store.ensure_catalogue()
+    app.extensions["aims_store"] = store
+    app.extensions["aims_write_lock"] = threading.Lock()  # one writer at a time; reads run alongside
+
+    errors.register(app)
+    from . import graphs, reports, sparql
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(graphs.bp)
+    app.register_blueprint(reports.bp)
+    return app
+
+
+def get_store() -> Store:
+    """The store of the running application (views call this, as the Flask tutorial's get_db)."""
+    return current_app.extensions["aims_store"]  # type: ignore[no-any-return]
+
+
+def write_lock() -> threading.Lock:
+    return current_app.extensions["aims_write_lock"]  # type: ignore[no-any-return]

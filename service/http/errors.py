@@ -1,0 +1,64 @@
+"""Every 4xx and 5xx as an RFC 9457 problem-details JSON body: type, title, status, detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from ..queries import QueryError
+from ..store import LoadError, StoreError, StoreLocked
+from ..validation import ValidationError
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://w3id.org/aims/problems/"
+
+
+class Problem(Exception):
+    """An error answered as problem details; `extra` adds members (line, column, ...)."""
+
+    def __init__(self, status: int, title: str, detail: str, kind: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.kind, self.extra = status, title, detail, kind, extra
+
+
+def problem_response(status: int, title: str, detail: str, kind: str | None = None, **extra: Any) -> Response:
+    body = {"type": TYPE_BASE + (kind or title.lower().replace(" ", "-")), "title": title, "status": status,
+            "detail": detail, **{k: v for k, v in extra.items() if v is not None}}
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(e: Problem) -> Response:
+        return problem_response(e.status, e.title, e.detail, e.kind, **e.extra)
+
+    @app.errorhandler(LoadError)
+    def _load(e: LoadError) -> Response:
+        return problem_response(400, "Bad RDF", str(e), "rdf-syntax", line=e.line, column=e.column)
+
+    @app.errorhandler(QueryError)
+    def _query(e: QueryError) -> Response:
+        return problem_response(400, "Bad query parameters", str(e), "bad-parameter")
+
+    @app.errorhandler(ValidationError)
+    def _validation(e: ValidationError) -> Response:
+        return problem_response(400, "Bad validation options", str(e), "bad-parameter")
+
+    @app.errorhandler(StoreLocked)
+    def _locked(e: StoreLocked) -> Response:
+        return problem_response(503, "Store busy", str(e), "store-locked")
+
+    @app.errorhandler(StoreError)
+    def _store(e: StoreError) -> Response:
+        return problem_response(502 if "failed on" in str(e) else 400, "Store error", str(e), "store-error")
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException) -> Response:
+        return problem_response(e.code or 500, e.name, e.description or e.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception) -> Response:
+        app.logger.exception("unexpected error")
+        return problem_response(500, "Internal Server Error", "the service failed; see its log")

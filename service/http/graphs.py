@@ -1,0 +1,85 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol (/graph-store?graph=IRI or ?default) and /export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from rdflib import URIRef
+
+from ..namespaces import CATALOGUE_GRAPH
+from ..store import StoreError, format_for
+from ..store.base import check_iri
+from . import auth, formats, get_store, write_lock
+from .errors import Problem
+
+bp = Blueprint("graphs", __name__)
+# The protocol's default graph is kept as a named graph of its own: queries see the union anyway.
+DEFAULT_GRAPH = URIRef("https://w3id.org/aims/graph/default")
+
+
+def _target() -> URIRef:
+    has_default, graph = "default" in request.args, request.args.get("graph")
+    if has_default == (graph is not None):
+        raise Problem(400, "Bad graph", "name exactly one of ?graph=IRI and ?default", "bad-graph")
+    if graph is None:
+        return DEFAULT_GRAPH
+    try:
+        return check_iri(graph)
+    except StoreError as e:
+        raise Problem(400, "Bad graph", str(e), "bad-graph") from None
+
+
+def _body_format():  # type: ignore[no-untyped-def]
+    try:
+        return format_for(media_type=request.mimetype or "")
+    except StoreError as e:
+        raise Problem(415, "Unsupported Media Type", str(e), "media-type") from None
+
+
+@bp.route("/graph-store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+def graph_store() -> Response:
+    graph = _target()
+    store = get_store()
+    if request.method in ("GET", "HEAD"):
+        auth.check("reader")
+        if graph not in store.graphs():
+            raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
+        fmt = formats.graph_type()
+        body = store.export(fmt, graph)
+        return Response(b"" if request.method == "HEAD" else body, mimetype=fmt.media_type)
+    auth.check("editor")
+    if graph == CATALOGUE_GRAPH:
+        raise Problem(403, "Forbidden", "the catalogue graph is read-only", "read-only-graph")
+    with write_lock():
+        existed = graph in store.graphs()
+        if request.method == "DELETE":
+            if not existed:
+                raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
+            store.drop(graph)
+            return Response(status=204)
+        fmt = _body_format()
+        store.load(request.get_data(), fmt, graph, replace=request.method == "PUT", source="request body")
+    return Response(status=204 if existed else 201)
+
+
+@bp.route("/export")
+def export() -> Response:
+    auth.check("reader")
+    store = get_store()
+    name = request.args.get("format")
+    graph = request.args.get("graph")
+    target = None
+    if graph:
+        try:
+            target = check_iri(graph)
+        except StoreError as e:
+            raise Problem(400, "Bad graph", str(e), "bad-graph") from None
+        if target not in store.graphs():
+            raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
+    if name:
+        try:
+            fmt = format_for(name=name)
+        except StoreError as e:
+            raise Problem(400, "Bad format", str(e), "bad-format") from None
+    else:
+        fmt = formats.graph_type(quads=True)
+    return Response(store.export(fmt, target), mimetype=fmt.media_type)

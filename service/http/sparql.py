@@ -1,0 +1,110 @@
+"""GET|POST /sparql: the SPARQL 1.1 Protocol. Queries are open to readers; updates need an editor
+token; SERVICE and LOAD are refused; a query past the time limit is stopped with an error."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from flask import Blueprint, Response, current_app, request
+from pyparsing import ParseException
+from rdflib import Graph
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+from ..store import QueryTimeout
+from ..store.base import Rows
+from . import auth, formats, get_store, write_lock
+from .errors import Problem
+
+bp = Blueprint("sparql", __name__)
+# Queries run on worker threads so that one past its limit cannot hold the request thread.
+_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="aims-query")
+
+
+def _names(tree: object) -> set[str]:
+    """Every grammar rule name in an rdflib parse tree (to find SERVICE and LOAD)."""
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        name = getattr(node, "name", None)
+        if isinstance(name, str):
+            found.add(name)
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return found
+
+
+def _parse(text: str, update: bool) -> None:
+    try:
+        tree = parseUpdate(text) if update else parseQuery(text)
+    except ParseException as e:
+        raise Problem(400, "Bad SPARQL", f"{e.msg} at line {e.lineno}, column {e.col}", "sparql-syntax",
+                      line=e.lineno, column=e.col) from None
+    except Exception as e:  # rdflib raises several kinds on malformed text
+        raise Problem(400, "Bad SPARQL", str(e), "sparql-syntax") from None
+    names = _names(tree)
+    if "ServiceGraphPattern" in names:
+        raise Problem(400, "SERVICE refused", "federated queries (SERVICE) are not allowed here", "service-refused")
+    if "Load" in names:
+        raise Problem(400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store",
+                      "load-refused")
+
+
+def _request_text() -> tuple[str, bool]:
+    """(text, is_update) from GET ?query=, a form (query= or update=) or a direct POST body."""
+    if request.method == "GET":
+        if "update" in request.args:
+            raise Problem(405, "Method Not Allowed", "updates must be POSTed", "method")
+        text = request.args.get("query")
+        if not text:
+            raise Problem(400, "Missing query", "give the query in ?query=", "missing-query")
+        return text, False
+    content_type = (request.mimetype or "").lower()
+    if content_type == "application/sparql-query":
+        return request.get_data(as_text=True), False
+    if content_type == "application/sparql-update":
+        return request.get_data(as_text=True), True
+    if content_type == "application/x-www-form-urlencoded":
+        if "update" in request.form and "query" in request.form:
+            raise Problem(400, "Bad request", "give either query= or update=, not both", "bad-request")
+        if "update" in request.form:
+            return request.form["update"], True
+        if "query" in request.form:
+            return request.form["query"], False
+        raise Problem(400, "Missing query", "the form has neither query= nor update=", "missing-query")
+    raise Problem(415, "Unsupported Media Type", f"POST a form, application/sparql-query or "
+                  f"application/sparql-update, not {content_type or 'nothing'}", "media-type")
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    text, update = _request_text()
+    if request.args.getlist("default-graph-uri") or request.args.getlist("named-graph-uri") or \
+            request.form.getlist("default-graph-uri") or request.form.getlist("named-graph-uri"):
+        raise Problem(400, "Dataset not supported", "default-graph-uri and named-graph-uri are not supported: "
+                      "queries see the union of all graphs; use GRAPH or FROM in the query", "dataset")
+    _parse(text, update)
+    store = get_store()
+    if update:
+        auth.check("editor")
+        with write_lock():
+            store.update(text)
+        return Response(status=204)
+    auth.check("reader")
+    timeout = current_app.extensions["aims_settings"].query_timeout
+    future = _workers.submit(store.query, text, None, timeout)
+    try:
+        result = future.result(timeout=timeout + 1)
+    except (FutureTimeout, QueryTimeout):
+        raise Problem(503, "Query timeout", f"the query ran past the {timeout} s limit and was stopped",
+                      "query-timeout") from None
+    if isinstance(result, Graph):
+        fmt = formats.graph_type()
+        return Response(formats.serialize_graph(result, fmt), mimetype=fmt.media_type)
+    media = formats.result_type()
+    if isinstance(result, Rows):
+        return Response(formats.serialize_rows(result, media), mimetype=media)
+    return Response(formats.serialize_boolean(bool(result), media), mimetype=media)
