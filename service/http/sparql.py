@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, Response, current_app, request
-from pyparsing import ParseException
+from pyparsing import ParseException, ParseResults
 from rdflib import Graph
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
@@ -32,7 +32,7 @@ def _names(tree: object) -> set[str]:
             found.add(name)
         if isinstance(node, dict):
             stack.extend(node.values())
-        elif isinstance(node, list | tuple):
+        elif isinstance(node, list | tuple | ParseResults):
             stack.extend(node)
     return found
 

@@ -14,6 +14,7 @@ here, not in the queries:
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +29,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from .base import LoadError, QueryResult, RDFFormat, Rows, Store, StoreError, check_iri, inline_values
 
+_GRAPH_NAMES = re.compile(r"\b(?:GRAPH|WITH|INTO)\s*<([^>\s]+)>", re.IGNORECASE)
 REGISTRY = URIRef("https://w3id.org/aims/graph/registry")
 SD_NAMED_GRAPH = URIRef("http://www.w3.org/ns/sparql-service-description#NamedGraph")
 
@@ -133,6 +135,12 @@ class RemoteStore(Store):
         return rows
 
     def update(self, sparql: str) -> None:
+        self._update(sparql)
+        # Graphs an update writes to join the registry, so that queries see them (see module doc).
+        for iri in set(_GRAPH_NAMES.findall(sparql)) - {str(REGISTRY)}:
+            self._register(URIRef(iri))
+
+    def _update(self, sparql: str) -> None:
         w = self._wrapper(self.update_endpoint)
         w.setQuery(sparql)
         try:
@@ -158,7 +166,7 @@ class RemoteStore(Store):
             # not INSERT DATA, because Virtuoso refuses blank nodes in INSERT DATA.
             text = body.decode("utf-8")
             clear = f"CLEAR SILENT GRAPH <{graph}> ;\n" if replace else ""
-            self.update(f"{clear}INSERT {{ GRAPH <{graph}> {{\n{text}\n}} }} WHERE {{}}")
+            self._update(f"{clear}INSERT {{ GRAPH <{graph}> {{\n{text}\n}} }} WHERE {{}}")
         self._register(graph)
         return self.count(graph) - before
 
@@ -182,7 +190,7 @@ class RemoteStore(Store):
             raise StoreError(f"graph store {method} {url} failed: {e}") from e
 
     def _register(self, graph: URIRef) -> None:
-        self.update(f"INSERT DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
+        self._update(f"INSERT DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
 
     def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
         wanted = [graph] if graph is not None else self.graphs()
@@ -213,8 +221,8 @@ class RemoteStore(Store):
 
     def drop(self, graph: URIRef) -> None:
         graph = check_iri(str(graph))
-        self.update(f"CLEAR SILENT GRAPH <{graph}>")
-        self.update(f"DELETE DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
+        self._update(f"CLEAR SILENT GRAPH <{graph}>")
+        self._update(f"DELETE DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
 
 
 def _short(error: Exception, limit: int = 600) -> str:
@@ -225,8 +233,6 @@ def _short(error: Exception, limit: int = 600) -> str:
 
 def _query_form(sparql: str) -> str:
     """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of these keywords outside comments and IRIs."""
-    import re
-
     body = re.sub(r"<[^>]*>", "<>", sparql)
     m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", body, re.IGNORECASE)
     if not m:
