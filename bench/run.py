@@ -173,20 +173,73 @@ def bench_store(sizes: list[int], workdir: Path) -> None:
               f"{'':>7} {rd['trace_one_ms'] / ox['trace_one_ms']:>8.1f}x {rd['soa_s'] / ox['soa_s']:>6.1f}x", flush=True)
 
 
+def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -> None:
+    """Requests per second and median latency with `clients` concurrent keep-alive clients."""
+    import http.client
+    import statistics
+    import threading
+
+    from bench.generate import generate
+    from tests.servers import free_port, stop, wait_until_up
+
+    path = workdir / f"org-{n}.ttl"
+    path.write_text(generate(n), encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port),
+                               "--data", str(workdir / f"http-{n}"), "--load", str(path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", server, 300)
+        print(f"HTTP at {n} systems, {clients} concurrent clients for {seconds:.0f} s each (aims serve, waitress)")
+        for label, target in (("/trace/risk", lambda i: f"/trace/risk?iri=https%3A%2F%2Fbench.example%2Forg%2Frisk-{i % n}-3"),
+                              ("/soa", lambda i: "/soa")):
+            latencies: list[float] = []
+            errors = [0]
+            deadline = time.monotonic() + seconds
+
+            def client(k: int) -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                i = k
+                while time.monotonic() < deadline:
+                    t = time.perf_counter()
+                    conn.request("GET", target(i))
+                    response = conn.getresponse()
+                    body = response.read()
+                    latencies.append(time.perf_counter() - t)
+                    if response.status != 200:
+                        if not errors[0]:
+                            print(f"  first error: {response.status} {body[:200]!r}", flush=True)
+                        errors[0] += 1
+                    i += clients
+
+            threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            print(f"  {label:12s} {len(latencies) / seconds:7.1f} req/s   median {statistics.median(latencies) * 1000:6.1f} ms"
+                  f"   p95 {sorted(latencies)[int(len(latencies) * 0.95)] * 1000:6.1f} ms   errors {errors[0]}", flush=True)
+    finally:
+        stop(server)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="validation sizes")
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
-    parser.add_argument("--only", choices=("validation", "store"))
+    parser.add_argument("--only", choices=("validation", "store", "http"))
+    parser.add_argument("--http-size", type=int, default=1000)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child[0]](Path(args.child[1]))))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "validation":
+        if args.only in (None, "store"):
             bench_store(args.store_sizes, Path(tmp))
-        if args.only != "store":
+        if args.only in (None, "http"):
+            bench_http(args.http_size, Path(tmp))
+        if args.only in (None, "validation"):
             bench_validation(args.sizes, Path(tmp))
 
 

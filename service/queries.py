@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -137,10 +138,14 @@ def parse(path: Path) -> NamedQuery:
     return NamedQuery(path.stem, header["title"], header.get("description", ""), text, tuple(params))
 
 
+_parse_lock = threading.Lock()  # rdflib's parser (pyparsing) is not safe to run on two threads at once
+
+
 @cache
 def catalogue() -> dict[str, NamedQuery]:
-    """Every named query, parsed once."""
-    return {q.name: q for q in map(parse, resources.query_files())}
+    """Every named query, parsed once (the service does it at start)."""
+    with _parse_lock:
+        return {q.name: q for q in map(parse, resources.query_files())}
 
 
 def get(name: str) -> NamedQuery:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .. import config
+from .. import config, queries, validation
 from ..store import Store, open_store
 from . import auth, errors
 
@@ -17,6 +17,8 @@ from . import auth, errors
 def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
     """The application: settings from defaults, then AIMS_* environment, then `overrides`."""
     settings = config.load(overrides)
+    queries.catalogue()  # parse every named query now: a broken one fails the start, not a request
+    validation.shapes_graph()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

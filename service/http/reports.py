@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import html
 import io
+import threading
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -19,6 +20,8 @@ from .errors import Problem
 from .openapi import API_PAGE, spec
 
 bp = Blueprint("reports", __name__)
+# Validation runs pySHACL, whose rdflib query parsing is not thread-safe: one report at a time.
+_validation_lock = threading.Lock()
 
 
 def _date(name: str) -> dt.date | None:
@@ -70,8 +73,9 @@ def health() -> Response:
 def validate() -> Response:
     system = _iri("system") if request.args.get("system") else None
     store = get_store()
-    report = validation.validate(store.rdflib_graph(), as_of=_date("as_of"), stage=_stage(), system=system,
-                                 inference=request.args.get("inference", "none"))
+    with _validation_lock:
+        report = validation.validate(store.rdflib_graph(), as_of=_date("as_of"), stage=_stage(), system=system,
+                                     inference=request.args.get("inference", "none"))
     accept = request.accept_mimetypes
     if accept.best_match(["application/json", "text/turtle"]) == "text/turtle" and accept["text/turtle"] > accept["application/json"]:
         return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
@@ -81,14 +85,18 @@ def validate() -> Response:
 @bp.route("/gap-analysis")
 @auth.requires("reader")
 def gap_analysis() -> Response:
-    statuses = reports.gap_analysis(get_store(), as_of=_date("as_of"))
+    with _validation_lock:
+        statuses = reports.gap_analysis(get_store(), as_of=_date("as_of"))
     return jsonify([vars(s) for s in statuses])
 
 
 @bp.route("/readiness")
 @auth.requires("reader")
 def readiness() -> Response:
-    return jsonify(reports.readiness(get_store(), _stage(required=True), as_of=_date("as_of")).to_json())  # type: ignore[arg-type]
+    stage, as_of = _stage(required=True), _date("as_of")
+    with _validation_lock:
+        result = reports.readiness(get_store(), stage, as_of=as_of)  # type: ignore[arg-type]
+    return jsonify(result.to_json())
 
 
 @bp.route("/soa")

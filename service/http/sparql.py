@@ -3,6 +3,7 @@ token; SERVICE and LOAD are refused; a query past the time limit is stopped with
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -37,9 +38,13 @@ def _names(tree: object) -> set[str]:
     return found
 
 
+_parser_lock = threading.Lock()  # pyparsing, under rdflib's parser, is not thread-safe
+
+
 def _parse(text: str, update: bool) -> None:
     try:
-        tree = parseUpdate(text) if update else parseQuery(text)
+        with _parser_lock:
+            tree = parseUpdate(text) if update else parseQuery(text)
     except ParseException as e:
         raise Problem(400, "Bad SPARQL", f"{e.msg} at line {e.lineno}, column {e.col}", "sparql-syntax",
                       line=e.lineno, column=e.col) from None

@@ -130,6 +130,8 @@ class EmbeddedStore(Store):
         target = ox.NamedNode(str(graph))
         staging = ox.NamedNode(f"{_STAGING}{uuid.uuid4()}")
         before = self._count_graph(target)
+        if replace and before == 0:
+            replace = False  # nothing to swap out: a direct load is just as atomic and much faster
         try:
             # Store.load is one transaction: a syntax error anywhere leaves the store untouched.
             self._store.load(data, format=fmt.ox, to_graph=staging if replace else target,
