@@ -67,8 +67,12 @@ def child_validate_plain(path: Path) -> dict[str, object]:
     t0 = time.perf_counter()
     data = Graph().parse(path)
     t1 = time.perf_counter()
-    _, report, _ = pyshacl.validate(validation._with_context(data, AS_OF), shacl_graph=validation.shapes_graph(),
-                                    advanced=True, allow_warnings=True)
+    _, report, _ = pyshacl.validate(
+        validation._with_context(data, AS_OF),
+        shacl_graph=validation.shapes_graph(),
+        advanced=True,
+        allow_warnings=True,
+    )
     t2 = time.perf_counter()
     return {"load_s": t1 - t0, "validate_s": t2 - t1, "keys": result_keys(report), "peak_mb": peak_mb()}
 
@@ -114,21 +118,35 @@ def child_store(engine: str, path: Path) -> dict[str, object]:
         t1 = time.perf_counter()
         full = len(graph.query(inline_values(trace.text, {"asOf": as_of})))
         t2 = time.perf_counter()
-        one = _median_ms(lambda: list(graph.query(inline_values(trace.text, {"risk": one_risk, "asOf": as_of}))), 20)
+        one = _median_ms(
+            lambda: list(graph.query(inline_values(trace.text, {"risk": one_risk, "asOf": as_of}))), 20
+        )
         t3 = time.perf_counter()
         soa_rows = len(graph.query(soa.text))
     t4 = time.perf_counter()
-    return {"load_s": t1 - t0, "trace_all_s": t2 - t1, "trace_rows": full, "trace_one_ms": one,
-            "soa_s": t4 - t3, "soa_rows": soa_rows, "peak_mb": peak_mb()}
+    return {
+        "load_s": t1 - t0,
+        "trace_all_s": t2 - t1,
+        "trace_rows": full,
+        "trace_one_ms": one,
+        "soa_s": t4 - t3,
+        "soa_rows": soa_rows,
+        "peak_mb": peak_mb(),
+    }
 
 
-CHILDREN = {"validate-aims": child_validate_aims, "validate-plain": child_validate_plain,
-            "store-oxigraph": lambda p: child_store("oxigraph", p), "store-rdflib": lambda p: child_store("rdflib", p)}
+CHILDREN = {
+    "validate-aims": child_validate_aims,
+    "validate-plain": child_validate_plain,
+    "store-oxigraph": lambda p: child_store("oxigraph", p),
+    "store-rdflib": lambda p: child_store("rdflib", p),
+}
 
 
 def run_child(name: str, path: Path) -> dict[str, object]:
-    out = subprocess.run([sys.executable, __file__, "--child", name, str(path)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(path)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -136,8 +154,10 @@ def bench_validation(sizes: list[int], workdir: Path) -> None:
     from bench.generate import generate
 
     print("Validation (41 shapes, 22 with SHACL-SPARQL), as of 2026-11-20; times in seconds")
-    print(f"{'systems':>8} {'triples':>8} | {'aims load':>9} {'validate':>9} {'peak MB':>8} | "
-          f"{'plain parse':>11} {'validate':>9} {'peak MB':>8} | {'speed-up':>8} {'results':>8} same")
+    print(
+        f"{'systems':>8} {'triples':>8} | {'aims load':>9} {'validate':>9} {'peak MB':>8} | "
+        f"{'plain parse':>11} {'validate':>9} {'peak MB':>8} | {'speed-up':>8} {'results':>8} same"
+    )
     for n in sizes:
         path = workdir / f"org-{n}.ttl"
         path.write_text(generate(n), encoding="utf-8")
@@ -149,28 +169,39 @@ def bench_validation(sizes: list[int], workdir: Path) -> None:
         ours_total = float(ours["load_s"]) + float(ours["validate_s"])  # type: ignore[arg-type]
         plain_total = float(plain["load_s"]) + float(plain["validate_s"])  # type: ignore[arg-type]
         same = ours["keys"] == plain["keys"]
-        print(f"{n:>8} {triples:>8} | {ours['load_s']:>9.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} | "
-              f"{plain['load_s']:>11.2f} {plain['validate_s']:>9.2f} {plain['peak_mb']:>8.0f} | "
-              f"{plain_total / ours_total:>7.1f}x {len(ours['keys']):>8} {'yes' if same else 'NO'}", flush=True)
+        print(
+            f"{n:>8} {triples:>8} | {ours['load_s']:>9.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} | "
+            f"{plain['load_s']:>11.2f} {plain['validate_s']:>9.2f} {plain['peak_mb']:>8.0f} | "
+            f"{plain_total / ours_total:>7.1f}x {len(ours['keys']):>8} {'yes' if same else 'NO'}",
+            flush=True,
+        )
 
 
 def bench_store(sizes: list[int], workdir: Path) -> None:
     from bench.generate import generate
 
     print("Store and named queries: embedded Oxigraph vs rdflib in-memory Graph, same query texts")
-    print(f"{'systems':>8} {'engine':>9} | {'load s':>7} {'trace all s':>11} {'rows':>7} {'1 risk ms':>9} "
-          f"{'SoA s':>7} {'peak MB':>8}")
+    print(
+        f"{'systems':>8} {'engine':>9} | {'load s':>7} {'trace all s':>11} {'rows':>7} {'1 risk ms':>9} "
+        f"{'SoA s':>7} {'peak MB':>8}"
+    )
     for n in sizes:
         path = workdir / f"org-{n}.ttl"
         path.write_text(generate(n), encoding="utf-8")
         results = {}
         for engine in ("oxigraph", "rdflib"):
             r = results[engine] = run_child(f"store-{engine}", path)
-            print(f"{n:>8} {engine:>9} | {r['load_s']:>7.2f} {r['trace_all_s']:>11.2f} {r['trace_rows']:>7} "
-                  f"{r['trace_one_ms']:>9.1f} {r['soa_s']:>7.2f} {r['peak_mb']:>8.0f}", flush=True)
+            print(
+                f"{n:>8} {engine:>9} | {r['load_s']:>7.2f} {r['trace_all_s']:>11.2f} {r['trace_rows']:>7} "
+                f"{r['trace_one_ms']:>9.1f} {r['soa_s']:>7.2f} {r['peak_mb']:>8.0f}",
+                flush=True,
+            )
         ox, rd = results["oxigraph"], results["rdflib"]
-        print(f"{n:>8} {'ratio':>9} | {rd['load_s'] / ox['load_s']:>6.1f}x {rd['trace_all_s'] / ox['trace_all_s']:>10.1f}x "
-              f"{'':>7} {rd['trace_one_ms'] / ox['trace_one_ms']:>8.1f}x {rd['soa_s'] / ox['soa_s']:>6.1f}x", flush=True)
+        print(
+            f"{n:>8} {'ratio':>9} | {rd['load_s'] / ox['load_s']:>6.1f}x {rd['trace_all_s'] / ox['trace_all_s']:>10.1f}x "
+            f"{'':>7} {rd['trace_one_ms'] / ox['trace_one_ms']:>8.1f}x {rd['soa_s'] / ox['soa_s']:>6.1f}x",
+            flush=True,
+        )
 
 
 def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -> None:
@@ -185,19 +216,37 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
     path = workdir / f"org-{n}.ttl"
     path.write_text(generate(n), encoding="utf-8")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port),
-                               "--data", str(workdir / f"http-{n}"), "--load", str(path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(workdir / f"http-{n}"),
+            "--load",
+            str(path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", server, 300)
-        print(f"HTTP at {n} systems, {clients} concurrent clients for {seconds:.0f} s each (aims serve, waitress)")
-        for label, target in (("/trace/risk", lambda i: f"/trace/risk?iri=https%3A%2F%2Fbench.example%2Forg%2Frisk-{i % n}-3"),
-                              ("/soa", lambda i: "/soa")):
+        print(
+            f"HTTP at {n} systems, {clients} concurrent clients for {seconds:.0f} s each (aims serve, waitress)"
+        )
+        for label, target in (
+            ("/trace/risk", lambda i: f"/trace/risk?iri=https%3A%2F%2Fbench.example%2Forg%2Frisk-{i % n}-3"),
+            ("/soa", lambda i: "/soa"),
+        ):
             latencies: list[float] = []
             errors = [0]
             deadline = time.monotonic() + seconds
 
-            def client(k: int) -> None:
+            def client(k: int, target=target, latencies=latencies, errors=errors, deadline=deadline) -> None:  # type: ignore[no-untyped-def]
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 i = k
                 while time.monotonic() < deadline:
@@ -217,8 +266,11 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
                 t.start()
             for t in threads:
                 t.join()
-            print(f"  {label:12s} {len(latencies) / seconds:7.1f} req/s   median {statistics.median(latencies) * 1000:6.1f} ms"
-                  f"   p95 {sorted(latencies)[int(len(latencies) * 0.95)] * 1000:6.1f} ms   errors {errors[0]}", flush=True)
+            print(
+                f"  {label:12s} {len(latencies) / seconds:7.1f} req/s   median {statistics.median(latencies) * 1000:6.1f} ms"
+                f"   p95 {sorted(latencies)[int(len(latencies) * 0.95)] * 1000:6.1f} ms   errors {errors[0]}",
+                flush=True,
+            )
     finally:
         stop(server)
 

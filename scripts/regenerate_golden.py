@@ -17,7 +17,9 @@ if __name__ == "__main__":
         data.parse(path)
     report = validation.validate(data, as_of=dt.date(2026, 11, 20))
     out = ROOT / "tests" / "data" / "golden" / "example-report-2026-11-20.ttl"
-    out.write_text("# GOLDEN: the SHACL report on examples/ as of 2026-11-20 (scripts/regenerate_golden.py);\n"
-                   "# regenerate only after checking every change.\n" + report.graph.serialize(format="turtle"),
-                   encoding="utf-8")
+    out.write_text(
+        "# GOLDEN: the SHACL report on examples/ as of 2026-11-20 (scripts/regenerate_golden.py);\n"
+        "# regenerate only after checking every change.\n" + report.graph.serialize(format="turtle"),
+        encoding="utf-8",
+    )
     print(f"wrote {out.relative_to(ROOT)}: {len(report.results)} results")

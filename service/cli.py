@@ -6,18 +6,16 @@ Exit codes: 0 success, 1 the answer is "not conformant" (validate), 2 bad input 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import csv
-import datetime as dt
-import json
-
 from rdflib import URIRef
 
-from . import __version__, queries, reports, validation
-from . import config
+from . import __version__, config, queries, reports, validation
 from .namespaces import CATALOGUE_GRAPH
 from .store import FORMATS, LoadError, Rows, Store, StoreError, format_for, open_store
 from .store.base import check_iri
@@ -41,9 +39,16 @@ def _memory_store(files: Sequence[Path]) -> EmbeddedStore:
 
 def _open(args: argparse.Namespace) -> Store:
     """The configured store (embedded in --data, or remote at --endpoint), catalogue loaded."""
-    overrides = {k: v for k, v in (("data_dir", args.data), ("endpoint", args.endpoint),
-                                   ("update_endpoint", args.update_endpoint),
-                                   ("graph_store_endpoint", args.graph_store_endpoint)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("data_dir", args.data),
+            ("endpoint", args.endpoint),
+            ("update_endpoint", args.update_endpoint),
+            ("graph_store_endpoint", args.graph_store_endpoint),
+        )
+        if v is not None
+    }
     store = open_store(config.load(overrides))
     store.ensure_catalogue()
     return store
@@ -62,8 +67,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    fmt = format_for(name=args.format) if args.format else (
-        format_for(path=args.output) if args.output else FORMATS["trig"])
+    fmt = (
+        format_for(name=args.format)
+        if args.format
+        else (format_for(path=args.output) if args.output else FORMATS["trig"])
+    )
     with _open(args) as store:
         data = store.export(fmt, check_iri(args.graph) if args.graph else None)
     if args.output:
@@ -87,8 +95,15 @@ def cmd_query(args: argparse.Namespace) -> int:
     if not isinstance(result, Rows):
         raise UsageError(f"query {args.name!r} is not a SELECT query")
     if args.format == "json":
-        print(json.dumps({"variables": result.variables,
-                          "rows": [{k: str(v) for k, v in row.items()} for row in result]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "variables": result.variables,
+                    "rows": [{k: str(v) for k, v in row.items()} for row in result],
+                },
+                indent=2,
+            )
+        )
     elif args.format == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(result.variables)
@@ -101,7 +116,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_queries(args: argparse.Namespace) -> int:
     for q in queries.catalogue().values():
-        params = " ".join(f"{p.name}={p.type}" + (f"(default {p.default})" if p.default else "") for p in q.parameters)
+        params = " ".join(
+            f"{p.name}={p.type}" + (f"(default {p.default})" if p.default else "") for p in q.parameters
+        )
         print(f"{q.name:28s} {q.title}" + (f"  [{params}]" if params else ""))
     return 0
 
@@ -112,10 +129,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .http import create_app
 
-    overrides = {k: v for k, v in (("data_dir", args.data), ("endpoint", args.endpoint),
-                                   ("update_endpoint", args.update_endpoint),
-                                   ("graph_store_endpoint", args.graph_store_endpoint),
-                                   ("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("data_dir", args.data),
+            ("endpoint", args.endpoint),
+            ("update_endpoint", args.update_endpoint),
+            ("graph_store_endpoint", args.graph_store_endpoint),
+            ("host", args.host),
+            ("port", args.port),
+        )
+        if v is not None
+    }
     settings = config.load(overrides)
     store = open_store(settings)
     store.ensure_catalogue()
@@ -123,8 +148,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         added = store.load_files(args.load, replace=True)
         print(f"loaded {added} triples from {len(args.load)} file(s)")
     app = create_app(overrides, store=store)
-    print(f"aims-graph serving the {store.kind} store at http://{settings.host}:{settings.port}/ "
-          f"(API: http://{settings.host}:{settings.port}/api)", flush=True)
+    print(
+        f"aims-graph serving the {store.kind} store at http://{settings.host}:{settings.port}/ "
+        f"(API: http://{settings.host}:{settings.port}/api)",
+        flush=True,
+    )
     try:
         waitress.serve(app, host=settings.host, port=settings.port, threads=8, ident="aims-graph")
     finally:
@@ -142,18 +170,20 @@ def _store_options(p: argparse.ArgumentParser) -> None:
 def _print_table(rows: Rows, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
     cells = [[str(r.get(v, "")) for v in rows.variables] for r in rows]
     widths = [max([len(v)] + [len(c[i]) for c in cells]) for i, v in enumerate(rows.variables)]
-    print("  ".join(v.ljust(w) for v, w in zip(rows.variables, widths)), file=out)
+    print("  ".join(v.ljust(w) for v, w in zip(rows.variables, widths, strict=True)), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for c in cells:
-        print("  ".join(x.ljust(w) for x, w in zip(c, widths)), file=out)
+        print("  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True)), file=out)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     store = _memory_store(args.files)
     result = store.query(queries.get("summary").text)
     assert isinstance(result, Rows)
-    print(f"aims-graph {__version__}: {len(args.files)} file(s), {store.count() - store.count(CATALOGUE_GRAPH)} "
-          "triples of organisation data")
+    print(
+        f"aims-graph {__version__}: {len(args.files)} file(s), {store.count() - store.count(CATALOGUE_GRAPH)} "
+        "triples of organisation data"
+    )
     for row in result:
         print(f"  {int(row['count']):5d}  {row['label']}")
     return 0
@@ -168,20 +198,29 @@ def _date(text: str) -> dt.date:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     store = _memory_store(args.files)
-    report = validation.validate(store.rdflib_graph(), as_of=args.as_of, stage=args.stage,
-                                 system=URIRef(args.system) if args.system else None, inference=args.inference)
+    report = validation.validate(
+        store.rdflib_graph(),
+        as_of=args.as_of,
+        stage=args.stage,
+        system=URIRef(args.system) if args.system else None,
+        inference=args.inference,
+    )
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
     elif args.format == "turtle":
         print(report.graph.serialize(format="turtle"))
     else:
         counts = report.counts()
-        print(f"as of {report.as_of}: {'conforms' if report.conforms else 'does not conform'} "
-              f"({counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos)")
+        print(
+            f"as of {report.as_of}: {'conforms' if report.conforms else 'does not conform'} "
+            f"({counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos)"
+        )
         for r in report.results:
             path = f" {r.path.rsplit('#', 1)[-1]}" if r.path else ""
-            print(f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  <{r.focus}>{path}\n"
-                  f"            {r.message}")
+            print(
+                f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  <{r.focus}>{path}\n"
+                f"            {r.message}"
+            )
     return 0 if report.conforms else 1
 
 
@@ -209,8 +248,10 @@ def cmd_readiness(args: argparse.Namespace) -> int:
         return 0
     print(f"stage {result.stage} readiness as of {result.as_of}: {'ready' if result.ready else 'NOT ready'}")
     for group, counts in result.groups.items():
-        print(f"  {group:5s} {counts['percent_met']:5.1f} % met  " +
-              "  ".join(f"{k}: {counts[k]}" for k in reports.STATUSES))
+        print(
+            f"  {group:5s} {counts['percent_met']:5.1f} % met  "
+            + "  ".join(f"{k}: {counts[k]}" for k in reports.STATUSES)
+        )
     if result.blocking:
         print(f"blocking ({len(result.blocking)}):")
         for b in result.blocking:
@@ -259,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("queries", help="list the named queries and their parameters")
     p.set_defaults(func=cmd_queries)
 
-    p = sub.add_parser("validate", help="check RDF files against the ISO/IEC 42001 shapes (exit 1 on violations)")
+    p = sub.add_parser(
+        "validate", help="check RDF files against the ISO/IEC 42001 shapes (exit 1 on violations)"
+    )
     p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules of this audit stage")
     p.add_argument("--system", metavar="IRI", help="only this AI system and what hangs off it")
     p.add_argument("--as-of", type=_date, help="judge dates as of this day (default today)")

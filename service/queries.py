@@ -31,7 +31,9 @@ from .store.base import StoreError, check_iri
 
 PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
-_PARAM = re.compile(r"^\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>\w+)(?:=(?P<default>\S+))?\s*(?P<doc>.*)$")
+_PARAM = re.compile(
+    r"^\$(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>\w+)(?:=(?P<default>\S+))?\s*(?P<doc>.*)$"
+)
 
 
 class QueryError(ValueError):

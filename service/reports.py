@@ -14,7 +14,13 @@ from . import queries, validation
 from .namespaces import AIMS_IRI
 from .store.base import Rows, Store
 
-MET, PARTLY, NOT_MET, NOT_APPLICABLE, NOT_ASSESSED = "met", "partly met", "not met", "not applicable", "not assessed"
+MET, PARTLY, NOT_MET, NOT_APPLICABLE, NOT_ASSESSED = (
+    "met",
+    "partly met",
+    "not met",
+    "not applicable",
+    "not assessed",
+)
 STATUSES = (MET, PARTLY, NOT_MET, NOT_APPLICABLE, NOT_ASSESSED)
 
 
@@ -43,8 +49,9 @@ def _sort_key(notation: str) -> tuple:  # type: ignore[type-arg]
     return (annex, [int(p) for p in parts])
 
 
-def gap_analysis(store: Store, as_of: dt.date | None = None,
-                 report: validation.Report | None = None) -> list[RequirementStatus]:
+def gap_analysis(
+    store: Store, as_of: dt.date | None = None, report: validation.Report | None = None
+) -> list[RequirementStatus]:
     """A status for every leaf clause and Annex A control, with findings and resources behind it."""
     as_of = as_of or dt.date.today()
     report = report or validation.validate(store.rdflib_graph(), as_of=as_of)
@@ -59,18 +66,27 @@ def gap_analysis(store: Store, as_of: dt.date | None = None,
         if iri not in statuses:
             annex = notation.startswith("A.")
             group = ".".join(notation.split(".")[:2]) if annex else notation.split(".")[0]
-            statuses[iri] = RequirementStatus(iri, notation, "control" if annex else "clause", group, NOT_ASSESSED)
+            statuses[iri] = RequirementStatus(
+                iri, notation, "control" if annex else "clause", group, NOT_ASSESSED
+            )
         if "resource" in row:
             statuses[iri].resources.setdefault(str(row["kind"]), []).append(str(row["resource"]))
 
-    applicability = {str(r["control"]): r.get("applicable") for r in _rows(store, "statement-of-applicability")}
+    applicability = {
+        str(r["control"]): r.get("applicable") for r in _rows(store, "statement-of-applicability")
+    }
     open_ncs = _rows(store, "open-nonconformities", asOf=as_of.isoformat())
     nc_by_requirement: dict[str, list[dict[str, object]]] = defaultdict(list)
     for nc in open_ncs:
         if "requirement" in nc:
-            grade = str(nc["grade"])[len(AIMS_IRI):]
+            grade = str(nc["grade"])[len(AIMS_IRI) :]
             nc_by_requirement[str(nc["requirement"])].append(
-                {"finding": str(nc["nonconformity"]), "type": grade, "overdue": nc.get("overdue") == Literal(True)})
+                {
+                    "finding": str(nc["nonconformity"]),
+                    "type": grade,
+                    "overdue": nc.get("overdue") == Literal(True),
+                }
+            )
     checked = {str(o) for o in validation.shapes_graph().objects(None, validation.AIMS.checksRequirement)}
     complete = _implementations_complete(store)
 
@@ -84,7 +100,9 @@ def gap_analysis(store: Store, as_of: dt.date | None = None,
         elif "Violation" in severities or any(nc["type"] == "MajorNonconformity" for nc in ncs):
             status.status = NOT_MET
         elif status.kind == "control":
-            status.status = _control_status(status, iri in applicability, complete.get(iri, False), severities, ncs)
+            status.status = _control_status(
+                status, iri in applicability, complete.get(iri, False), severities, ncs
+            )
         elif severities or ncs:
             status.status = PARTLY
         elif iri in checked or status.resources:
@@ -92,8 +110,13 @@ def gap_analysis(store: Store, as_of: dt.date | None = None,
     return sorted(statuses.values(), key=lambda s: _sort_key(s.id))
 
 
-def _control_status(status: RequirementStatus, in_soa: bool, complete: bool, severities: set[str],
-                    ncs: list[dict[str, object]]) -> str:
+def _control_status(
+    status: RequirementStatus,
+    in_soa: bool,
+    complete: bool,
+    severities: set[str],
+    ncs: list[dict[str, object]],
+) -> str:
     """An applicable control: met when implemented throughout with evidence and nothing found."""
     if not in_soa:
         return NOT_ASSESSED
@@ -124,8 +147,13 @@ class Readiness:
     ready: bool
 
     def to_json(self) -> dict[str, object]:
-        return {"stage": self.stage, "as_of": self.as_of.isoformat(), "ready": self.ready,
-                "groups": self.groups, "blocking": self.blocking}
+        return {
+            "stage": self.stage,
+            "as_of": self.as_of.isoformat(),
+            "ready": self.ready,
+            "groups": self.groups,
+            "blocking": self.blocking,
+        }
 
 
 def readiness(store: Store, stage: int, as_of: dt.date | None = None) -> Readiness:
@@ -147,11 +175,16 @@ def readiness(store: Store, stage: int, as_of: dt.date | None = None) -> Readine
     blocking: list[dict[str, object]] = [asdict(r) for r in report.results if r.severity == "Violation"]
     for nc in _rows(store, "open-nonconformities", asOf=as_of.isoformat()):
         if str(nc["grade"]).endswith("MajorNonconformity"):
-            blocking.append({"focus": str(nc["nonconformity"]), "requirement": str(nc.get("requirement", "")),
-                             "requirement_id": str(nc.get("notation", "")), "severity": "Violation",
-                             "message": "Open major nonconformity: certification cannot be granted until it is closed.",
-                             "stage": stage})
-    return Readiness(stage, as_of, dict(sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))), blocking,
-                     not blocking)
-
-
+            blocking.append(
+                {
+                    "focus": str(nc["nonconformity"]),
+                    "requirement": str(nc.get("requirement", "")),
+                    "requirement_id": str(nc.get("notation", "")),
+                    "severity": "Violation",
+                    "message": "Open major nonconformity: certification cannot be granted until it is closed.",
+                    "stage": stage,
+                }
+            )
+    return Readiness(
+        stage, as_of, dict(sorted(groups.items(), key=lambda kv: _sort_key(kv[0]))), blocking, not blocking
+    )

@@ -15,11 +15,12 @@ from functools import cache
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, SKOS, XSD
-from rdflib.term import Identifier
+from rdflib.term import Identifier, Node
 
 from . import queries, resources
 from .namespaces import AIMS
 from .store.base import catalogue_graph
+
 
 def _install_prepared_query_cache() -> None:
     """Parse each SPARQL text once per process.
@@ -92,8 +93,12 @@ class Report:
         return counts
 
     def to_json(self) -> dict[str, object]:
-        return {"conforms": self.conforms, "as_of": self.as_of.isoformat(), "counts": self.counts(),
-                "results": [asdict(r) for r in self.results]}
+        return {
+            "conforms": self.conforms,
+            "as_of": self.as_of.isoformat(),
+            "counts": self.counts(),
+            "results": [asdict(r) for r in self.results],
+        }
 
 
 @cache
@@ -104,7 +109,7 @@ def shapes_graph() -> Graph:
     return g
 
 
-def shapes_for_stage(stage: int | None) -> list[URIRef] | None:
+def shapes_for_stage(stage: int | None) -> list[str | URIRef] | None:
     """The shapes of one audit stage, or None (all shapes)."""
     if stage is None:
         return None
@@ -114,11 +119,11 @@ def shapes_for_stage(stage: int | None) -> list[URIRef] | None:
     return sorted(s for s in shapes_graph().subjects(AIMS.auditStage, wanted) if isinstance(s, URIRef))
 
 
-def system_resources(data: Graph, system: URIRef) -> set[Identifier]:
+def system_resources(data: Graph, system: URIRef) -> set[Node]:
     """The AI system and everything that hangs off it (the `system-resources` named query)."""
     query = queries.get("system-resources")
     bindings = query.bindings({"system": str(system)})
-    return {row["resource"] for row in data.query(query.text, initBindings=bindings)}  # type: ignore[index]
+    return {row["resource"] for row in data.query(query.text, initBindings=bindings)}  # type: ignore[index,call-overload,misc]
 
 
 def validate(
@@ -135,7 +140,7 @@ def validate(
         raise ValidationError(f"inference must be one of {', '.join(INFERENCE)}, not {inference!r}")
     as_of = as_of or dt.date.today()
     data = _with_context(data, as_of)
-    focus: set[Identifier] | None = set(focus_nodes) if focus_nodes is not None else None
+    focus: set[Node] | None = set(focus_nodes) if focus_nodes is not None else None
     if system is not None:
         if (system, None, None) not in data:
             raise ValidationError(f"no AI system {system} in the data")
@@ -167,7 +172,7 @@ def _with_context(data: Graph, as_of: dt.date) -> Graph:
     return copy
 
 
-def _node_shape(shapes: Graph, source: Identifier) -> Identifier:
+def _node_shape(shapes: Graph, source: Node | None) -> Node | None:
     """The named node shape behind a result's source shape (a property shape is usually a blank node)."""
     if (source, RDF.type, SH.NodeShape) in shapes:
         return source
@@ -175,11 +180,11 @@ def _node_shape(shapes: Graph, source: Identifier) -> Identifier:
     return parent if parent is not None else source
 
 
-def _read(report: Graph, data: Graph, focus: set[Identifier] | None) -> tuple[list[Result], Graph]:
+def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Result], Graph]:
     """Results as Result records, and the report graph (pruned to the focus set when there is one)."""
     shapes, catalogue = shapes_graph(), catalogue_graph()
     results: list[Result] = []
-    dropped: list[Identifier] = []
+    dropped: list[Node] = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
         focus_node = report.value(node, SH.focusNode)
         if focus is not None and focus_node not in focus:
@@ -192,24 +197,30 @@ def _read(report: Graph, data: Graph, focus: set[Identifier] | None) -> tuple[li
             requirement = data.value(focus_node, via)
         stage_node = shapes.value(shape, AIMS.auditStage)
         path, value = report.value(node, SH.resultPath), report.value(node, SH.value)
-        results.append(Result(
-            focus=str(focus_node),
-            path=str(path) if isinstance(path, URIRef) else None,
-            value=str(value) if value is not None else None,
-            severity=SEVERITIES[report.value(node, SH.resultSeverity)],  # type: ignore[index]
-            message=str(report.value(node, SH.resultMessage) or ""),
-            shape=str(shape),
-            requirement=str(requirement) if requirement is not None else None,
-            requirement_id=str(catalogue.value(requirement, SKOS.notation)) if requirement is not None else None,
-            stage=int(str(catalogue.value(stage_node, SKOS.notation))) if stage_node is not None else None,
-        ))
+        results.append(
+            Result(
+                focus=str(focus_node),
+                path=str(path) if isinstance(path, URIRef) else None,
+                value=str(value) if value is not None else None,
+                severity=SEVERITIES[report.value(node, SH.resultSeverity)],  # type: ignore[index]
+                message=str(report.value(node, SH.resultMessage) or ""),
+                shape=str(shape),
+                requirement=str(requirement) if requirement is not None else None,
+                requirement_id=str(catalogue.value(requirement, SKOS.notation))
+                if requirement is not None
+                else None,
+                stage=int(str(catalogue.value(stage_node, SKOS.notation)))
+                if stage_node is not None
+                else None,
+            )
+        )
     if dropped:
         report = _prune(report, dropped)
     results.sort(key=lambda r: (r.requirement_id or "", r.focus, r.path or "", r.message))
     return results, report
 
 
-def _prune(report: Graph, dropped: list[Identifier]) -> Graph:
+def _prune(report: Graph, dropped: list[Node]) -> Graph:
     """The report without the dropped results; sh:conforms recomputed."""
     pruned = Graph()
     pruned.namespace_manager = report.namespace_manager

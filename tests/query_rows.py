@@ -59,4 +59,6 @@ def boolean_columns(store: Store, name: str) -> set[str]:
     query = queries.get(name)
     result = store.query(query.text, query.bindings(PARAMS[name]))
     assert isinstance(result, Rows)
-    return {k for row in result for k, v in row.items() if isinstance(v, Literal) and v.datatype == XSD.boolean}
+    return {
+        k for row in result for k, v in row.items() if isinstance(v, Literal) and v.datatype == XSD.boolean
+    }

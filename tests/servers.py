@@ -66,8 +66,11 @@ def oxigraph_server(folder: Path) -> Iterator[RemoteStore]:
         missing("oxigraph server binary not installed (pip install oxigraph)")
     port = free_port()
     log = open(folder / "oxigraph.log", "wb")
-    process = subprocess.Popen([binary, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [binary, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/query?query=ASK%7B%7D", process)
@@ -121,14 +124,19 @@ def virtuoso_server(folder: Path) -> Iterator[RemoteStore]:
     ini = folder / "virtuoso.ini"
     ini.write_text(VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port))
     log = open(folder / "stdout.log", "wb")
-    process = subprocess.Popen([binary, "+foreground", "+configfile", str(ini)], cwd=folder,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [binary, "+foreground", "+configfile", str(ini)], cwd=folder, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{http_port}"
     try:
         wait_until_up(f"{base}/sparql?query=ASK%7B%7D", process)
         # Anonymous /sparql and /sparql-graph-crud run as the SQL user SPARQL: allow it to write (loopback only).
-        out = subprocess.run([isql, f"127.0.0.1:{sql_port}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [isql, f"127.0.0.1:{sql_port}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if "*** Error" in out.stdout + out.stderr:
             raise RuntimeError(out.stdout + out.stderr)
         yield RemoteStore(f"{base}/sparql", f"{base}/sparql", f"{base}/sparql-graph-crud")

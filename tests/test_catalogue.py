@@ -99,5 +99,8 @@ def test_catalogue_is_regenerated_from_the_tables(tmp_path) -> None:
     if not isomorphic(built, committed):
         _, only_built, only_committed = graph_diff(to_isomorphic(built), to_isomorphic(committed))
         raise AssertionError(
-            "run `make catalogue`:\n+ " + only_built.serialize(format="nt") + "\n- " + only_committed.serialize(format="nt")
+            "run `make catalogue`:\n+ "
+            + only_built.serialize(format="nt")
+            + "\n- "
+            + only_committed.serialize(format="nt")
         )

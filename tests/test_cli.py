@@ -35,15 +35,26 @@ def test_validate_json_exit_1_on_violations(capsys) -> None:
     assert report["conforms"] is False
     assert report["counts"] == {"Violation": 16, "Warning": 0, "Info": 0}
     first = report["results"][0]
-    assert set(first) >= {"focus", "path", "value", "severity", "message", "shape", "requirement",
-                          "requirement_id", "stage"}
+    assert set(first) >= {
+        "focus",
+        "path",
+        "value",
+        "severity",
+        "message",
+        "shape",
+        "requirement",
+        "requirement_id",
+        "stage",
+    }
 
 
 def test_validate_exit_0_when_conforming(capsys, tmp_path) -> None:
     data = tmp_path / "ok.ttl"
-    data.write_text("@prefix aims: <https://w3id.org/aims#> .\n<urn:x:r> a aims:Role ; "
-                    "aims:responsibility \"x\" .\n<urn:x:m> <http://www.w3.org/ns/org#role> <urn:x:r> ; "
-                    "<http://www.w3.org/ns/org#member> <urn:x:p> .\n<urn:x:c> aims:competenceOf <urn:x:p> .\n")
+    data.write_text(
+        "@prefix aims: <https://w3id.org/aims#> .\n<urn:x:r> a aims:Role ; "
+        'aims:responsibility "x" .\n<urn:x:m> <http://www.w3.org/ns/org#role> <urn:x:r> ; '
+        "<http://www.w3.org/ns/org#member> <urn:x:p> .\n<urn:x:c> aims:competenceOf <urn:x:p> .\n"
+    )
     code, out, _ = run(capsys, "validate", *AS_OF, str(data))
     assert code == 0, out
 
@@ -59,15 +70,23 @@ def test_validate_turtle_is_a_shacl_report(capsys) -> None:
 
 
 def test_validate_system(capsys) -> None:
-    code, out, _ = run(capsys, "validate", *AS_OF, "--format", "json", "--system",
-                       "https://aurora-lending.example/aims/support-assistant", *FILES)
+    code, out, _ = run(
+        capsys,
+        "validate",
+        *AS_OF,
+        "--format",
+        "json",
+        "--system",
+        "https://aurora-lending.example/aims/support-assistant",
+        *FILES,
+    )
     foci = {r["focus"].rsplit("/", 1)[-1] for r in json.loads(out)["results"]}
     assert foci == {"risk-07", "ia-support-2026"}
 
 
 def test_syntax_error_names_file_line_column(capsys, tmp_path) -> None:
     bad = tmp_path / "bad.ttl"
-    bad.write_text("@prefix : <http://x/> .\n:a :b :c .\n:a :b \"unterminated .\n")
+    bad.write_text('@prefix : <http://x/> .\n:a :b :c .\n:a :b "unterminated .\n')
     code, _, err = run(capsys, "validate", str(bad))
     assert code == 2
     assert "bad.ttl" in err and "line 3" in err and "column" in err
@@ -101,5 +120,21 @@ def test_readiness_json(capsys) -> None:
     result = json.loads(out)
     assert result["ready"] is False
     assert {b["requirement_id"] for b in result["blocking"]} >= {"5.2", "6.1.3", "6.1.4", "A.6.2.6"}
-    assert set(result["groups"]) == {"4", "5", "6", "7", "8", "9", "10", "A.2", "A.3", "A.4", "A.5", "A.6",
-                                     "A.7", "A.8", "A.9", "A.10"}
+    assert set(result["groups"]) == {
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+        "10",
+        "A.2",
+        "A.3",
+        "A.4",
+        "A.5",
+        "A.6",
+        "A.7",
+        "A.8",
+        "A.9",
+        "A.10",
+    }

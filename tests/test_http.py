@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 import pytest
 from rdflib import Graph
@@ -47,15 +46,22 @@ def problem(response, status: int) -> dict:  # type: ignore[no-untyped-def,type-
 
 def test_health(app, client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/health").get_json()
-    assert body["status"] == "ok" and body["store"] == app.extensions["aims_store"].kind and body["triples"] > 4000
+    assert (
+        body["status"] == "ok"
+        and body["store"] == app.extensions["aims_store"].kind
+        and body["triples"] > 4000
+    )
 
 
-@pytest.mark.parametrize("accept,media", [
-    ("application/sparql-results+json", "application/sparql-results+json"),
-    ("application/sparql-results+xml", "application/sparql-results+xml"),
-    ("text/csv", "text/csv"),
-    ("text/tab-separated-values", "text/tab-separated-values"),
-])
+@pytest.mark.parametrize(
+    "accept,media",
+    [
+        ("application/sparql-results+json", "application/sparql-results+json"),
+        ("application/sparql-results+xml", "application/sparql-results+xml"),
+        ("text/csv", "text/csv"),
+        ("text/tab-separated-values", "text/tab-separated-values"),
+    ],
+)
 def test_sparql_select_formats(client, accept, media) -> None:  # type: ignore[no-untyped-def]
     q = "SELECT ?r WHERE { ?r a <https://w3id.org/aims#Risk> } ORDER BY ?r LIMIT 3"
     r = client.get("/sparql", query_string={"query": q}, headers={"Accept": accept})
@@ -64,29 +70,52 @@ def test_sparql_select_formats(client, accept, media) -> None:  # type: ignore[n
 
 
 def test_sparql_post_forms_and_ask_construct(client) -> None:  # type: ignore[no-untyped-def]
-    ask = client.post("/sparql", data={"query": "ASK { ?s a <https://w3id.org/aims#Risk> }"},
-                      headers={"Accept": "application/sparql-results+json"})
+    ask = client.post(
+        "/sparql",
+        data={"query": "ASK { ?s a <https://w3id.org/aims#Risk> }"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     assert ask.get_json(force=True)["boolean"] is True
-    direct = client.post("/sparql", data="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
-                         content_type="application/sparql-query")
+    direct = client.post(
+        "/sparql", data="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", content_type="application/sparql-query"
+    )
     assert direct.status_code == 200
-    construct = client.get("/sparql", query_string={"query": f"CONSTRUCT {{ <{EX}risk-07> ?p ?o }} WHERE {{ <{EX}risk-07> ?p ?o }}"},
-                           headers={"Accept": "text/turtle"})
-    assert construct.mimetype == "text/turtle" and len(Graph().parse(data=construct.data, format="turtle")) == 8
-    for accept, fmt in (("application/ld+json", "json-ld"), ("application/rdf+xml", "xml"), ("application/n-triples", "nt")):
-        r = client.get("/sparql", query_string={"query": f"DESCRIBE <{EX}risk-07>"}, headers={"Accept": accept})
+    construct = client.get(
+        "/sparql",
+        query_string={"query": f"CONSTRUCT {{ <{EX}risk-07> ?p ?o }} WHERE {{ <{EX}risk-07> ?p ?o }}"},
+        headers={"Accept": "text/turtle"},
+    )
+    assert (
+        construct.mimetype == "text/turtle" and len(Graph().parse(data=construct.data, format="turtle")) == 8
+    )
+    for accept, fmt in (
+        ("application/ld+json", "json-ld"),
+        ("application/rdf+xml", "xml"),
+        ("application/n-triples", "nt"),
+    ):
+        r = client.get(
+            "/sparql", query_string={"query": f"DESCRIBE <{EX}risk-07>"}, headers={"Accept": accept}
+        )
         assert r.mimetype == accept and len(Graph().parse(data=r.data, format=fmt)) >= 8
 
 
 def test_sparql_errors(client) -> None:  # type: ignore[no-untyped-def]
-    assert problem(client.get("/sparql", query_string={"query": "SELEC ?x"}), 400)["type"].endswith("sparql-syntax")
+    assert problem(client.get("/sparql", query_string={"query": "SELEC ?x"}), 400)["type"].endswith(
+        "sparql-syntax"
+    )
     problem(client.get("/sparql"), 400)
     service = "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"
     assert "SERVICE" in problem(client.get("/sparql", query_string={"query": service}), 400)["title"]
     load = "LOAD <http://example.org/data.ttl>"
     assert "LOAD" in problem(client.post("/sparql", data={"update": load}, headers=EDITOR), 400)["title"]
-    problem(client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"},
-                       headers={"Accept": "image/png"}), 406)
+    problem(
+        client.get(
+            "/sparql",
+            query_string={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"},
+            headers={"Accept": "image/png"},
+        ),
+        406,
+    )
     problem(client.post("/sparql", data="x", content_type="text/plain"), 415)
 
 
@@ -95,7 +124,12 @@ def test_updates_need_an_editor(client) -> None:  # type: ignore[no-untyped-def]
     problem(client.post("/sparql", data={"update": update}), 401)
     problem(client.post("/sparql", data={"update": update}, headers=READER), 403)
     problem(client.post("/sparql", data={"update": update}, headers={"Authorization": "Bearer wrong"}), 401)
-    assert client.post("/sparql", data=update, content_type="application/sparql-update", headers=EDITOR).status_code == 204
+    assert (
+        client.post(
+            "/sparql", data=update, content_type="application/sparql-update", headers=EDITOR
+        ).status_code
+        == 204
+    )
     ask = client.get("/sparql", query_string={"query": "ASK { <urn:x:a> <urn:x:b> <urn:x:c> }"})
     assert ask.get_json(force=True)["boolean"] is True
 
@@ -111,7 +145,7 @@ def test_read_only_without_tokens_and_reads_can_need_a_token() -> None:
 
 def test_query_time_limit_stops_the_query_and_service_goes_on() -> None:
     client = make_app(query_timeout=0.5).test_client()
-    slow = ("SELECT ?a ?b ?c WHERE { ?a ?p ?x . ?b ?q ?y . ?c ?r ?z }")
+    slow = "SELECT ?a ?b ?c WHERE { ?a ?p ?x . ?b ?q ?y . ?c ?r ?z }"
     body = problem(client.get("/sparql", query_string={"query": slow}), 503)
     assert "limit" in body["detail"] and "stopped" in body["detail"]
     assert client.get("/health").status_code == 200
@@ -121,38 +155,91 @@ def test_graph_store_protocol(client) -> None:  # type: ignore[no-untyped-def]
     g = "urn:x:uploaded"
     ttl = "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n"
     problem(client.put("/graph-store", query_string={"graph": g}, data=ttl, content_type="text/turtle"), 401)
-    assert client.put("/graph-store", query_string={"graph": g}, data=ttl, content_type="text/turtle",
-                      headers=EDITOR).status_code == 201
-    assert client.post("/graph-store", query_string={"graph": g}, data="<http://example.org/d> <http://example.org/e> \"f\" .\n",
-                       content_type="application/n-triples", headers=EDITOR).status_code == 204
+    assert (
+        client.put(
+            "/graph-store", query_string={"graph": g}, data=ttl, content_type="text/turtle", headers=EDITOR
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/graph-store",
+            query_string={"graph": g},
+            data='<http://example.org/d> <http://example.org/e> "f" .\n',
+            content_type="application/n-triples",
+            headers=EDITOR,
+        ).status_code
+        == 204
+    )
     got = client.get("/graph-store", query_string={"graph": g}, headers={"Accept": "application/n-triples"})
     assert len(Graph().parse(data=got.data, format="nt")) == 2
-    bad = "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e \"open .\n"
-    body = problem(client.put("/graph-store", query_string={"graph": g}, data=bad, content_type="text/turtle",
-                              headers=EDITOR), 400)
+    bad = '@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e "open .\n'
+    body = problem(
+        client.put(
+            "/graph-store", query_string={"graph": g}, data=bad, content_type="text/turtle", headers=EDITOR
+        ),
+        400,
+    )
     assert body["line"] == 3 and body["column"]
     got = client.get("/graph-store", query_string={"graph": g}, headers={"Accept": "application/n-triples"})
     assert len(Graph().parse(data=got.data, format="nt")) == 2, "a failed PUT changed the graph"
-    assert client.put("/graph-store", query_string={"default": ""}, data=ttl, content_type="text/turtle",
-                      headers=EDITOR).status_code == 201
+    assert (
+        client.put(
+            "/graph-store", query_string={"default": ""}, data=ttl, content_type="text/turtle", headers=EDITOR
+        ).status_code
+        == 201
+    )
     assert client.delete("/graph-store", query_string={"graph": g}, headers=EDITOR).status_code == 204
     problem(client.get("/graph-store", query_string={"graph": g}), 404)
     problem(client.delete("/graph-store", query_string={"graph": g}, headers=EDITOR), 404)
     problem(client.get("/graph-store"), 400)
-    problem(client.put("/graph-store", query_string={"graph": g}, data=ttl, content_type="application/pdf",
-                       headers=EDITOR), 415)
-    problem(client.put("/graph-store", query_string={"graph": "https://w3id.org/aims/graph/catalogue"}, data=ttl,
-                       content_type="text/turtle", headers=EDITOR), 403)
+    problem(
+        client.put(
+            "/graph-store",
+            query_string={"graph": g},
+            data=ttl,
+            content_type="application/pdf",
+            headers=EDITOR,
+        ),
+        415,
+    )
+    problem(
+        client.put(
+            "/graph-store",
+            query_string={"graph": "https://w3id.org/aims/graph/catalogue"},
+            data=ttl,
+            content_type="text/turtle",
+            headers=EDITOR,
+        ),
+        403,
+    )
 
 
 def test_body_too_large(client) -> None:  # type: ignore[no-untyped-def]
-    big = "<urn:x:a> <urn:x:b> \"" + "x" * 300_000 + "\" .\n"
-    problem(client.put("/graph-store", query_string={"graph": "urn:x:big"}, data=big,
-                       content_type="application/n-triples", headers=EDITOR), 413)
+    big = '<urn:x:a> <urn:x:b> "' + "x" * 300_000 + '" .\n'
+    problem(
+        client.put(
+            "/graph-store",
+            query_string={"graph": "urn:x:big"},
+            data=big,
+            content_type="application/n-triples",
+            headers=EDITOR,
+        ),
+        413,
+    )
 
 
-@pytest.mark.parametrize("fmt,parse", [("turtle", "turtle"), ("nt", "nt"), ("nquads", "nquads"), ("trig", "trig"),
-                                       ("json-ld", "json-ld"), ("xml", "xml")])
+@pytest.mark.parametrize(
+    "fmt,parse",
+    [
+        ("turtle", "turtle"),
+        ("nt", "nt"),
+        ("nquads", "nquads"),
+        ("trig", "trig"),
+        ("json-ld", "json-ld"),
+        ("xml", "xml"),
+    ],
+)
 def test_export(client, fmt, parse) -> None:  # type: ignore[no-untyped-def]
     r = client.get("/export", query_string={"format": fmt})
     assert r.status_code == 200
@@ -162,7 +249,9 @@ def test_export(client, fmt, parse) -> None:  # type: ignore[no-untyped-def]
         assert len(Dataset().parse(data=r.data, format=parse)) > 4000
     else:
         assert len(Graph().parse(data=r.data, format=parse)) > 4000
-    one = client.get("/export", query_string={"format": "nt", "graph": "https://w3id.org/aims/graph/source/risks.ttl"})
+    one = client.get(
+        "/export", query_string={"format": "nt", "graph": "https://w3id.org/aims/graph/source/risks.ttl"}
+    )
     assert len(Graph().parse(data=one.data, format="nt")) == 361
     problem(client.get("/export", query_string={"format": "docx"}), 400)
     problem(client.get("/export", query_string={"graph": "urn:x:none"}), 404)
@@ -173,7 +262,9 @@ def test_validate(client) -> None:  # type: ignore[no-untyped-def]
     assert body["conforms"] is False and body["counts"]["Violation"] == 16
     stage2 = client.get("/validate", query_string={"as_of": AS_OF, "stage": "2"}).get_json()
     assert stage2["counts"]["Violation"] == 6
-    system = client.get("/validate", query_string={"as_of": AS_OF, "system": EX + "support-assistant"}).get_json()
+    system = client.get(
+        "/validate", query_string={"as_of": AS_OF, "system": EX + "support-assistant"}
+    ).get_json()
     assert {r["focus"] for r in system["results"]} == {EX + "risk-07", EX + "ia-support-2026"}
     turtle = client.get("/validate", query_string={"as_of": AS_OF}, headers={"Accept": "text/turtle"})
     assert turtle.mimetype == "text/turtle" and "ValidationReport" in turtle.get_data(as_text=True)
@@ -182,7 +273,9 @@ def test_validate(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_gap_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
-    gap = {s["id"]: s["status"] for s in client.get("/gap-analysis", query_string={"as_of": AS_OF}).get_json()}
+    gap = {
+        s["id"]: s["status"] for s in client.get("/gap-analysis", query_string={"as_of": AS_OF}).get_json()
+    }
     assert len(gap) == 70 and gap["6.1.3"] == "not met" and gap["A.8.5"] == "not applicable"
     ready = client.get("/readiness", query_string={"stage": "1", "as_of": AS_OF}).get_json()
     assert ready["ready"] is False and ready["blocking"]
@@ -192,7 +285,9 @@ def test_gap_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
 def test_soa_formats(client) -> None:  # type: ignore[no-untyped-def]
     rows = client.get("/soa").get_json()
     assert len(rows) == 38 and rows[0]["notation"] == "A.10.2" or len(rows) == 38
-    table = list(csv.DictReader(io.StringIO(client.get("/soa", headers={"Accept": "text/csv"}).get_data(as_text=True))))
+    table = list(
+        csv.DictReader(io.StringIO(client.get("/soa", headers={"Accept": "text/csv"}).get_data(as_text=True)))
+    )
     assert len(table) == 38 and {r["applicable"] for r in table} == {"True", "False"}
     page = client.get("/soa", headers={"Accept": "text/html"})
     assert page.mimetype == "text/html" and page.get_data(as_text=True).count("<tr>") == 39
@@ -202,9 +297,12 @@ def test_traces(client) -> None:  # type: ignore[no-untyped-def]
     risk = client.get("/trace/risk", query_string={"iri": EX + "risk-02", "as_of": AS_OF}).get_json()
     evidence = risk["treatments"][0]["implementations"][0]["evidence"][0]
     assert evidence["iri"] == EX + "ev-monitoring-export" and evidence["valid"] is False
-    for kind, iri in (("control", "https://w3id.org/aims/iso42001#A.6.2.4"),
-                      ("requirement", "https://w3id.org/aims/iso42001#clause-6.1.3"),
-                      ("system", EX + "support-assistant"), ("evidence", EX + "ev-supplier-contract")):
+    for kind, iri in (
+        ("control", "https://w3id.org/aims/iso42001#A.6.2.4"),
+        ("requirement", "https://w3id.org/aims/iso42001#clause-6.1.3"),
+        ("system", EX + "support-assistant"),
+        ("evidence", EX + "ev-supplier-contract"),
+    ):
         r = client.get(f"/trace/{kind}", query_string={"iri": iri})
         assert r.status_code == 200 and r.get_json()[kind]["iri"] == iri
     problem(client.get("/trace/risk", query_string={"iri": EX + "no-such-risk"}), 404)

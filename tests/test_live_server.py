@@ -26,9 +26,23 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
     port = free_port()
     env = dict(os.environ, AIMS_TOKENS="live-editor=editor", AIMS_QUERY_TIMEOUT="1")
     log = open(tmp_path_factory.mktemp("serve") / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--data",
-                                str(tmp_path_factory.mktemp("data")), "--load", *map(str, EXAMPLE_FILES)],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(tmp_path_factory.mktemp("data")),
+            "--load",
+            *map(str, EXAMPLE_FILES),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/health", process)
@@ -40,8 +54,11 @@ def server(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def test_binds_loopback_only(server) -> None:  # type: ignore[no-untyped-def]
     _, port = server
-    out = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout if os.path.exists("/usr/bin/ss") or \
-        os.path.exists("/bin/ss") else ""
+    out = (
+        subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout
+        if os.path.exists("/usr/bin/ss") or os.path.exists("/bin/ss")
+        else ""
+    )
     if out:
         assert f"127.0.0.1:{port}" in out and f"0.0.0.0:{port}" not in out
 
@@ -74,13 +91,21 @@ def test_raw_http_upload_to_graph_store(server) -> None:  # type: ignore[no-unty
     _, port = server
     body = b"<urn:x:a> <urn:x:b> <urn:x:c> .\n"
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("PUT", "/graph-store?graph=urn%3Ax%3Alive", body=body,
-                 headers={"Content-Type": "application/n-triples", "Authorization": "Bearer live-editor"})
+    conn.request(
+        "PUT",
+        "/graph-store?graph=urn%3Ax%3Alive",
+        body=body,
+        headers={"Content-Type": "application/n-triples", "Authorization": "Bearer live-editor"},
+    )
     response = conn.getresponse()
     response.read()
     assert response.status == 201
-    conn.request("PUT", "/graph-store?graph=urn%3Ax%3Alive", body=b"<urn:x:a> <urn:x:b> .\n",
-                 headers={"Content-Type": "application/n-triples", "Authorization": "Bearer live-editor"})
+    conn.request(
+        "PUT",
+        "/graph-store?graph=urn%3Ax%3Alive",
+        body=b"<urn:x:a> <urn:x:b> .\n",
+        headers={"Content-Type": "application/n-triples", "Authorization": "Bearer live-editor"},
+    )
     response = conn.getresponse()
     assert response.status == 400 and b'"line"' in response.read()
     conn.request("GET", "/graph-store?graph=urn%3Ax%3Alive", headers={"Accept": "application/n-triples"})

@@ -29,14 +29,25 @@ VOCAB_NAMESPACES = (
 # W3C vocabularies rdflib knows term by term (closed namespaces); DCAT 3 adds dcat:version.
 RDFLIB_NAMESPACES = {str(ns): ns for ns in (rdfns.PROV, rdfns.ORG, rdfns.DCAT, rdfns.DCTERMS, rdfns.SKOS)}
 DCAT3_TERMS = {"http://www.w3.org/ns/dcat#version"}
-ALIGNMENT_PREDICATES = (RDFS.subClassOf, RDFS.subPropertyOf, SKOS.closeMatch, SKOS.exactMatch,
-                        SKOS.relatedMatch, SKOS.broadMatch, SKOS.narrowMatch)
+ALIGNMENT_PREDICATES = (
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+    SKOS.closeMatch,
+    SKOS.exactMatch,
+    SKOS.relatedMatch,
+    SKOS.broadMatch,
+    SKOS.narrowMatch,
+)
 FORBIDDEN_ANCESTORS = (RDFS.Class, URIRef("https://w3id.org/dpv/risk#RiskManagement"))
 
 
 def external_targets(g: Graph) -> set[URIRef]:
-    return {o for p in ALIGNMENT_PREDICATES for s, o in g.subject_objects(p)
-            if isinstance(o, URIRef) and str(s).startswith(AIMS_IRI) and not str(o).startswith(AIMS_IRI)}
+    return {
+        o
+        for p in ALIGNMENT_PREDICATES
+        for s, o in g.subject_objects(p)
+        if isinstance(o, URIRef) and str(s).startswith(AIMS_IRI) and not str(o).startswith(AIMS_IRI)
+    }
 
 
 def used_iris(g: Graph) -> set[URIRef]:
@@ -55,7 +66,7 @@ def test_alignment_targets_exist(ontology: Graph, vocab: Graph) -> None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
                     try:
-                        getattr(ns, iri[len(ns_iri):])
+                        getattr(ns, iri[len(ns_iri) :])
                     except (AttributeError, UserWarning):
                         missing.append(iri)
     assert not missing, f"IRIs not defined by their vocabulary: {missing}"
@@ -75,8 +86,11 @@ def test_no_subclass_of_metaclass_or_process(ontology: Graph, vocab: Graph) -> N
 
 
 def test_known_traps_are_not_used_as_parents(ontology: Graph) -> None:
-    for trap in ("https://w3id.org/dpv/tech#Documentation", "https://w3id.org/dpv/risk#RiskSource",
-                 "https://w3id.org/dpv/risk#RiskOwner"):
+    for trap in (
+        "https://w3id.org/dpv/tech#Documentation",
+        "https://w3id.org/dpv/risk#RiskSource",
+        "https://w3id.org/dpv/risk#RiskOwner",
+    ):
         assert (None, RDFS.subClassOf, URIRef(trap)) not in ontology
 
 
@@ -99,7 +113,9 @@ def test_header(ontology: Graph) -> None:
     assert (header, RDF.type, OWL.Ontology) in ontology
     assert ontology.value(header, OWL.versionIRI) is not None
     assert ontology.value(header, OWL.versionInfo) is not None
-    assert str(ontology.value(header, URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix"))) == "aims"
+    assert (
+        str(ontology.value(header, URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix"))) == "aims"
+    )
 
 
 def _aims_iris_in_text(text: str) -> set[str]:
@@ -126,15 +142,21 @@ def test_owl_rl_closure_is_consistent(ontology: Graph, example: Graph) -> None:
     assert not errors, errors
     assert not list(g.subjects(RDF.type, OWL.Nothing)), "something is typed owl:Nothing"
     # the closure did real work: the example's AI systems are AIRO AI systems by subclassing
-    assert (URIRef("https://aurora-lending.example/aims/credit-scorer"), RDF.type,
-            URIRef("https://w3id.org/airo#AISystem")) in g
+    assert (
+        URIRef("https://aurora-lending.example/aims/credit-scorer"),
+        RDF.type,
+        URIRef("https://w3id.org/airo#AISystem"),
+    ) in g
 
 
 def test_owl_rl_catches_a_broken_disjointness(ontology: Graph) -> None:
     """The consistency check can fail: a finding that is both an observation and a nonconformity."""
-    bad = Graph().parse(data="""
+    bad = Graph().parse(
+        data="""
         @prefix aims: <https://w3id.org/aims#> .
-        <urn:x:f> a aims:Observation, aims:MajorNonconformity .""", format="turtle")
+        <urn:x:f> a aims:Observation, aims:MajorNonconformity .""",
+        format="turtle",
+    )
     g = ontology + bad
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
     assert list(g.objects(None, URIRef("http://www.daml.org/2002/03/agents/agent-ont#error")))

@@ -11,8 +11,21 @@ from .conftest import ROOT
 
 def test_installed_wheel_finds_its_data(tmp_path) -> None:
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(wheels), str(ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
+        check=True,
+    )
     (wheel,) = wheels.glob("aims_graph-*.whl")
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
@@ -27,7 +40,9 @@ def test_installed_wheel_finds_its_data(tmp_path) -> None:
     )
     out = subprocess.run([python, "-c", script], cwd=tmp_path, check=True, capture_output=True, text=True)
     counts = [int(x) for x in out.stdout.split()]
-    expected = [len(list((ROOT / d).glob(p))) for d, p in
-                (("ontology", "*.ttl"), ("shapes", "*.ttl"), ("queries", "*.rq"), ("examples", "*.ttl"))]
+    expected = [
+        len(list((ROOT / d).glob(p)))
+        for d, p in (("ontology", "*.ttl"), ("shapes", "*.ttl"), ("queries", "*.rq"), ("examples", "*.ttl"))
+    ]
     assert counts == expected
     assert all(counts[i] > 0 for i in (0, 2, 3))

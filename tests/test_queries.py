@@ -15,9 +15,19 @@ from service.store.embedded import EmbeddedStore
 from .conftest import DATA, load_example
 from .query_rows import PARAMS, boolean_columns, run
 
-REQUIRED = {"trace-risk", "trace-control", "trace-requirement", "trace-system", "trace-evidence",
-            "statement-of-applicability", "untreated-risks", "evidence-expiring", "open-nonconformities",
-            "audit-coverage", "documents-due-for-review"}
+REQUIRED = {
+    "trace-risk",
+    "trace-control",
+    "trace-requirement",
+    "trace-system",
+    "trace-evidence",
+    "statement-of-applicability",
+    "untreated-risks",
+    "evidence-expiring",
+    "open-nonconformities",
+    "audit-coverage",
+    "documents-due-for-review",
+}
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,14 @@ from .conftest import DATA
 
 AS_OF = dt.date(2026, 11, 20)
 CHECKED_SHAPES = sorted(
-    s for s in validation.shapes_graph().subjects(RDF.type, SH.NodeShape)
+    s
+    for s in validation.shapes_graph().subjects(RDF.type, SH.NodeShape)
     if isinstance(s, URIRef) and (s, AIMS.checksRequirement, None) in validation.shapes_graph()
 )
 
 
 def names() -> list[str]:
-    return [str(s)[len(str(SHAPES)):] for s in CHECKED_SHAPES]
+    return [str(s)[len(str(SHAPES)) :] for s in CHECKED_SHAPES]
 
 
 def shape_results(name: str, kind: str) -> list[validation.Result]:
@@ -33,7 +34,9 @@ def shape_results(name: str, kind: str) -> list[validation.Result]:
 
 
 def test_every_checked_shape_has_snippets() -> None:
-    files = {p.stem for p in (DATA / "valid").glob("*.ttl")} & {p.stem for p in (DATA / "invalid").glob("*.ttl")}
+    files = {p.stem for p in (DATA / "valid").glob("*.ttl")} & {
+        p.stem for p in (DATA / "invalid").glob("*.ttl")
+    }
     assert set(names()) <= files, sorted(set(names()) - files)
     assert len(names()) >= 30
 
@@ -65,17 +68,20 @@ def test_every_shape_is_annotated() -> None:
 
 
 def test_shapes_pass_shacl_shacl() -> None:
-    conforms, _, text = pyshacl.validate(validation.shapes_graph(), shacl_graph=validation.shapes_graph(),
-                                         meta_shacl=True, advanced=True)
+    conforms, _, text = pyshacl.validate(
+        validation.shapes_graph(), shacl_graph=validation.shapes_graph(), meta_shacl=True, advanced=True
+    )
     assert conforms, text
 
 
 def test_evidence_valid_then_expired() -> None:
     """The same evidence is valid as of one day and expired as of a later one."""
     data = Graph().parse(DATA / "valid" / "ImplementationEvidenceValid.ttl")  # valid until 2027-01-01
+
     def expired(day: dt.date) -> list[validation.Result]:
         report = validation.validate(data, as_of=day)
         return [r for r in report.results if r.shape == str(SHAPES.ImplementationEvidenceValid)]
+
     assert expired(dt.date(2026, 12, 31)) == []
     (late,) = expired(dt.date(2027, 1, 2))
     assert late.value == "2027-01-01" and late.requirement_id == "A.6.2.4" and late.stage == 2

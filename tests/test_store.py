@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-
-import pytest
 from decimal import Decimal
 
+import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import XSD
 from rdflib.compare import isomorphic
+from rdflib.namespace import XSD
 
 from service.namespaces import CATALOGUE_GRAPH
 from service.store import FORMATS, LoadError, StoreError, StoreLocked, format_for
@@ -45,7 +44,7 @@ def test_one_graph_per_source_and_catalogue_apart(store) -> None:  # type: ignor
 def test_syntax_error_names_line_and_column_and_changes_nothing(store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     before = store.count()
     bad = tmp_path / "bad.ttl"
-    bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e \"open .\n")
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:d ex:e "open .\n')
     with pytest.raises(LoadError) as e:
         store.load_files([EXAMPLE_FILES[0], bad], graph=G)
     assert (e.value.line, e.value.source) == (3, str(bad)) and e.value.column
@@ -154,8 +153,12 @@ def test_load_killed_half_way_leaves_all_or_nothing(tmp_path, mode) -> None:  # 
     for delay in (0.05, 0.2, 0.4, 0.8):
         folder = tmp_path / f"store-{mode}-{delay}"
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(folder), str(big), mode],
-                                 stdout=subprocess.PIPE, env=env, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILL_SCRIPT, str(folder), str(big), mode],
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
         assert child.stdout and child.stdout.readline().strip() == "open"
         time.sleep(delay)
         child.send_signal(signal.SIGKILL)
@@ -175,7 +178,7 @@ def test_remote_store_basics(request, tmp_path) -> None:  # type: ignore[no-unty
         store.load_file(EXAMPLE_FILES[0], graph=G, replace=True)
         assert store.count(G) == len(Graph().parse(EXAMPLE_FILES[0])) and G in store.graphs()
         bad = tmp_path / "bad.ttl"
-        bad.write_text("<urn:x:a> <urn:x:b> \"open .\n")
+        bad.write_text('<urn:x:a> <urn:x:b> "open .\n')
         with pytest.raises(LoadError) as e:
             store.load_file(bad, graph=G, replace=True)
         assert e.value.line == 1

@@ -9,8 +9,8 @@ import re
 import pyshacl
 import pytest
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDF, SH
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
+from rdflib.namespace import RDF, SH
 
 from service import validation
 
@@ -40,7 +40,9 @@ def test_readme_lists_at_least_eight_gaps() -> None:
 
 
 @pytest.mark.parametrize("gap,resource,requirement", planted_gaps())
-def test_planted_gap_is_reported(report: validation.Report, gap: str, resource: str, requirement: str) -> None:
+def test_planted_gap_is_reported(
+    report: validation.Report, gap: str, resource: str, requirement: str
+) -> None:
     found = [(r.requirement_id, r.severity) for r in report.results if r.focus == resource]
     assert (requirement, "Violation") in found, f"{gap}: {resource} reported as {found}"
 
@@ -56,8 +58,12 @@ def test_golden_report(report: validation.Report) -> None:
     golden = Graph().parse(DATA / "golden" / "example-report-2026-11-20.ttl")
     if not isomorphic(report.graph, golden):
         _, only_now, only_golden = graph_diff(to_isomorphic(report.graph), to_isomorphic(golden))
-        pytest.fail("report differs from golden:\n+ " + only_now.serialize(format="nt")
-                    + "\n- " + only_golden.serialize(format="nt"))
+        pytest.fail(
+            "report differs from golden:\n+ "
+            + only_now.serialize(format="nt")
+            + "\n- "
+            + only_golden.serialize(format="nt")
+        )
 
 
 def test_cached_queries_give_plain_pyshacl_results(example: Graph) -> None:
@@ -68,11 +74,14 @@ def test_cached_queries_give_plain_pyshacl_results(example: Graph) -> None:
     cached = processor.SPARQLProcessor.query
     processor.SPARQLProcessor.query = cached.aims_original  # type: ignore[attr-defined]
     try:
-        _, plain, _ = pyshacl.validate(data, shacl_graph=validation.shapes_graph(), advanced=True,
-                                       allow_warnings=True)
+        _, plain, _ = pyshacl.validate(
+            data, shacl_graph=validation.shapes_graph(), advanced=True, allow_warnings=True
+        )
     finally:
         processor.SPARQLProcessor.query = cached  # type: ignore[method-assign]
-    _, fast, _ = pyshacl.validate(data, shacl_graph=validation.shapes_graph(), advanced=True, allow_warnings=True)
+    _, fast, _ = pyshacl.validate(
+        data, shacl_graph=validation.shapes_graph(), advanced=True, allow_warnings=True
+    )
     assert isomorphic(plain, fast)
 
 
@@ -88,8 +97,9 @@ def test_system_filter(example: Graph) -> None:
     fraud = validation.validate(example, as_of=AS_OF, system=URIRef(EX + "fraud-detector"))
     # the system, its unowned risk, the overdue action on a finding about it, and two implementations
     # that apply to it (one with expired, one with no evidence)
-    assert {r.focus for r in fraud.results} == {EX + x for x in
-                                                ("fraud-detector", "risk-12", "ca-1", "impl-A6-2-6", "impl-A7-4")}
+    assert {r.focus for r in fraud.results} == {
+        EX + x for x in ("fraud-detector", "risk-12", "ca-1", "impl-A6-2-6", "impl-A7-4")
+    }
     in_graph = set(fraud.graph.subjects(RDF.type, SH.ValidationResult))
     assert len(in_graph) == len(fraud.results)
     with pytest.raises(validation.ValidationError):

@@ -56,7 +56,9 @@ def check(minimum: str) -> str | None:
     if role is None:
         if not current_app.extensions["aims_tokens"] and minimum != "reader":
             raise Problem(403, "Forbidden", "the service is read-only: no tokens are configured", "read-only")
-        raise Problem(401, "Unauthorized", f"this needs a bearer token with the {minimum} role", "unauthorized")
+        raise Problem(
+            401, "Unauthorized", f"this needs a bearer token with the {minimum} role", "unauthorized"
+        )
     if ROLES[role] < ROLES[minimum]:
         raise Problem(403, "Forbidden", f"this needs the {minimum} role; the token has {role}", "forbidden")
     return role

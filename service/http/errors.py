@@ -24,8 +24,13 @@ class Problem(Exception):
 
 
 def problem_response(status: int, title: str, detail: str, kind: str | None = None, **extra: Any) -> Response:
-    body = {"type": TYPE_BASE + (kind or title.lower().replace(" ", "-")), "title": title, "status": status,
-            "detail": detail, **{k: v for k, v in extra.items() if v is not None}}
+    body = {
+        "type": TYPE_BASE + (kind or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     return Response(json.dumps(body), status=status, mimetype=PROBLEM)
 
 

@@ -18,9 +18,23 @@ RESULT_TYPES = {
     "text/tab-separated-values": "tsv",
     "application/json": "json",
 }
-GRAPH_TYPES = {f.media_type: f for f in (FORMATS["turtle"], FORMATS["nt"], FORMATS["json-ld"], FORMATS["xml"],
-                                         FORMATS["trig"], FORMATS["nquads"])}
-GRAPH_TYPES_FOR_TRIPLES = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
+GRAPH_TYPES = {
+    f.media_type: f
+    for f in (
+        FORMATS["turtle"],
+        FORMATS["nt"],
+        FORMATS["json-ld"],
+        FORMATS["xml"],
+        FORMATS["trig"],
+        FORMATS["nquads"],
+    )
+}
+GRAPH_TYPES_FOR_TRIPLES = [
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+]
 
 
 def _choose(offered: list[str], names: dict[str, str]) -> str:
@@ -30,14 +44,23 @@ def _choose(offered: list[str], names: dict[str, str]) -> str:
         for media in offered:
             if names.get(media) == wanted or media == wanted:
                 return media
-        raise Problem(406, "Not Acceptable", f"format {wanted!r} is not offered here; use one of "
-                      f"{', '.join(sorted({names.get(m, m) for m in offered}))}", "not-acceptable")
+        raise Problem(
+            406,
+            "Not Acceptable",
+            f"format {wanted!r} is not offered here; use one of "
+            f"{', '.join(sorted({names.get(m, m) for m in offered}))}",
+            "not-acceptable",
+        )
     if not request.accept_mimetypes or request.accept_mimetypes.provided is False:
         return offered[0]
     best = request.accept_mimetypes.best_match(offered)
     if best is None:
-        raise Problem(406, "Not Acceptable", f"cannot answer in {request.headers.get('Accept')}; "
-                      f"offered: {', '.join(offered)}", "not-acceptable")
+        raise Problem(
+            406,
+            "Not Acceptable",
+            f"cannot answer in {request.headers.get('Accept')}; offered: {', '.join(offered)}",
+            "not-acceptable",
+        )
     return best
 
 
@@ -66,8 +89,11 @@ def serialize_rows(rows: Rows, media: str) -> bytes:
 def serialize_boolean(value: bool, media: str) -> bytes:
     name = RESULT_TYPES[media]
     if name in ("csv", "tsv"):
-        return b"_askResult\n" + (b"true\n" if value else b"false\n") if name == "csv" else (
-            b"?_askResult\n" + (b"true\n" if value else b"false\n"))
+        return (
+            b"_askResult\n" + (b"true\n" if value else b"false\n")
+            if name == "csv"
+            else (b"?_askResult\n" + (b"true\n" if value else b"false\n"))
+        )
     result = Result("ASK")
     result.askAnswer = value
     return result.serialize(format=name, encoding="utf-8") or b""

@@ -10,15 +10,28 @@ from .. import __version__
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-def _op(summary: str, params: list[tuple[str, str, bool]] | None = None, responses: dict[str, str] | None = None,
-        write: bool = False, body: list[str] | None = None) -> dict[str, Any]:
+def _op(
+    summary: str,
+    params: list[tuple[str, str, bool]] | None = None,
+    responses: dict[str, str] | None = None,
+    write: bool = False,
+    body: list[str] | None = None,
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
-        "parameters": [{"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
-                       for n, d, r in (params or [])],
-        "responses": {code: ({"description": text} if code < "400" else {"description": text, "content": PROBLEM})
-                      for code, text in {**(responses or {"200": "OK"}), "400": "Bad request (problem details)",
-                                         "401": "Missing or unknown token", "403": "Role too low"}.items()},
+        "parameters": [
+            {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
+            for n, d, r in (params or [])
+        ],
+        "responses": {
+            code: ({"description": text} if code < "400" else {"description": text, "content": PROBLEM})
+            for code, text in {
+                **(responses or {"200": "OK"}),
+                "400": "Bad request (problem details)",
+                "401": "Missing or unknown token",
+                "403": "Role too low",
+            }.items()
+        },
     }
     if write:
         op["security"] = [{"bearer": []}]
@@ -29,44 +42,99 @@ def _op(summary: str, params: list[tuple[str, str, bool]] | None = None, respons
 
 AS_OF = ("as_of", "Judge dates as of this day (YYYY-MM-DD); default today", False)
 IRI = ("iri", "The IRI to trace", True)
-RDF_TYPES = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml",
-             "application/trig", "application/n-quads"]
+RDF_TYPES = [
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+    "application/trig",
+    "application/n-quads",
+]
 
 PATHS: dict[str, dict[str, Any]] = {
     "/health": {"get": _op("Status, store kind and triple count")},
     "/sparql": {
-        "get": _op("SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE); SERVICE refused",
-                   [("query", "The query", True)], {"200": "Results", "406": "Format not offered",
-                                                     "503": "Query past the time limit"}),
-        "post": _op("Query (form query= or application/sparql-query) or update (form update= or "
-                    "application/sparql-update, editor role); SERVICE and LOAD refused", None,
-                    {"200": "Results", "204": "Update done", "413": "Body too large", "415": "Unsupported type"},
-                    write=True, body=["application/x-www-form-urlencoded", "application/sparql-query",
-                                      "application/sparql-update"]),
+        "get": _op(
+            "SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE); SERVICE refused",
+            [("query", "The query", True)],
+            {"200": "Results", "406": "Format not offered", "503": "Query past the time limit"},
+        ),
+        "post": _op(
+            "Query (form query= or application/sparql-query) or update (form update= or "
+            "application/sparql-update, editor role); SERVICE and LOAD refused",
+            None,
+            {"200": "Results", "204": "Update done", "413": "Body too large", "415": "Unsupported type"},
+            write=True,
+            body=[
+                "application/x-www-form-urlencoded",
+                "application/sparql-query",
+                "application/sparql-update",
+            ],
+        ),
     },
-    "/graph-store": {m: _op(s, [("graph", "Graph IRI", False), ("default", "The default graph", False)], r,
-                            write=m != "get", body=RDF_TYPES if m in ("put", "post") else None)
-                     for m, s, r in (("get", "Get a graph", {"200": "The graph", "404": "No such graph"}),
-                                     ("put", "Replace a graph, all or nothing", {"201": "Created", "204": "Replaced"}),
-                                     ("post", "Add to a graph, all or nothing", {"201": "Created", "204": "Added"}),
-                                     ("delete", "Delete a graph", {"204": "Deleted", "404": "No such graph"}))},
-    "/export": {"get": _op("The dataset or one graph in any RDF format",
-                           [("format", "turtle, nt, nquads, trig, json-ld, xml", False), ("graph", "Graph IRI", False)])},
-    "/validate": {"get": _op("SHACL validation report (JSON, or the W3C report graph for Accept: text/turtle)",
-                             [("stage", "1 or 2", False), ("system", "AI system IRI", False), AS_OF,
-                              ("inference", "none, rdfs or owlrl", False)])},
+    "/graph-store": {
+        m: _op(
+            s,
+            [("graph", "Graph IRI", False), ("default", "The default graph", False)],
+            r,
+            write=m != "get",
+            body=RDF_TYPES if m in ("put", "post") else None,
+        )
+        for m, s, r in (
+            ("get", "Get a graph", {"200": "The graph", "404": "No such graph"}),
+            ("put", "Replace a graph, all or nothing", {"201": "Created", "204": "Replaced"}),
+            ("post", "Add to a graph, all or nothing", {"201": "Created", "204": "Added"}),
+            ("delete", "Delete a graph", {"204": "Deleted", "404": "No such graph"}),
+        )
+    },
+    "/export": {
+        "get": _op(
+            "The dataset or one graph in any RDF format",
+            [("format", "turtle, nt, nquads, trig, json-ld, xml", False), ("graph", "Graph IRI", False)],
+        )
+    },
+    "/validate": {
+        "get": _op(
+            "SHACL validation report (JSON, or the W3C report graph for Accept: text/turtle)",
+            [
+                ("stage", "1 or 2", False),
+                ("system", "AI system IRI", False),
+                AS_OF,
+                ("inference", "none, rdfs or owlrl", False),
+            ],
+        )
+    },
     "/gap-analysis": {"get": _op("Status of every leaf clause and Annex A control", [AS_OF])},
-    "/readiness": {"get": _op("Certification readiness per clause group", [("stage", "1 or 2", True), AS_OF])},
-    "/soa": {"get": _op("Statement of Applicability as JSON, CSV (Accept: text/csv) or HTML",
-                        [("format", "json, csv or html", False)])},
-    **{f"/trace/{k}": {"get": _op(f"Traceability chain of a {k} as nested JSON", [IRI, AS_OF] if k == "risk" else [IRI],
-                                  {"200": "The chain", "404": "Unknown IRI"})}
-       for k in ("risk", "control", "requirement", "system", "evidence")},
+    "/readiness": {
+        "get": _op("Certification readiness per clause group", [("stage", "1 or 2", True), AS_OF])
+    },
+    "/soa": {
+        "get": _op(
+            "Statement of Applicability as JSON, CSV (Accept: text/csv) or HTML",
+            [("format", "json, csv or html", False)],
+        )
+    },
+    **{
+        f"/trace/{k}": {
+            "get": _op(
+                f"Traceability chain of a {k} as nested JSON",
+                [IRI, AS_OF] if k == "risk" else [IRI],
+                {"200": "The chain", "404": "Unknown IRI"},
+            )
+        }
+        for k in ("risk", "control", "requirement", "system", "evidence")
+    },
     "/queries": {"get": _op("The named queries and their parameters")},
-    "/queries/{name}": {"get": {**_op("Run a named query; its parameters as query parameters",
-                                      None, {"200": "SPARQL results", "404": "No such query"}),
-                                "parameters": [{"name": "name", "in": "path", "required": True,
-                                                "schema": {"type": "string"}}]}},
+    "/queries/{name}": {
+        "get": {
+            **_op(
+                "Run a named query; its parameters as query parameters",
+                None,
+                {"200": "SPARQL results", "404": "No such query"},
+            ),
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        }
+    },
     "/openapi.json": {"get": _op("This description")},
     "/api": {"get": _op("A human-readable page of the API")},
 }
@@ -75,15 +143,28 @@ PATHS: dict[str, dict[str, Any]] = {
 def spec() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "aims-graph", "version": __version__,
-                 "description": "ISO/IEC 42001 AI management system as a knowledge graph"},
+        "info": {
+            "title": "aims-graph",
+            "version": __version__,
+            "description": "ISO/IEC 42001 AI management system as a knowledge graph",
+        },
         "paths": PATHS,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Problem": {"type": "object", "description": "RFC 9457 problem details",
-                                    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                                                   "status": {"type": "integer"}, "detail": {"type": "string"},
-                                                   "line": {"type": "integer"}, "column": {"type": "integer"}}}},
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "description": "RFC 9457 problem details",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "line": {"type": "integer"},
+                        "column": {"type": "integer"},
+                    },
+                }
+            },
         },
     }
 
@@ -93,13 +174,17 @@ def _page() -> str:
     for path, ops in PATHS.items():
         for method, op in ops.items():
             params = ", ".join(p["name"] for p in op.get("parameters", []))
-            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op['summary'])}</td><td>{html.escape(params)}</td></tr>")
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>aims-graph API</title></head><body>"
-            f"<h1>aims-graph {__version__} API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. "
-            "Errors are RFC 9457 problem details. Writes need <code>Authorization: Bearer TOKEN</code> "
-            "with the editor role.</p><table border='1'><tr><th>method</th><th>path</th><th>what</th>"
-            f"<th>parameters</th></tr>{''.join(rows)}</table></body></html>")
+            rows.append(
+                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                f"<td>{html.escape(op['summary'])}</td><td>{html.escape(params)}</td></tr>"
+            )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>aims-graph API</title></head><body>"
+        f"<h1>aims-graph {__version__} API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. "
+        "Errors are RFC 9457 problem details. Writes need <code>Authorization: Bearer TOKEN</code> "
+        "with the editor role.</p><table border='1'><tr><th>method</th><th>path</th><th>what</th>"
+        f"<th>parameters</th></tr>{''.join(rows)}</table></body></html>"
+    )
 
 
 API_PAGE = _page()

@@ -31,7 +31,9 @@ def _date(name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise Problem(400, "Bad date", f"{name}={raw!r} is not a date (YYYY-MM-DD)", "bad-parameter") from None
+        raise Problem(
+            400, "Bad date", f"{name}={raw!r} is not a date (YYYY-MM-DD)", "bad-parameter"
+        ) from None
 
 
 def _stage(required: bool = False) -> int | None:
@@ -58,7 +60,11 @@ def _iri(name: str) -> URIRef:
 def _text(term: Any) -> Any:
     if isinstance(term, Literal):
         value = term.toPython()
-        return value.isoformat() if hasattr(value, "isoformat") else (value if isinstance(value, bool | int) else str(value))
+        return (
+            value.isoformat()
+            if hasattr(value, "isoformat")
+            else (value if isinstance(value, bool | int) else str(value))
+        )
     return str(term) if term is not None else None
 
 
@@ -74,10 +80,18 @@ def validate() -> Response:
     system = _iri("system") if request.args.get("system") else None
     store = get_store()
     with _validation_lock:
-        report = validation.validate(store.rdflib_graph(), as_of=_date("as_of"), stage=_stage(), system=system,
-                                     inference=request.args.get("inference", "none"))
+        report = validation.validate(
+            store.rdflib_graph(),
+            as_of=_date("as_of"),
+            stage=_stage(),
+            system=system,
+            inference=request.args.get("inference", "none"),
+        )
     accept = request.accept_mimetypes
-    if accept.best_match(["application/json", "text/turtle"]) == "text/turtle" and accept["text/turtle"] > accept["application/json"]:
+    if (
+        accept.best_match(["application/json", "text/turtle"]) == "text/turtle"
+        and accept["text/turtle"] > accept["application/json"]
+    ):
         return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
     return jsonify(report.to_json())
 
@@ -104,7 +118,10 @@ def readiness() -> Response:
 def soa() -> Response:
     rows = _run("statement-of-applicability", {})
     records = [{v: _text(row.get(v)) for v in rows.variables} for row in rows]
-    best = request.accept_mimetypes.best_match(["application/json", "text/csv", "text/html"]) or "application/json"
+    best = (
+        request.accept_mimetypes.best_match(["application/json", "text/csv", "text/html"])
+        or "application/json"
+    )
     if request.args.get("format") in ("json", "csv", "html"):
         best = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[request.args["format"]]
     if best == "text/csv":
@@ -115,32 +132,52 @@ def soa() -> Response:
         return Response(out.getvalue(), mimetype="text/csv")
     if best == "text/html":
         head = "".join(f"<th>{html.escape(v)}</th>" for v in rows.variables)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[v] if r[v] is not None else ''))}</td>"
-                                        for v in rows.variables) + "</tr>" for r in records)
-        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Statement of Applicability</title></head>"
-                f"<body><h1>Statement of Applicability</h1><table border='1'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table></body></html>")
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(r[v] if r[v] is not None else ''))}</td>" for v in rows.variables
+            )
+            + "</tr>"
+            for r in records
+        )
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>Statement of Applicability</title></head>"
+            f"<body><h1>Statement of Applicability</h1><table border='1'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></body></html>"
+        )
         return Response(page, mimetype="text/html")
     return jsonify(records)
 
 
 # How each trace nests its rows: the query, then levels of (key for the list, id column, columns).
 TRACES: dict[str, tuple[str, str, list[tuple[str, str, list[str]]]]] = {
-    "risk": ("trace-risk", "risk", [
-        ("treatments", "treatment", ["option"]),
-        ("implementations", "implementation", ["status", "control", "controlId"]),
-        ("evidence", "evidence", ["generatedAt", "validUntil", "valid"]),
-        ("supports", "supports", []),
-    ]),
-    "control": ("trace-control", "control", [
-        ("entries", "entry", ["applicable", "justification"]),
-        ("implementations", "implementation", ["status"]),
-        ("risks", "risk", []),
-    ]),
-    "requirement": ("trace-requirement", "requirement", [
-        ("answered", "answered", ["answeredId"]),
-        ("resources", "resource", ["kind"]),
-    ]),
+    "risk": (
+        "trace-risk",
+        "risk",
+        [
+            ("treatments", "treatment", ["option"]),
+            ("implementations", "implementation", ["status", "control", "controlId"]),
+            ("evidence", "evidence", ["generatedAt", "validUntil", "valid"]),
+            ("supports", "supports", []),
+        ],
+    ),
+    "control": (
+        "trace-control",
+        "control",
+        [
+            ("entries", "entry", ["applicable", "justification"]),
+            ("implementations", "implementation", ["status"]),
+            ("risks", "risk", []),
+        ],
+    ),
+    "requirement": (
+        "trace-requirement",
+        "requirement",
+        [
+            ("answered", "answered", ["answeredId"]),
+            ("resources", "resource", ["kind"]),
+        ],
+    ),
     "system": ("trace-system", "system", [("related", "resource", ["relation"])]),
     "evidence": ("trace-evidence", "evidence", [("reliedOnBy", "resource", ["relation"])]),
 }

@@ -46,16 +46,25 @@ def _parse(text: str, update: bool) -> None:
         with _parser_lock:
             tree = parseUpdate(text) if update else parseQuery(text)
     except ParseException as e:
-        raise Problem(400, "Bad SPARQL", f"{e.msg} at line {e.lineno}, column {e.col}", "sparql-syntax",
-                      line=e.lineno, column=e.col) from None
+        raise Problem(
+            400,
+            "Bad SPARQL",
+            f"{e.msg} at line {e.lineno}, column {e.col}",
+            "sparql-syntax",
+            line=e.lineno,
+            column=e.col,
+        ) from None
     except Exception as e:  # rdflib raises several kinds on malformed text
         raise Problem(400, "Bad SPARQL", str(e), "sparql-syntax") from None
     names = _names(tree)
     if "ServiceGraphPattern" in names:
-        raise Problem(400, "SERVICE refused", "federated queries (SERVICE) are not allowed here", "service-refused")
+        raise Problem(
+            400, "SERVICE refused", "federated queries (SERVICE) are not allowed here", "service-refused"
+        )
     if "Load" in names:
-        raise Problem(400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store",
-                      "load-refused")
+        raise Problem(
+            400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store", "load-refused"
+        )
 
 
 def _request_text() -> tuple[str, bool]:
@@ -80,17 +89,31 @@ def _request_text() -> tuple[str, bool]:
         if "query" in request.form:
             return request.form["query"], False
         raise Problem(400, "Missing query", "the form has neither query= nor update=", "missing-query")
-    raise Problem(415, "Unsupported Media Type", f"POST a form, application/sparql-query or "
-                  f"application/sparql-update, not {content_type or 'nothing'}", "media-type")
+    raise Problem(
+        415,
+        "Unsupported Media Type",
+        f"POST a form, application/sparql-query or "
+        f"application/sparql-update, not {content_type or 'nothing'}",
+        "media-type",
+    )
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
     text, update = _request_text()
-    if request.args.getlist("default-graph-uri") or request.args.getlist("named-graph-uri") or \
-            request.form.getlist("default-graph-uri") or request.form.getlist("named-graph-uri"):
-        raise Problem(400, "Dataset not supported", "default-graph-uri and named-graph-uri are not supported: "
-                      "queries see the union of all graphs; use GRAPH or FROM in the query", "dataset")
+    if (
+        request.args.getlist("default-graph-uri")
+        or request.args.getlist("named-graph-uri")
+        or request.form.getlist("default-graph-uri")
+        or request.form.getlist("named-graph-uri")
+    ):
+        raise Problem(
+            400,
+            "Dataset not supported",
+            "default-graph-uri and named-graph-uri are not supported: "
+            "queries see the union of all graphs; use GRAPH or FROM in the query",
+            "dataset",
+        )
     _parse(text, update)
     store = get_store()
     if update:
@@ -104,8 +127,9 @@ def sparql() -> Response:
     try:
         result = future.result(timeout=timeout + 1)
     except (FutureTimeout, QueryTimeout):
-        raise Problem(503, "Query timeout", f"the query ran past the {timeout} s limit and was stopped",
-                      "query-timeout") from None
+        raise Problem(
+            503, "Query timeout", f"the query ran past the {timeout} s limit and was stopped", "query-timeout"
+        ) from None
     if isinstance(result, Graph):
         fmt = formats.graph_type()
         return Response(formats.serialize_graph(result, fmt), mimetype=fmt.media_type)

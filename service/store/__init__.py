@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from .base import FORMATS, LoadError, QueryTimeout, RDFFormat, Rows, Store, StoreError, StoreLocked, format_for
+from .base import (
+    FORMATS,
+    LoadError,
+    QueryTimeout,
+    RDFFormat,
+    Rows,
+    Store,
+    StoreError,
+    StoreLocked,
+    format_for,
+)
 
-__all__ = ["FORMATS", "LoadError", "QueryTimeout", "RDFFormat", "Rows", "Store", "StoreError", "StoreLocked", "format_for", "open_store"]
+__all__ = [
+    "FORMATS",
+    "LoadError",
+    "QueryTimeout",
+    "RDFFormat",
+    "Rows",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "format_for",
+    "open_store",
+]
 
 
 def open_store(settings):  # type: ignore[no-untyped-def]

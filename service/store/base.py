@@ -36,11 +36,22 @@ FORMATS: dict[str, RDFFormat] = {
         RDFFormat("xml", "application/rdf+xml", (".rdf", ".owl", ".xml"), False, ox.RdfFormat.RDF_XML),
     )
 }
-_ALIASES = {"ttl": "turtle", "ntriples": "nt", "n-triples": "nt", "nq": "nquads", "n-quads": "nquads",
-            "jsonld": "json-ld", "rdfxml": "xml", "rdf/xml": "xml", "rdf": "xml"}
+_ALIASES = {
+    "ttl": "turtle",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "nq": "nquads",
+    "n-quads": "nquads",
+    "jsonld": "json-ld",
+    "rdfxml": "xml",
+    "rdf/xml": "xml",
+    "rdf": "xml",
+}
 
 
-def format_for(name: str | None = None, path: str | Path | None = None, media_type: str | None = None) -> RDFFormat:
+def format_for(
+    name: str | None = None, path: str | Path | None = None, media_type: str | None = None
+) -> RDFFormat:
     """The RDF format named, or implied by a file name or media type; StoreError if none fits."""
     if name:
         key = _ALIASES.get(name.lower(), name.lower())
@@ -92,10 +103,13 @@ class QueryTimeout(StoreError):
 class LoadError(StoreError):
     """Data could not be parsed; nothing was loaded. Carries where the syntax error is."""
 
-    def __init__(self, message: str, source: str | None = None, line: int | None = None,
-                 column: int | None = None) -> None:
+    def __init__(
+        self, message: str, source: str | None = None, line: int | None = None, column: int | None = None
+    ) -> None:
         self.source, self.line, self.column = source, line, column
-        where = ", ".join(x for x in (source, f"line {line}" if line else "", f"column {column}" if column else "") if x)
+        where = ", ".join(
+            x for x in (source, f"line {line}" if line else "", f"column {column}" if column else "") if x
+        )
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -122,8 +136,9 @@ class Store(abc.ABC):
     kind: str = "abstract"
 
     @abc.abstractmethod
-    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None,
-              timeout: float | None = None) -> QueryResult:
+    def query(
+        self, sparql: str, bindings: dict[str, Identifier] | None = None, timeout: float | None = None
+    ) -> QueryResult:
         """Run a SPARQL query over the union of all graphs; `bindings` fix variables to RDF terms;
         past `timeout` seconds the query is stopped with QueryTimeout."""
 
@@ -132,7 +147,9 @@ class Store(abc.ABC):
         """Run a SPARQL update."""
 
     @abc.abstractmethod
-    def load(self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None) -> int:
+    def load(
+        self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None
+    ) -> int:
         """Parse `data` and add it to `graph` (or replace the graph), all or nothing; the triples added."""
 
     @abc.abstractmethod
@@ -170,16 +187,22 @@ class Store(abc.ABC):
         data = expected.serialize(format="nt", encoding="utf-8")
         self.load(data, FORMATS["nt"], CATALOGUE_GRAPH, replace=True, source="catalogue")
 
-    def load_file(self, path: Path, graph: URIRef | None = None, fmt: RDFFormat | None = None,
-                  replace: bool = False) -> int:
+    def load_file(
+        self, path: Path, graph: URIRef | None = None, fmt: RDFFormat | None = None, replace: bool = False
+    ) -> int:
         fmt = fmt or format_for(path=path)
         if graph == CATALOGUE_GRAPH:
             raise StoreError("the catalogue graph is read-only")
         graph = graph or source_graph(path)
         return self.load(path.read_bytes(), fmt, graph, replace=replace, source=str(path))
 
-    def load_files(self, paths: list[Path], graph: URIRef | None = None, fmt: RDFFormat | None = None,
-                   replace: bool = False) -> int:
+    def load_files(
+        self,
+        paths: list[Path],
+        graph: URIRef | None = None,
+        fmt: RDFFormat | None = None,
+        replace: bool = False,
+    ) -> int:
         """Load several files, each into its own source graph unless `graph` is given. Every file
         is parsed before anything is written, so a syntax error anywhere changes nothing."""
         if graph == CATALOGUE_GRAPH:
@@ -238,8 +261,13 @@ def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
     if not bindings:
         return sparql
     names = list(bindings)
-    block = "VALUES (" + " ".join(f"?{n}" for n in names) + ") { (" + " ".join(
-        sparql_term(bindings[n]) for n in names) + ") }\n"
+    block = (
+        "VALUES ("
+        + " ".join(f"?{n}" for n in names)
+        + ") { ("
+        + " ".join(sparql_term(bindings[n]) for n in names)
+        + ") }\n"
+    )
     offset = 0
     for line in sparql.splitlines(keepends=True):
         if not line.lstrip().startswith("#"):

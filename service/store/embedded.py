@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -32,7 +33,8 @@ from .base import (
 _STAGING = "urn:aims:staging:"
 
 
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) -> Identifier:
+def to_rdflib(term: Any) -> Identifier:
+    """An rdflib term for a pyoxigraph term (IRI, blank node or literal)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -84,8 +86,9 @@ class EmbeddedStore(Store):
 
     # ---------------------------------------------------------------- queries
 
-    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None,
-              timeout: float | None = None) -> QueryResult:
+    def query(
+        self, sparql: str, bindings: dict[str, Identifier] | None = None, timeout: float | None = None
+    ) -> QueryResult:
         deadline = time.monotonic() + timeout if timeout else None
         try:
             result = self._store.query(inline_values(sparql, bindings), use_default_graph_as_union=True)
@@ -125,8 +128,9 @@ class EmbeddedStore(Store):
 
     # ---------------------------------------------------------------- data in and out
 
-    def load(self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False,
-             source: str | None = None) -> int:
+    def load(
+        self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None
+    ) -> int:
         target = ox.NamedNode(str(graph))
         staging = ox.NamedNode(f"{_STAGING}{uuid.uuid4()}")
         before = self._count_graph(target)
@@ -134,8 +138,9 @@ class EmbeddedStore(Store):
             replace = False  # nothing to swap out: a direct load is just as atomic and much faster
         try:
             # Store.load is one transaction: a syntax error anywhere leaves the store untouched.
-            self._store.load(data, format=fmt.ox, to_graph=staging if replace else target,
-                             base_iri=str(graph))
+            self._store.load(
+                data, format=fmt.ox, to_graph=staging if replace else target, base_iri=str(graph)
+            )
         except SyntaxError as e:
             raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
         except (ValueError, OSError) as e:
@@ -151,10 +156,11 @@ class EmbeddedStore(Store):
         quads = self._store.quads_for_pattern(None, None, None, graph_node)
         if fmt.quads:
             # a single graph keeps its name in TriG, N-Quads and JSON-LD
-            return ox.serialize(quads, format=fmt.ox)
-        # a triple format cannot name graphs: the union (duplicates across graphs written once)
-        triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
-        return ox.serialize(triples, format=fmt.ox)
+            data = ox.serialize(quads, format=fmt.ox)
+        else:  # a triple format cannot name graphs: the union (duplicates across graphs written once)
+            data = ox.serialize({ox.Triple(q.subject, q.predicate, q.object) for q in quads}, format=fmt.ox)
+        assert data is not None  # serialize returns the bytes when given no output
+        return data
 
     def graphs(self) -> list[URIRef]:
         return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
@@ -179,7 +185,7 @@ class EmbeddedStore(Store):
 
         for g in wanted:
             if graphs is None and g == CATALOGUE_GRAPH:
-                continue  # pySHACL and owlrl get the catalogue as their own ontology graph
+                continue  # the catalogue is added by callers that need it (validation mixes it in)
             for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(g))):
                 result.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
         return result

@@ -50,9 +50,16 @@ def _term(binding: dict[str, str]) -> Identifier:
 class RemoteStore(Store):
     kind = "remote"
 
-    def __init__(self, endpoint: str, update_endpoint: str | None = None, graph_store_endpoint: str | None = None,
-                 username: str | None = None, password: str | None = None, digest: bool = False,
-                 timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        update_endpoint: str | None = None,
+        graph_store_endpoint: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        digest: bool = False,
+        timeout: float = 60.0,
+    ) -> None:
         self.endpoint = endpoint
         self.update_endpoint = update_endpoint or endpoint
         self.graph_store_endpoint = graph_store_endpoint
@@ -62,8 +69,14 @@ class RemoteStore(Store):
 
     @classmethod
     def from_settings(cls, settings: Any) -> RemoteStore:
-        return cls(settings.endpoint, settings.update_endpoint, settings.graph_store_endpoint,
-                   settings.username, settings.password, timeout=settings.query_timeout)
+        return cls(
+            settings.endpoint,
+            settings.update_endpoint,
+            settings.graph_store_endpoint,
+            settings.username,
+            settings.password,
+            timeout=settings.query_timeout,
+        )
 
     # ---------------------------------------------------------------- protocol plumbing
 
@@ -82,11 +95,19 @@ class RemoteStore(Store):
         if self.username and self.graph_store_endpoint:
             passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
             passwords.add_password(None, self.graph_store_endpoint, self.username, self.password or "")
-            handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
+            handlers += [
+                urllib.request.HTTPBasicAuthHandler(passwords),
+                urllib.request.HTTPDigestAuthHandler(passwords),
+            ]
         return urllib.request.build_opener(*handlers)
 
-    def _select(self, sparql: str, graphs: list[URIRef] | None = None, form: str = "SELECT",
-                timeout: float | None = None) -> Rows:
+    def _select(
+        self,
+        sparql: str,
+        graphs: list[URIRef] | None = None,
+        form: str = "SELECT",
+        timeout: float | None = None,
+    ) -> Rows:
         w = self._wrapper(self.endpoint, timeout)
         for g in graphs if graphs is not None else self._dataset_graphs():
             w.addDefaultGraph(str(g))
@@ -109,8 +130,9 @@ class RemoteStore(Store):
 
     # ---------------------------------------------------------------- the Store interface
 
-    def query(self, sparql: str, bindings: dict[str, Identifier] | None = None,
-              timeout: float | None = None) -> QueryResult:
+    def query(
+        self, sparql: str, bindings: dict[str, Identifier] | None = None, timeout: float | None = None
+    ) -> QueryResult:
         """The server enforces the time limit: the request gives up after `timeout` seconds."""
         text = inline_values(sparql, bindings)
         form = _query_form(text)
@@ -131,7 +153,7 @@ class RemoteStore(Store):
         rows = self._select(text, form=form, timeout=timeout)
         if form == "ASK":  # Virtuoso may answer an ASK as one row of 1 or 0
             value = next(iter(rows.rows[0].values())) if rows.rows and rows.rows[0] else Literal(False)
-            return value.toPython() in (True, 1, "1", "true")  # type: ignore[union-attr]
+            return str(value) in ("true", "1")
         return rows
 
     def update(self, sparql: str) -> None:
@@ -148,16 +170,19 @@ class RemoteStore(Store):
         except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
             raise StoreError(f"update failed on {self.update_endpoint}: {_short(e)}") from e
 
-    def load(self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False,
-             source: str | None = None) -> int:
+    def load(
+        self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None
+    ) -> int:
         graph = check_iri(str(graph))
         # Parse here first: a syntax error is reported with its position and never reaches the server.
         try:
             triples = list(ox.parse(data, format=fmt.ox, base_iri=str(graph)))
         except SyntaxError as e:
             raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
-        body = ox.serialize((ox.Triple(t.subject, t.predicate, t.object) for t in triples),
-                            format=ox.RdfFormat.N_TRIPLES)
+        body = ox.serialize(
+            (ox.Triple(t.subject, t.predicate, t.object) for t in triples), format=ox.RdfFormat.N_TRIPLES
+        )
+        assert body is not None  # serialize returns the bytes when given no output
         before = 0 if replace else self.count(graph)
         if self.graph_store_endpoint:
             self._graph_store("PUT" if replace else "POST", graph, body)
@@ -215,8 +240,10 @@ class RemoteStore(Store):
     def count(self, graph: URIRef | None = None) -> int:
         if graph is None:
             return sum(self.count(g) for g in self.graphs())
-        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{check_iri(str(graph))}> {{ ?s ?p ?o }} }}",
-                            graphs=[graph])
+        rows = self._select(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{check_iri(str(graph))}> {{ ?s ?p ?o }} }}",
+            graphs=[graph],
+        )
         return int(rows.rows[0]["n"]) if rows.rows else 0  # type: ignore[call-overload]
 
     def drop(self, graph: URIRef) -> None:
