@@ -138,3 +138,25 @@ def test_readiness_json(capsys) -> None:
         "A.9",
         "A.10",
     }
+
+
+def test_every_setting_is_documented() -> None:
+    from dataclasses import fields
+
+    from service.config import Settings
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [f.name for f in fields(Settings) if f"AIMS_{f.name.upper()}" not in readme]
+    assert not missing, f"settings not in README.md: {missing}"
+
+
+def test_settings_from_environment() -> None:
+    from service import config
+
+    s = config.load({"port": 9}, environ={"AIMS_PORT": "8123", "AIMS_QUERY_TIMEOUT": "2.5",
+                                         "AIMS_READ_REQUIRES_TOKEN": "true"})
+    assert s.port == 9 and s.query_timeout == 2.5 and s.read_requires_token is True
+    with pytest.raises(ValueError):
+        config.load({"colour": "red"})
