@@ -155,8 +155,10 @@ def test_every_setting_is_documented() -> None:
 def test_settings_from_environment() -> None:
     from service import config
 
-    s = config.load({"port": 9}, environ={"AIMS_PORT": "8123", "AIMS_QUERY_TIMEOUT": "2.5",
-                                         "AIMS_READ_REQUIRES_TOKEN": "true"})
+    s = config.load(
+        {"port": 9},
+        environ={"AIMS_PORT": "8123", "AIMS_QUERY_TIMEOUT": "2.5", "AIMS_READ_REQUIRES_TOKEN": "true"},
+    )
     assert s.port == 9 and s.query_timeout == 2.5 and s.read_requires_token is True
     with pytest.raises(ValueError):
         config.load({"colour": "red"})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
 from ..namespaces import CATALOGUE_GRAPH
-from ..store import StoreError, format_for
+from ..store import FORMATS, LoadError, RDFFormat, StoreError, format_for
 from ..store.base import check_iri
 from . import auth, formats, get_store, write_lock
 from .errors import Problem
@@ -35,6 +36,31 @@ def _body_format():  # type: ignore[no-untyped-def]
         raise Problem(415, "Unsupported Media Type", str(e), "media-type") from None
 
 
+def _body() -> tuple[bytes, RDFFormat]:
+    """The request's RDF; a multipart/form-data upload becomes one N-Triples document, so that
+    all its parts are loaded together or not at all."""
+    if request.mimetype != "multipart/form-data":
+        return request.get_data(), _body_format()
+    parts = []
+    for name, upload in request.files.items(multi=True):
+        try:
+            fmt = format_for(media_type=upload.mimetype or "", path=upload.filename or name)
+        except StoreError as e:
+            raise Problem(415, "Unsupported Media Type", f"part {name!r}: {e}", "media-type") from None
+        try:
+            triples = ox.parse(upload.read(), format=fmt.ox)
+            parts.append(
+                ox.serialize(
+                    (ox.Triple(t.subject, t.predicate, t.object) for t in triples),
+                    format=ox.RdfFormat.N_TRIPLES,
+                )
+                or b""
+            )
+        except SyntaxError as e:
+            raise LoadError(e.msg, source=f"part {name}", line=e.lineno, column=e.offset) from None
+    return b"".join(parts), FORMATS["nt"]
+
+
 @bp.route("/graph-store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
 def graph_store() -> Response:
     graph = _target()
@@ -43,7 +69,12 @@ def graph_store() -> Response:
         auth.check("reader")
         if graph not in store.graphs():
             raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
-        fmt = formats.graph_type()
+        try:
+            fmt = formats.graph_type()
+        except Problem:
+            if request.method != "HEAD":
+                raise
+            fmt = formats.GRAPH_TYPES["text/turtle"]  # HEAD: the headers of the default answer
         body = store.export(fmt, graph)
         return Response(b"" if request.method == "HEAD" else body, mimetype=fmt.media_type)
     auth.check("editor")
@@ -56,8 +87,8 @@ def graph_store() -> Response:
                 raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
             store.drop(graph)
             return Response(status=204)
-        fmt = _body_format()
-        store.load(request.get_data(), fmt, graph, replace=request.method == "PUT", source="request body")
+        data, fmt = _body()
+        store.load(data, fmt, graph, replace=request.method == "PUT", source="request body")
     return Response(status=204 if existed else 201)
 
 

@@ -12,8 +12,8 @@ from pyparsing import ParseException, ParseResults
 from rdflib import Graph
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
-from ..store import QueryTimeout
-from ..store.base import Rows
+from ..store import QueryTimeout, StoreError
+from ..store.base import QueryDataset, Rows, check_iri
 from . import auth, formats, get_store, write_lock
 from .errors import Problem
 
@@ -69,6 +69,9 @@ def _parse(text: str, update: bool) -> None:
 
 def _request_text() -> tuple[str, bool]:
     """(text, is_update) from GET ?query=, a form (query= or update=) or a direct POST body."""
+    for name in ("query", "update"):
+        if len(request.args.getlist(name)) + len(request.form.getlist(name)) > 1:
+            raise Problem(400, "Bad request", f"give one {name}=, not several", "bad-request")
     if request.method == "GET":
         if "update" in request.args:
             raise Problem(405, "Method Not Allowed", "updates must be POSTed", "method")
@@ -98,22 +101,40 @@ def _request_text() -> tuple[str, bool]:
     )
 
 
+def _dataset(update: bool) -> QueryDataset | None:
+    """The protocol's dataset parameters (from the URL, and from the form of a form POST)."""
+
+    def values(name: str) -> list[str]:
+        found = request.args.getlist(name)
+        if request.mimetype == "application/x-www-form-urlencoded":
+            found += request.form.getlist(name)
+        return found
+
+    if update:
+        if values("using-graph-uri") or values("using-named-graph-uri"):
+            raise Problem(
+                400,
+                "Dataset not supported",
+                "using-graph-uri and using-named-graph-uri are not "
+                "supported; name graphs with USING or WITH in the update",
+                "dataset",
+            )
+        return None
+    default, named = values("default-graph-uri"), values("named-graph-uri")
+    if not default and not named:
+        return None
+    try:
+        return QueryDataset(tuple(check_iri(g) for g in default), tuple(check_iri(g) for g in named))
+    except StoreError as e:
+        raise Problem(400, "Bad graph", str(e), "bad-graph") from None
+
+
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
     text, update = _request_text()
-    if (
-        request.args.getlist("default-graph-uri")
-        or request.args.getlist("named-graph-uri")
-        or request.form.getlist("default-graph-uri")
-        or request.form.getlist("named-graph-uri")
-    ):
-        raise Problem(
-            400,
-            "Dataset not supported",
-            "default-graph-uri and named-graph-uri are not supported: "
-            "queries see the union of all graphs; use GRAPH or FROM in the query",
-            "dataset",
-        )
+    dataset = _dataset(update)
+    # Relative IRIs resolve against the request's URL (SPARQL 1.1 Protocol); a BASE in the text wins.
+    text = f"BASE <{request.base_url}>\n{text}"
     _parse(text, update)
     store = get_store()
     if update:
@@ -123,7 +144,7 @@ def sparql() -> Response:
         return Response(status=204)
     auth.check("reader")
     timeout = current_app.extensions["aims_settings"].query_timeout
-    future = _workers.submit(store.query, text, None, timeout)
+    future = _workers.submit(store.query, text, None, timeout, dataset)
     try:
         result = future.result(timeout=timeout + 1)
     except (FutureTimeout, QueryTimeout):

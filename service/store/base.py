@@ -130,6 +130,15 @@ class Rows:
 QueryResult = Rows | bool | Graph
 
 
+@dataclass(frozen=True)
+class QueryDataset:
+    """The SPARQL dataset a query names (protocol default-graph-uri / named-graph-uri); without
+    one a query sees the union of every graph as its default graph, and every graph by name."""
+
+    default_graphs: tuple[URIRef, ...] = ()
+    named_graphs: tuple[URIRef, ...] = ()
+
+
 class Store(abc.ABC):
     """A dataset of named graphs. The catalogue sits in its own graph; queries see the union."""
 
@@ -137,7 +146,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def query(
-        self, sparql: str, bindings: dict[str, Identifier] | None = None, timeout: float | None = None
+        self,
+        sparql: str,
+        bindings: dict[str, Identifier] | None = None,
+        timeout: float | None = None,
+        dataset: QueryDataset | None = None,
     ) -> QueryResult:
         """Run a SPARQL query over the union of all graphs; `bindings` fix variables to RDF terms;
         past `timeout` seconds the query is stopped with QueryTimeout."""

@@ -19,6 +19,7 @@ from rdflib.term import Identifier
 from .base import (
     FORMATS,
     LoadError,
+    QueryDataset,
     QueryResult,
     QueryTimeout,
     RDFFormat,
@@ -87,11 +88,21 @@ class EmbeddedStore(Store):
     # ---------------------------------------------------------------- queries
 
     def query(
-        self, sparql: str, bindings: dict[str, Identifier] | None = None, timeout: float | None = None
+        self,
+        sparql: str,
+        bindings: dict[str, Identifier] | None = None,
+        timeout: float | None = None,
+        dataset: QueryDataset | None = None,
     ) -> QueryResult:
         deadline = time.monotonic() + timeout if timeout else None
+        options: dict[str, Any] = {"use_default_graph_as_union": True}
+        if dataset is not None:
+            options = {
+                "default_graph": [ox.NamedNode(str(g)) for g in dataset.default_graphs] or ox.DefaultGraph(),
+                "named_graphs": [ox.NamedNode(str(g)) for g in dataset.named_graphs],
+            }
         try:
-            result = self._store.query(inline_values(sparql, bindings), use_default_graph_as_union=True)
+            result = self._store.query(inline_values(sparql, bindings), **options)
         except SyntaxError as e:
             raise StoreError(f"SPARQL syntax error: {e}") from e
         if isinstance(result, ox.QueryBoolean):

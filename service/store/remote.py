@@ -27,7 +27,17 @@ from rdflib.term import Identifier
 from SPARQLWrapper import DIGEST, JSON, POST, RDFXML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from .base import LoadError, QueryResult, RDFFormat, Rows, Store, StoreError, check_iri, inline_values
+from .base import (
+    LoadError,
+    QueryDataset,
+    QueryResult,
+    RDFFormat,
+    Rows,
+    Store,
+    StoreError,
+    check_iri,
+    inline_values,
+)
 
 _GRAPH_NAMES = re.compile(r"\b(?:GRAPH|WITH|INTO)\s*<([^>\s]+)>", re.IGNORECASE)
 REGISTRY = URIRef("https://w3id.org/aims/graph/registry")
@@ -107,11 +117,12 @@ class RemoteStore(Store):
         graphs: list[URIRef] | None = None,
         form: str = "SELECT",
         timeout: float | None = None,
+        dataset: QueryDataset | None = None,
     ) -> Rows:
         w = self._wrapper(self.endpoint, timeout)
-        for g in graphs if graphs is not None else self._dataset_graphs():
-            w.addDefaultGraph(str(g))
-            w.addNamedGraph(str(g))
+        if graphs is not None:
+            dataset = QueryDataset(tuple(graphs), tuple(graphs))
+        self._name_dataset(w, dataset)
         w.setQuery(sparql)
         w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
         w.setReturnFormat(JSON)
@@ -125,22 +136,31 @@ class RemoteStore(Store):
         names = data["head"]["vars"]
         return Rows(names, [{k: _term(v) for k, v in b.items()} for b in data["results"]["bindings"]])
 
-    def _dataset_graphs(self) -> list[URIRef]:
-        return self.graphs()
+    def _name_dataset(self, w: SPARQLWrapper, dataset: QueryDataset | None) -> None:
+        """Name the dataset on every request: the given one, else all of the store's own graphs."""
+        if dataset is None:
+            graphs = tuple(self.graphs())
+            dataset = QueryDataset(graphs, graphs)
+        for g in dataset.default_graphs:
+            w.addDefaultGraph(str(g))
+        for g in dataset.named_graphs:
+            w.addNamedGraph(str(g))
 
     # ---------------------------------------------------------------- the Store interface
 
     def query(
-        self, sparql: str, bindings: dict[str, Identifier] | None = None, timeout: float | None = None
+        self,
+        sparql: str,
+        bindings: dict[str, Identifier] | None = None,
+        timeout: float | None = None,
+        dataset: QueryDataset | None = None,
     ) -> QueryResult:
         """The server enforces the time limit: the request gives up after `timeout` seconds."""
         text = inline_values(sparql, bindings)
         form = _query_form(text)
         if form in ("CONSTRUCT", "DESCRIBE"):
             w = self._wrapper(self.endpoint, timeout)
-            for g in self._dataset_graphs():
-                w.addDefaultGraph(str(g))
-                w.addNamedGraph(str(g))
+            self._name_dataset(w, dataset)
             w.setQuery(text)
             w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
             w.setReturnFormat(RDFXML)
@@ -150,7 +170,7 @@ class RemoteStore(Store):
                 raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
             assert isinstance(result, Graph)
             return result
-        rows = self._select(text, form=form, timeout=timeout)
+        rows = self._select(text, form=form, timeout=timeout, dataset=dataset)
         if form == "ASK":  # Virtuoso may answer an ASK as one row of 1 or 0
             value = next(iter(rows.rows[0].values())) if rows.rows and rows.rows[0] else Literal(False)
             return str(value) in ("true", "1")
