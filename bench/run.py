@@ -211,30 +211,11 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
     import threading
 
     from bench.generate import generate
-    from tests.servers import free_port, stop, wait_until_up
+    from tests.servers import aims_server
 
     path = workdir / f"org-{n}.ttl"
     path.write_text(generate(n), encoding="utf-8")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(workdir / f"http-{n}"),
-            "--load",
-            str(path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", server, 300)
+    with aims_server(workdir / f"http-{n}", [path], timeout=600) as port:
         print(
             f"HTTP at {n} systems, {clients} concurrent clients for {seconds:.0f} s each (aims serve, waitress)"
         )
@@ -271,8 +252,6 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
                 f"   p95 {sorted(latencies)[int(len(latencies) * 0.95)] * 1000:6.1f} ms   errors {errors[0]}",
                 flush=True,
             )
-    finally:
-        stop(server)
 
 
 def main() -> None:

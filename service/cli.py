@@ -37,19 +37,21 @@ def _memory_store(files: Sequence[Path]) -> EmbeddedStore:
     return store
 
 
+def _overrides(args: argparse.Namespace, *extra: tuple[str, object]) -> dict[str, object]:
+    """Settings given on the command line (the store options, and any `extra` pairs)."""
+    pairs = (
+        ("data_dir", args.data),
+        ("endpoint", args.endpoint),
+        ("update_endpoint", args.update_endpoint),
+        ("graph_store_endpoint", args.graph_store_endpoint),
+        *extra,
+    )
+    return {k: v for k, v in pairs if v is not None}
+
+
 def _open(args: argparse.Namespace) -> Store:
     """The configured store (embedded in --data, or remote at --endpoint), catalogue loaded."""
-    overrides = {
-        k: v
-        for k, v in (
-            ("data_dir", args.data),
-            ("endpoint", args.endpoint),
-            ("update_endpoint", args.update_endpoint),
-            ("graph_store_endpoint", args.graph_store_endpoint),
-        )
-        if v is not None
-    }
-    store = open_store(config.load(overrides))
+    store = open_store(config.load(_overrides(args)))
     store.ensure_catalogue()
     return store
 
@@ -129,18 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .http import create_app
 
-    overrides = {
-        k: v
-        for k, v in (
-            ("data_dir", args.data),
-            ("endpoint", args.endpoint),
-            ("update_endpoint", args.update_endpoint),
-            ("graph_store_endpoint", args.graph_store_endpoint),
-            ("host", args.host),
-            ("port", args.port),
-        )
-        if v is not None
-    }
+    overrides = _overrides(args, ("host", args.host), ("port", args.port))
     settings = config.load(overrides)
     store = open_store(settings)
     store.ensure_catalogue()

@@ -143,3 +143,38 @@ def virtuoso_server(folder: Path) -> Iterator[RemoteStore]:
     finally:
         stop(process)
         log.close()
+
+
+@contextmanager
+def aims_server(
+    folder: Path, load: list[Path] | None = None, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[int]:
+    """A real `aims serve` process on 127.0.0.1 with its data in `folder`; yields its port."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--data",
+        str(folder / "data"),
+    ]
+    if load:
+        command += ["--load", *map(str, load)]
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / "serve.log", "wb")
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", process, timeout)
+        yield port
+    finally:
+        stop(process)
+        log.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -16,40 +15,16 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, POST, RDFXML, SPARQLWrapper
 
 from .conftest import EXAMPLE_FILES
-from .servers import free_port, stop, wait_until_up
+from .servers import aims_server
 
 EX = "https://aurora-lending.example/aims/"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = dict(os.environ, AIMS_TOKENS="live-editor=editor", AIMS_QUERY_TIMEOUT="1")
-    log = open(tmp_path_factory.mktemp("serve") / "serve.log", "wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(tmp_path_factory.mktemp("data")),
-            "--load",
-            *map(str, EXAMPLE_FILES),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/health", process)
-        yield base, port
-    finally:
-        stop(process)
-        log.close()
+    env = {"AIMS_TOKENS": "live-editor=editor", "AIMS_QUERY_TIMEOUT": "1"}
+    with aims_server(tmp_path_factory.mktemp("serve"), EXAMPLE_FILES, env) as port:
+        yield f"http://127.0.0.1:{port}", port
 
 
 def test_binds_loopback_only(server) -> None:  # type: ignore[no-untyped-def]

@@ -4,14 +4,10 @@ protocol is an xfail naming the clause and why."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from .conftest import ROOT
-from .servers import free_port, stop, wait_until_up
+from .servers import aims_server
 from .w3c import read_manifest, run_case
 
 SUITES = ROOT / "vendor" / "w3c"
@@ -42,30 +38,8 @@ def cases(manifest):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = dict(os.environ, AIMS_TOKENS=f"{TOKEN}=editor")
-    log = open(tmp_path_factory.mktemp("w3c") / "serve.log", "wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(tmp_path_factory.mktemp("w3c-data")),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", process)
+    with aims_server(tmp_path_factory.mktemp("w3c"), env={"AIMS_TOKENS": f"{TOKEN}=editor"}) as port:
         yield port
-    finally:
-        stop(process)
-        log.close()
 
 
 @pytest.mark.parametrize("case", cases(PROTOCOL / "manifest.ttl"))

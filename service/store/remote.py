@@ -119,22 +119,28 @@ class RemoteStore(Store):
         timeout: float | None = None,
         dataset: QueryDataset | None = None,
     ) -> Rows:
-        w = self._wrapper(self.endpoint, timeout)
         if graphs is not None:
             dataset = QueryDataset(tuple(graphs), tuple(graphs))
-        self._name_dataset(w, dataset)
-        w.setQuery(sparql)
-        w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
-        w.setReturnFormat(JSON)
-        try:
-            data = w.queryAndConvert()
-        except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
-            raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
+        data = self._send(sparql, form, JSON, timeout, dataset)
         assert isinstance(data, dict)
         if "boolean" in data:
             return Rows(["boolean"], [{"boolean": Literal(bool(data["boolean"]))}])
         names = data["head"]["vars"]
         return Rows(names, [{k: _term(v) for k, v in b.items()} for b in data["results"]["bindings"]])
+
+    def _send(
+        self, sparql: str, form: str, result_format: str, timeout: float | None, dataset: QueryDataset | None
+    ) -> Any:
+        """One query request, as a URL-encoded form, naming its dataset; the converted answer."""
+        w = self._wrapper(self.endpoint, timeout)
+        self._name_dataset(w, dataset)
+        w.setQuery(sparql)
+        w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
+        w.setReturnFormat(result_format)
+        try:
+            return w.queryAndConvert()
+        except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
+            raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
 
     def _name_dataset(self, w: SPARQLWrapper, dataset: QueryDataset | None) -> None:
         """Name the dataset on every request: the given one, else all of the store's own graphs."""
@@ -159,15 +165,7 @@ class RemoteStore(Store):
         text = inline_values(sparql, bindings)
         form = _query_form(text)
         if form in ("CONSTRUCT", "DESCRIBE"):
-            w = self._wrapper(self.endpoint, timeout)
-            self._name_dataset(w, dataset)
-            w.setQuery(text)
-            w.queryType = form  # SPARQLWrapper's own guess is fooled by words in comments ("add")
-            w.setReturnFormat(RDFXML)
-            try:
-                result = w.queryAndConvert()
-            except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
-                raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
+            result = self._send(text, form, RDFXML, timeout, dataset)
             assert isinstance(result, Graph)
             return result
         rows = self._select(text, form=form, timeout=timeout, dataset=dataset)
