@@ -88,12 +88,11 @@ def serialize_rows(rows: Rows, media: str) -> bytes:
 
 def serialize_boolean(value: bool, media: str) -> bytes:
     name = RESULT_TYPES[media]
-    if name in ("csv", "tsv"):
-        return (
-            b"_askResult\n" + (b"true\n" if value else b"false\n")
-            if name == "csv"
-            else (b"?_askResult\n" + (b"true\n" if value else b"false\n"))
-        )
+    answer = b"true\n" if value else b"false\n"
+    if name == "csv":
+        return b"_askResult\n" + answer
+    if name == "tsv":
+        return b"?_askResult\n" + answer
     result = Result("ASK")
     result.askAnswer = value
     return result.serialize(format=name, encoding="utf-8") or b""
