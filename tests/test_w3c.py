@@ -8,11 +8,12 @@ import pytest
 
 from .conftest import ROOT
 from .servers import aims_server
-from .w3c import read_manifest, run_case
+from .w3c import read_legacy_manifest, read_manifest, run_case, run_legacy_case
 
 SUITES = ROOT / "vendor" / "w3c"
 PROTOCOL = SUITES / "sparql11-protocol"
 GSP = SUITES / "sparql11-graph-store-protocol"
+LEGACY = SUITES / "sparql11-http-rdf-update"
 TOKEN = "w3c-editor"
 
 DEPARTURES = {
@@ -69,6 +70,43 @@ def reset_graphs(case, port: int) -> None:  # type: ignore[no-untyped-def]
             conn.getresponse().read()
 
 
+LEGACY_ERRATA = {
+    "delete__existing_graph": "erratum (vendor/w3c/README.md): deletes person/2.ttl, which no earlier case creates",
+    "post__existing_graph": "erratum: the Turtle body lacks its final '.', so a strict parser rightly rejects it",
+    "get_of_post__existing_graph": "erratum: expects the graph without the foaf:name the previous case posted",
+    "post__multipart_formdata": "erratum: both multipart parts lack their final '.', so they are rightly rejected",
+    "get_of_post__multipart_formdata": "follows the multipart erratum: nothing was added",
+    "post__create__new_graph": "Graph Store Protocol 5.5: POST to the service itself to create a graph is not supported",
+    "get_of_post__create__new_graph": "Graph Store Protocol 5.5: no graph was created (see above)",
+    "get_of_post__after_noop": "Graph Store Protocol 5.5: no graph was created (see above)",
+}
+
+
+@pytest.fixture(scope="module")
+def legacy_service(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A fresh service: the original suite's cases run in order and build on each other."""
+    with aims_server(tmp_path_factory.mktemp("w3c-legacy"), env={"AIMS_TOKENS": f"{TOKEN}=editor"}) as port:
+        yield port
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            c,
+            id=c.name,
+            marks=[pytest.mark.xfail(reason=LEGACY_ERRATA[c.name], strict=True)]
+            if c.name in LEGACY_ERRATA
+            else [],
+        )
+        for c in read_legacy_manifest(LEGACY / "manifest.ttl")
+    ],
+)
+def test_graph_store_protocol_original(legacy_service, case) -> None:  # type: ignore[no-untyped-def]
+    run_legacy_case(case, legacy_service, TOKEN)
+
+
 def test_suites_are_complete() -> None:
+    assert len(read_legacy_manifest(LEGACY / "manifest.ttl")) == 18
     assert len(read_manifest(PROTOCOL / "manifest.ttl")) == 34
     assert len(read_manifest(GSP / "manifest-indirect.ttl")) == 9

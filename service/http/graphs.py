@@ -17,7 +17,10 @@ bp = Blueprint("graphs", __name__)
 DEFAULT_GRAPH = URIRef("https://w3id.org/aims/graph/default")
 
 
-def _target() -> URIRef:
+def _target(direct: str | None = None) -> URIRef:
+    """The graph a request names: ?graph=IRI, ?default, or (direct identification) its own URL."""
+    if direct is not None:
+        return URIRef(request.base_url)
     has_default, graph = "default" in request.args, request.args.get("graph")
     if has_default == (graph is not None):
         raise Problem(400, "Bad graph", "name exactly one of ?graph=IRI and ?default", "bad-graph")
@@ -62,8 +65,9 @@ def _body() -> tuple[bytes, RDFFormat]:
 
 
 @bp.route("/graph-store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
-def graph_store() -> Response:
-    graph = _target()
+@bp.route("/graph-store/<path:direct>", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+def graph_store(direct: str | None = None) -> Response:
+    graph = _target(direct)
     store = get_store()
     if request.method in ("GET", "HEAD"):
         auth.check("reader")

@@ -87,6 +87,18 @@ PATHS: dict[str, dict[str, Any]] = {
             ("delete", "Delete a graph", {"204": "Deleted", "404": "No such graph"}),
         )
     },
+    "/graph-store/{path}": {
+        m: {
+            **_op(
+                f"{m.upper()} a graph named by its own URL (direct identification)",
+                None,
+                None,
+                write=m != "get",
+            ),
+            "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+        }
+        for m in ("get", "put", "post", "delete")
+    },
     "/export": {
         "get": _op(
             "The dataset or one graph in any RDF format",
