@@ -13,8 +13,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rdflib import URIRef
-
 from . import __version__, config, queries, reports, validation
 from .namespaces import CATALOGUE_GRAPH
 from .store import FORMATS, LoadError, Rows, Store, StoreError, format_for, open_store
@@ -26,14 +24,18 @@ class UsageError(Exception):
     """Bad input from the user: reported on stderr with exit code 2."""
 
 
+def _existing(files: Sequence[Path]) -> list[Path]:
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise UsageError(f"{', '.join(missing)}: no such file")
+    return list(files)
+
+
 def _memory_store(files: Sequence[Path]) -> EmbeddedStore:
     """An in-memory store with the catalogue and the given files, each in its own graph."""
     store = EmbeddedStore()
     store.ensure_catalogue()
-    for path in files:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
-        store.load_file(path)
+    store.load_files(_existing(files))
     return store
 
 
@@ -57,14 +59,12 @@ def _open(args: argparse.Namespace) -> Store:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    for path in args.files:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+    files = _existing(args.files)
     graph = check_iri(args.graph) if args.graph else None
     fmt = format_for(name=args.format) if args.format else None
     with _open(args) as store:
-        added = store.load_files(args.files, graph=graph, fmt=fmt, replace=args.replace)
-        print(f"loaded {added} triples from {len(args.files)} file(s); the store holds {store.count()} quads")
+        added = store.load_files(files, graph=graph, fmt=fmt, replace=args.replace)
+        print(f"loaded {added} triples from {len(files)} file(s); the store holds {store.count()} quads")
     return 0
 
 
@@ -134,11 +134,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = _overrides(args, ("host", args.host), ("port", args.port))
     settings = config.load(overrides)
     store = open_store(settings)
-    store.ensure_catalogue()
+    app = create_app(overrides, store=store)  # loads the catalogue
     if args.load:
-        added = store.load_files(args.load, replace=True)
+        added = store.load_files(_existing(args.load), replace=True)
         print(f"loaded {added} triples from {len(args.load)} file(s)")
-    app = create_app(overrides, store=store)
     print(
         f"aims-graph serving the {store.kind} store at http://{settings.host}:{settings.port}/ "
         f"(API: http://{settings.host}:{settings.port}/api)",
@@ -193,7 +192,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         store.rdflib_graph(),
         as_of=args.as_of,
         stage=args.stage,
-        system=URIRef(args.system) if args.system else None,
+        system=check_iri(args.system) if args.system else None,
         inference=args.inference,
     )
     if args.format == "json":

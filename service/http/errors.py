@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json
+from rdflib import URIRef
 from werkzeug.exceptions import HTTPException
 
 from ..queries import QueryError
 from ..store import LoadError, StoreError, StoreLocked
+from ..store.base import check_iri
 from ..validation import ValidationError
 
 PROBLEM = "application/problem+json"
@@ -21,6 +23,14 @@ class Problem(Exception):
     def __init__(self, status: int, title: str, detail: str, kind: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.kind, self.extra = status, title, detail, kind, extra
+
+
+def checked_iri(value: str, title: str = "Bad graph", kind: str = "bad-graph") -> URIRef:
+    """A request's IRI as a term, or a 400 problem naming what is wrong with it."""
+    try:
+        return check_iri(value)
+    except StoreError as e:
+        raise Problem(400, title, str(e), kind) from None
 
 
 def problem_response(status: int, title: str, detail: str, kind: str | None = None, **extra: Any) -> Response:

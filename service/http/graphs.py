@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pyoxigraph as ox
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
 from ..namespaces import CATALOGUE_GRAPH
-from ..store import FORMATS, LoadError, RDFFormat, StoreError, format_for
-from ..store.base import check_iri
+from ..store import FORMATS, RDFFormat, StoreError, format_for
+from ..store.base import to_ntriples
 from . import auth, formats, get_store, write_lock
-from .errors import Problem
+from .errors import Problem, checked_iri
 
 bp = Blueprint("graphs", __name__)
 # The protocol's default graph is kept as a named graph of its own: queries see the union anyway.
@@ -26,10 +25,7 @@ def _target(direct: str | None = None) -> URIRef:
         raise Problem(400, "Bad graph", "name exactly one of ?graph=IRI and ?default", "bad-graph")
     if graph is None:
         return DEFAULT_GRAPH
-    try:
-        return check_iri(graph)
-    except StoreError as e:
-        raise Problem(400, "Bad graph", str(e), "bad-graph") from None
+    return checked_iri(graph)
 
 
 def _body_format():  # type: ignore[no-untyped-def]
@@ -50,17 +46,7 @@ def _body() -> tuple[bytes, RDFFormat]:
             fmt = format_for(media_type=upload.mimetype or "", path=upload.filename or name)
         except StoreError as e:
             raise Problem(415, "Unsupported Media Type", f"part {name!r}: {e}", "media-type") from None
-        try:
-            triples = ox.parse(upload.read(), format=fmt.ox)
-            parts.append(
-                ox.serialize(
-                    (ox.Triple(t.subject, t.predicate, t.object) for t in triples),
-                    format=ox.RdfFormat.N_TRIPLES,
-                )
-                or b""
-            )
-        except SyntaxError as e:
-            raise LoadError(e.msg, source=f"part {name}", line=e.lineno, column=e.offset) from None
+        parts.append(to_ntriples(upload.read(), fmt, source=f"part {name}"))
     return b"".join(parts), FORMATS["nt"]
 
 
@@ -104,10 +90,7 @@ def export() -> Response:
     graph = request.args.get("graph")
     target = None
     if graph:
-        try:
-            target = check_iri(graph)
-        except StoreError as e:
-            raise Problem(400, "Bad graph", str(e), "bad-graph") from None
+        target = checked_iri(graph)
         if target not in store.graphs():
             raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
     if name:

@@ -14,9 +14,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from rdflib import Literal, URIRef
 
 from .. import __version__, queries, reports, validation
-from ..store.base import Rows, StoreError, check_iri
+from ..store.base import Rows
 from . import auth, formats, get_store
-from .errors import Problem
+from .errors import Problem, checked_iri
 from .openapi import API_PAGE, spec
 
 bp = Blueprint("reports", __name__)
@@ -51,10 +51,7 @@ def _iri(name: str) -> URIRef:
     raw = request.args.get(name)
     if not raw:
         raise Problem(400, "Missing parameter", f"give ?{name}=IRI", "bad-parameter")
-    try:
-        return check_iri(raw)
-    except StoreError as e:
-        raise Problem(400, "Bad IRI", str(e), "bad-parameter") from None
+    return checked_iri(raw, "Bad IRI", "bad-parameter")
 
 
 def _text(term: Any) -> Any:

@@ -12,10 +12,10 @@ from pyparsing import ParseException, ParseResults
 from rdflib import Graph
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
-from ..store import QueryTimeout, StoreError
-from ..store.base import QueryDataset, Rows, check_iri
+from ..store import QueryTimeout
+from ..store.base import QueryDataset, Rows
 from . import auth, formats, get_store, write_lock
-from .errors import Problem
+from .errors import Problem, checked_iri
 
 bp = Blueprint("sparql", __name__)
 # Queries run on worker threads so that one past its limit cannot hold the request thread.
@@ -123,10 +123,7 @@ def _dataset(update: bool) -> QueryDataset | None:
     default, named = values("default-graph-uri"), values("named-graph-uri")
     if not default and not named:
         return None
-    try:
-        return QueryDataset(tuple(check_iri(g) for g in default), tuple(check_iri(g) for g in named))
-    except StoreError as e:
-        raise Problem(400, "Bad graph", str(e), "bad-graph") from None
+    return QueryDataset(tuple(map(checked_iri, default)), tuple(map(checked_iri, named)))
 
 
 @bp.route("/sparql", methods=["GET", "POST"])

@@ -216,17 +216,12 @@ class Store(abc.ABC):
         fmt: RDFFormat | None = None,
         replace: bool = False,
     ) -> int:
-        """Load several files, each into its own source graph unless `graph` is given. Every file
-        is parsed before anything is written, so a syntax error anywhere changes nothing."""
-        if graph == CATALOGUE_GRAPH:
-            raise StoreError("the catalogue graph is read-only")
-        for path in paths:
-            f = fmt or format_for(path=path)
-            try:
-                for _ in ox.parse(path=str(path), format=f.ox):
-                    pass
-            except SyntaxError as e:
-                raise LoadError(e.msg, source=str(path), line=e.lineno, column=e.offset) from e
+        """Load several files, each into its own source graph unless `graph` is given. With several
+        files, every one is parsed before anything is written, so a syntax error anywhere changes
+        nothing (one file's load is all or nothing by itself)."""
+        if len(paths) > 1:
+            for path in paths:
+                to_ntriples(path.read_bytes(), fmt or format_for(path=path), source=str(path))
         added = 0
         for i, path in enumerate(paths):
             added += self.load_file(path, graph, fmt, replace=replace and (graph is None or i == 0))
@@ -262,6 +257,19 @@ def sparql_term(term: Identifier) -> str:
 
 
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def to_ntriples(data: bytes, fmt: RDFFormat, source: str | None = None, base_iri: str | None = None) -> bytes:
+    """`data` parsed and written again as N-Triples (the graph part of any quads dropped);
+    LoadError with the line and column of a syntax error."""
+    try:
+        triples = [
+            ox.Triple(t.subject, t.predicate, t.object)
+            for t in ox.parse(data, format=fmt.ox, base_iri=base_iri)
+        ]
+    except SyntaxError as e:
+        raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
 def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:

@@ -20,7 +20,6 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Identifier
@@ -28,7 +27,6 @@ from SPARQLWrapper import DIGEST, JSON, POST, RDFXML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from .base import (
-    LoadError,
     QueryDataset,
     QueryResult,
     RDFFormat,
@@ -37,6 +35,7 @@ from .base import (
     StoreError,
     check_iri,
     inline_values,
+    to_ntriples,
 )
 
 _GRAPH_NAMES = re.compile(r"\b(?:GRAPH|WITH|INTO)\s*<([^>\s]+)>", re.IGNORECASE)
@@ -193,14 +192,7 @@ class RemoteStore(Store):
     ) -> int:
         graph = check_iri(str(graph))
         # Parse here first: a syntax error is reported with its position and never reaches the server.
-        try:
-            triples = list(ox.parse(data, format=fmt.ox, base_iri=str(graph)))
-        except SyntaxError as e:
-            raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
-        body = ox.serialize(
-            (ox.Triple(t.subject, t.predicate, t.object) for t in triples), format=ox.RdfFormat.N_TRIPLES
-        )
-        assert body is not None  # serialize returns the bytes when given no output
+        body = to_ntriples(data, fmt, source=source, base_iri=str(graph))
         before = 0 if replace else self.count(graph)
         if self.graph_store_endpoint:
             self._graph_store("PUT" if replace else "POST", graph, body)
