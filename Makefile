@@ -37,8 +37,9 @@ format: $(STAMP) ## reformat the code with ruff
 bench: $(STAMP) ## print the benchmark figures (bench/run.py)
 	$(PY) bench/run.py
 
-docs: $(STAMP) ## generate docs/vocabulary.md from the ontology
+docs: $(STAMP) ## generate docs/vocabulary.md (ontology) and docs/rules.md (shapes)
 	$(PY) scripts/build_docs.py
+	$(PY) scripts/build_rules.py
 
 catalogue: $(STAMP) ## regenerate ontology/iso42001.ttl from vendor/iso42001/*.csv
 	$(PY) scripts/build_catalogue.py

@@ -50,6 +50,20 @@ def concept(g: Graph, iri: URIRef, cls: URIRef, scheme: URIRef, notation: str, t
     g.add((iri, DCTERMS.isPartOf, ISO["ISO42001-2023"]))
 
 
+def standard_order(notation: str) -> tuple[bool, list[int]]:
+    """Numeric order of ids such as 4.1, 10.2, A.6.2.4 (as text, A.10 would sort before A.2)."""
+    annex = notation.startswith("A.")
+    return annex, [int(part) for part in (notation[2:] if annex else notation).split(".")]
+
+
+def add_ordinals(g: Graph) -> None:
+    """aims:ordinal on every clause, control group, objective and control: the standard's order,
+    so that SPARQL clients can ORDER BY it."""
+    numbered = [(str(n), s) for s, n in g.subject_objects(SKOS.notation) if str(n)[0].isdigit() or str(n).startswith("A.")]
+    for position, (_, iri) in enumerate(sorted(numbered, key=lambda pair: standard_order(pair[0])), start=1):
+        g.add((iri, AIMS.ordinal, Literal(position)))
+
+
 def build() -> Graph:
     g = Graph()
     for prefix, ns in (("aims", AIMS), ("iso42001", ISO), ("airo", AIRO), ("vair", VAIR)):
@@ -117,6 +131,8 @@ def build() -> Graph:
             g.add((iri, AIMS.hasObjective, objective_iri(row["objective_id"])))
             g.add((iri, AIMS.pdcaPhase, AIMS.Do))
             g.add((iri, AIMS.documentationExpected, Literal(row["documentation_expected"])))
+
+    add_ordinals(g)
 
     for row in rows("documented_information.csv"):
         iri = ISO[row["id"]]

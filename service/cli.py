@@ -216,7 +216,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_gap(args: argparse.Namespace) -> int:
     store = _memory_store(args.files)
-    statuses = reports.gap_analysis(store, as_of=args.as_of)
+    statuses = reports.gap_analysis(store, as_of=args.as_of, stage=args.stage)
     if args.format == "json":
         print(json.dumps([vars(s) for s in statuses], indent=2))
     elif args.format == "csv":
@@ -235,18 +235,17 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     result = reports.readiness(store, args.stage, as_of=args.as_of)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
-        return 0
+        return 0 if result.ready else 1
     print(f"stage {result.stage} readiness as of {result.as_of}: {'ready' if result.ready else 'NOT ready'}")
     for group, counts in result.groups.items():
-        print(
-            f"  {group:5s} {counts['percent_met']:5.1f} % met  "
-            + "  ".join(f"{k}: {counts[k]}" for k in reports.STATUSES)
-        )
+        percent = counts["percent_met"]
+        shown = f"{percent:5.1f} %" if isinstance(percent, float) else "    - "
+        print(f"  {group:5s} {shown} met  " + "  ".join(f"{k}: {counts[k]}" for k in reports.STATUSES))
     if result.blocking:
         print(f"blocking ({len(result.blocking)}):")
         for b in result.blocking:
             print(f"  {b['requirement_id']:8s} <{b['focus']}> {b['message']}")
-    return 0
+    return 0 if result.ready else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "validate", help="check RDF files against the ISO/IEC 42001 shapes (exit 1 on violations)"
     )
-    p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules of this audit stage")
+    p.add_argument(
+        "--stage", type=int, choices=(1, 2), help="the rules up to this audit stage (2 includes stage 1)"
+    )
     p.add_argument("--system", metavar="IRI", help="only this AI system and what hangs off it")
     p.add_argument("--as-of", type=_date, help="judge dates as of this day (default today)")
     p.add_argument("--inference", choices=validation.INFERENCE, default="none")
@@ -301,13 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("gap", help="gap analysis: a status for every leaf clause and Annex A control")
+    p = sub.add_parser("gap", help="gap analysis: a status for every leaf clause, Annex A and own control")
+    p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules up to this audit stage")
     p.add_argument("--as-of", type=_date)
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_gap)
 
-    p = sub.add_parser("readiness", help="certification readiness for stage 1 or 2")
+    p = sub.add_parser("readiness", help="certification readiness for stage 1 or 2 (exit 1 when not ready)")
     p.add_argument("--stage", type=int, choices=(1, 2), required=True)
     p.add_argument("--as-of", type=_date)
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -14,7 +14,7 @@ from functools import cache
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, SKOS, XSD
+from rdflib.namespace import RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
 from . import queries, resources
@@ -58,6 +58,7 @@ def _install_prepared_query_cache() -> None:
 _install_prepared_query_cache()
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+STAGES = (1, 2)
 INFERENCE = ("none", "rdfs", "owlrl")
 LOOKBACK = dt.timedelta(days=365)
 
@@ -77,6 +78,11 @@ class Result:
     requirement: str | None
     requirement_id: str | None
     stage: int | None
+    control: str | None = None  # the control whose SoA entry or implementation the focus node is
+
+    def counts_against(self) -> set[str]:
+        """The requirements this result tells against: its own, and the control it is about."""
+        return {r for r in (self.requirement, self.control) if r}
 
 
 @dataclass
@@ -85,6 +91,9 @@ class Report:
     as_of: dt.date
     results: list[Result] = field(default_factory=list)
     graph: Graph = field(default_factory=Graph)  # the W3C SHACL validation report
+    stage: int | None = None
+    # requirements some rule of the run evaluated on at least one focus node: only these can be "met"
+    assessed: frozenset[str] = frozenset()
 
     def counts(self) -> dict[str, int]:
         counts = {name: 0 for name in SEVERITIES.values()}
@@ -109,14 +118,84 @@ def shapes_graph() -> Graph:
     return g
 
 
-def shapes_for_stage(stage: int | None) -> list[str | URIRef] | None:
-    """The shapes of one audit stage, or None (all shapes)."""
-    if stage is None:
-        return None
-    if stage not in (1, 2):
+def checked_shapes(stage: int | None = None) -> list[URIRef]:
+    """The rules that matter for an audit stage: stage 1 is the documented system, stage 2 is
+    everything (a stage 2 audit also looks at what stage 1 did); None is every rule."""
+    if stage is not None and stage not in STAGES:
         raise ValidationError(f"stage must be 1 or 2, not {stage!r}")
-    wanted = AIMS.Stage1 if stage == 1 else AIMS.Stage2
-    return sorted(s for s in shapes_graph().subjects(AIMS.auditStage, wanted) if isinstance(s, URIRef))
+    g = shapes_graph()
+    wanted = {AIMS.Stage1} if stage == 1 else {AIMS.Stage1, AIMS.Stage2}
+    return sorted(
+        s
+        for s in g.subjects(AIMS.checksRequirement, None, unique=True)
+        if isinstance(s, URIRef) and g.value(s, AIMS.auditStage) in wanted
+    )
+
+
+def _helper_shapes() -> list[URIRef]:
+    """Named shapes that check nothing themselves but are referenced (sh:node) by rules."""
+    g = shapes_graph()
+    return sorted(
+        s
+        for s in g.subjects(RDF.type, SH.NodeShape)
+        if isinstance(s, URIRef) and (s, AIMS.checksRequirement, None) not in g
+    )
+
+
+@cache
+def _sparql_prefixes() -> str:
+    """The PREFIX lines of aimsh:prefixes, for SPARQL-based targets run outside pySHACL."""
+    g = shapes_graph()
+    lines = []
+    for declaration in g.objects(None, SH.declare):
+        lines.append(f"PREFIX {g.value(declaration, SH.prefix)}: <{g.value(declaration, SH.namespace)}>")
+    return "\n".join(sorted(set(lines)))
+
+
+def focus_nodes(shape: Node, data: Graph) -> set[Node]:
+    """The focus nodes of a shape's targets in `data` (SHACL 2.1.3 and SHACL-AF SPARQL targets)."""
+    g = shapes_graph()
+    nodes: set[Node] = set(g.objects(shape, SH.targetNode))
+    for cls in g.objects(shape, SH.targetClass):
+        for sub in data.transitive_subjects(RDFS.subClassOf, cls):
+            nodes.update(data.subjects(RDF.type, sub))
+    for p in g.objects(shape, SH.targetSubjectsOf):
+        nodes.update(data.subjects(p, None, unique=True))  # type: ignore[arg-type]
+    for p in g.objects(shape, SH.targetObjectsOf):
+        nodes.update(data.objects(None, p, unique=True))  # type: ignore[arg-type]
+    for target in g.objects(shape, SH.target):
+        select = g.value(target, SH.select)
+        if select is not None:
+            rows = data.query(_sparql_prefixes() + "\n" + str(select))
+            nodes.update(row[0] for row in rows)  # type: ignore[index]
+    return nodes
+
+
+def _concerned_control(data: Graph, node: Node) -> Node | None:
+    """The control a focus node is about when it is an SoA entry or a control implementation."""
+    return data.value(node, AIMS.forControl) or data.value(node, AIMS.implements)  # type: ignore[arg-type]
+
+
+def assessed_requirements(data: Graph, shapes: list[URIRef], focus: set[Node] | None) -> frozenset[str]:
+    """The requirements that the given rules evaluated on at least one focus node (within `focus`).
+
+    A rule with aims:requirementPath assesses the requirement each focus node leads to; any rule
+    on an SoA entry or implementation also assesses that control. A rule with no focus node in the
+    data assesses nothing, so what nobody checked is "not assessed", never "met"."""
+    g = shapes_graph()
+    assessed: set[str] = set()
+    for shape in shapes:
+        nodes = focus_nodes(shape, data)
+        if focus is not None:
+            nodes &= focus
+        via = g.value(shape, AIMS.requirementPath)
+        for node in nodes:
+            requirement = (data.value(node, via) if via is not None else None) or g.value(
+                shape, AIMS.checksRequirement
+            )
+            control = _concerned_control(data, node)
+            assessed.update(str(r) for r in (requirement, control) if r is not None)
+    return frozenset(assessed)
 
 
 def system_resources(data: Graph, system: URIRef) -> set[Node]:
@@ -146,17 +225,19 @@ def validate(
             raise ValidationError(f"no AI system {system} in the data")
         within = system_resources(data, system)
         focus = within if focus is None else focus & within
+    shapes = checked_shapes(stage)
     _, report_graph, _ = pyshacl.validate(
         data,
         shacl_graph=shapes_graph(),
         inference=None if inference == "none" else inference,
         advanced=True,
         allow_warnings=True,
-        use_shapes=shapes_for_stage(stage),
+        # pySHACL applies use_shapes to sh:node references too, so helper shapes must be named
+        use_shapes=shapes + _helper_shapes(),
     )
     results, report_graph = _read(report_graph, data, focus)
     conforms = not any(r.severity == "Violation" for r in results)
-    return Report(conforms, as_of, results, report_graph)
+    return Report(conforms, as_of, results, report_graph, stage, assessed_requirements(data, shapes, focus))
 
 
 def _with_context(data: Graph, as_of: dt.date) -> Graph:
@@ -196,6 +277,7 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
         if via is not None and data.value(focus_node, via) is not None:
             requirement = data.value(focus_node, via)
         stage_node = shapes.value(shape, AIMS.auditStage)
+        control = _concerned_control(data, focus_node)  # type: ignore[arg-type]
         path, value = report.value(node, SH.resultPath), report.value(node, SH.value)
         results.append(
             Result(
@@ -212,6 +294,7 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
                 stage=int(str(catalogue.value(stage_node, SKOS.notation)))
                 if stage_node is not None
                 else None,
+                control=str(control) if control is not None else None,
             )
         )
     if dropped:

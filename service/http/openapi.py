@@ -109,14 +109,19 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op(
             "SHACL validation report (JSON, or the W3C report graph for Accept: text/turtle)",
             [
-                ("stage", "1 or 2", False),
+                ("stage", "1 (documented system) or 2 (all rules, stage 1 included)", False),
                 ("system", "AI system IRI", False),
                 AS_OF,
                 ("inference", "none, rdfs or owlrl", False),
             ],
         )
     },
-    "/gap-analysis": {"get": _op("Status of every leaf clause and Annex A control", [AS_OF])},
+    "/gap-analysis": {
+        "get": _op(
+            "Status of every leaf clause, Annex A control and own control, from the validation results",
+            [("stage", "1 or 2 (default: all rules)", False), AS_OF],
+        )
+    },
     "/readiness": {
         "get": _op("Certification readiness per clause group", [("stage", "1 or 2", True), AS_OF])
     },

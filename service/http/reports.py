@@ -97,7 +97,7 @@ def validate() -> Response:
 @auth.requires("reader")
 def gap_analysis() -> Response:
     with _validation_lock:
-        statuses = reports.gap_analysis(get_store(), as_of=_date("as_of"))
+        statuses = reports.gap_analysis(get_store(), as_of=_date("as_of"), stage=_stage())
     return jsonify([vars(s) for s in statuses])
 
 
