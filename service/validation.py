@@ -14,7 +14,7 @@ from functools import cache
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
 from . import queries, resources
@@ -105,6 +105,7 @@ class Report:
         return {
             "conforms": self.conforms,
             "as_of": self.as_of.isoformat(),
+            "stage": self.stage,
             "counts": self.counts(),
             "results": [asdict(r) for r in self.results],
         }
@@ -288,9 +289,7 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
                 message=str(report.value(node, SH.resultMessage) or ""),
                 shape=str(shape),
                 requirement=str(requirement) if requirement is not None else None,
-                requirement_id=str(catalogue.value(requirement, SKOS.notation))
-                if requirement is not None
-                else None,
+                requirement_id=_identifier(requirement, catalogue, data),
                 stage=int(str(catalogue.value(stage_node, SKOS.notation)))
                 if stage_node is not None
                 else None,
@@ -301,6 +300,17 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
         report = _prune(report, dropped)
     results.sort(key=lambda r: (r.requirement_id or "", r.focus, r.path or "", r.message))
     return results, report
+
+
+def _identifier(requirement: Node | None, catalogue: Graph, data: Graph) -> str | None:
+    """A clause or Annex A number from the catalogue, or an own control's identifier (or label)."""
+    if requirement is None:
+        return None
+    for graph, prop in ((catalogue, SKOS.notation), (data, DCTERMS.identifier), (data, RDFS.label)):
+        value = graph.value(requirement, prop)  # type: ignore[arg-type]
+        if value is not None:
+            return str(value)
+    return str(requirement)
 
 
 def _prune(report: Graph, dropped: list[Node]) -> Graph:

@@ -10,7 +10,9 @@ import pytest
 
 from service.cli import main
 
-from .conftest import EXAMPLE_FILES
+from .conftest import DATA, EXAMPLE_FILES
+
+CONFORMANCE = DATA / "conformance"
 
 FILES = [str(p) for p in EXAMPLE_FILES]
 AS_OF = ["--as-of", "2026-11-20"]
@@ -25,7 +27,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_summary(capsys) -> None:
     code, out, _ = run(capsys, "summary", *FILES)
     assert code == 0
-    assert "    17  risks" in out and "    38  Statement of Applicability entries" in out
+    # examples/README.md: 18 risks; one SoA entry per Annex A control plus one for OC-01
+    assert "    18  risks" in out and "    39  Statement of Applicability entries" in out
 
 
 def test_validate_json_exit_1_on_violations(capsys) -> None:
@@ -33,7 +36,9 @@ def test_validate_json_exit_1_on_violations(capsys) -> None:
     assert code == 1
     report = json.loads(out)
     assert report["conforms"] is False
-    assert report["counts"] == {"Violation": 16, "Warning": 0, "Info": 0}
+    # the 17 planted gaps of examples/README.md give 20 Violations (G1 breaks two rules with two
+    # properties each); the three controls only partly in place (A.3.3, A.6.2.8, A.8.4) are Warnings
+    assert report["counts"] == {"Violation": 20, "Warning": 3, "Info": 0}
     first = report["results"][0]
     assert set(first) >= {
         "focus",
@@ -45,18 +50,25 @@ def test_validate_json_exit_1_on_violations(capsys) -> None:
         "requirement",
         "requirement_id",
         "stage",
+        "control",
     }
 
 
-def test_validate_exit_0_when_conforming(capsys, tmp_path) -> None:
-    data = tmp_path / "ok.ttl"
+def test_validate_exit_0_when_conforming(capsys) -> None:
+    code, out, _ = run(capsys, "validate", *AS_OF, str(CONFORMANCE / "minimal-conforming.ttl"))
+    assert code == 0, out
+
+
+def test_no_aims_does_not_conform(capsys, tmp_path) -> None:
+    """Absence is a finding: data with roles and people but no AIMS is not conforming."""
+    data = tmp_path / "no-aims.ttl"
     data.write_text(
         "@prefix aims: <https://w3id.org/aims#> .\n<urn:x:r> a aims:Role ; "
         'aims:responsibility "x" .\n<urn:x:m> <http://www.w3.org/ns/org#role> <urn:x:r> ; '
         "<http://www.w3.org/ns/org#member> <urn:x:p> .\n<urn:x:c> aims:competenceOf <urn:x:p> .\n"
     )
     code, out, _ = run(capsys, "validate", *AS_OF, str(data))
-    assert code == 0, out
+    assert code == 1 and "no AI management system" in out
 
 
 def test_validate_turtle_is_a_shacl_report(capsys) -> None:
@@ -66,7 +78,8 @@ def test_validate_turtle_is_a_shacl_report(capsys) -> None:
     code, out, _ = run(capsys, "validate", *AS_OF, "--stage", "2", "--format", "turtle", *FILES)
     assert code == 1
     g = Graph().parse(data=out, format="turtle")
-    assert len(set(g.subjects(RDF.type, SH.ValidationResult))) == 6
+    # stage 2 includes every stage 1 rule: all 23 results of the example
+    assert len(set(g.subjects(RDF.type, SH.ValidationResult))) == 23
 
 
 def test_validate_system(capsys) -> None:
@@ -81,7 +94,8 @@ def test_validate_system(capsys) -> None:
         *FILES,
     )
     foci = {r["focus"].rsplit("/", 1)[-1] for r in json.loads(out)["results"]}
-    assert foci == {"risk-07", "ia-support-2026"}
+    # the planted gaps that hang off Ask Aurora: G2, G11, G15 and G16
+    assert foci == {"risk-07", "ia-support-2026", "treat-18", "data-help-articles"}
 
 
 def test_syntax_error_names_file_line_column(capsys, tmp_path) -> None:
@@ -107,19 +121,24 @@ def test_gap_csv(capsys) -> None:
     code, out, _ = run(capsys, "gap", *AS_OF, "--format", "csv", *FILES)
     assert code == 0
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out))}
-    assert len(rows) == 32 + 38
+    assert len(rows) == 32 + 38 + 1  # leaf clauses, Annex A, OC-01
     assert rows["6.1.3"]["status"] == "not met"
-    assert rows["A.8.5"]["status"] == "not applicable"
+    assert rows["A.8.5"]["status"] == "not applicable"  # excluded with a justification
+    assert rows["A.7.6"]["status"] == "not met"  # excluded without one (G8)
     assert rows["A.6.2.8"]["status"] == "partly met"
     assert rows["A.2.2"]["status"] == "met"
+    assert rows["OC-01"]["status"] == "met" and rows["OC-01"]["kind"] == "control"
+    assert rows["10.1"]["status"] == "not assessed"  # no rule checks continual improvement
+    assert list(rows)[30:34] == ["10.1", "10.2", "A.2.2", "A.2.3"]  # the standard's order
 
 
 def test_readiness_json(capsys) -> None:
     code, out, _ = run(capsys, "readiness", "--stage", "1", *AS_OF, "--format", "json", *FILES)
-    assert code == 0
+    assert code == 1  # not ready
     result = json.loads(out)
     assert result["ready"] is False
-    assert {b["requirement_id"] for b in result["blocking"]} >= {"5.2", "6.1.3", "6.1.4", "A.6.2.6"}
+    # stage 1 gaps block; stage 2 ones (expired evidence, A.6.2.6) wait for stage 2
+    assert {b["requirement_id"] for b in result["blocking"]} == {"5.2", "6.1.2", "6.1.3", "6.1.4", "7.5.2", "A.5.5", "A.7.4"}
     assert set(result["groups"]) == {
         "4",
         "5",
@@ -137,6 +156,7 @@ def test_readiness_json(capsys) -> None:
         "A.8",
         "A.9",
         "A.10",
+        "own",
     }
 
 

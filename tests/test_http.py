@@ -86,7 +86,7 @@ def test_sparql_post_forms_and_ask_construct(client) -> None:  # type: ignore[no
         headers={"Accept": "text/turtle"},
     )
     assert (
-        construct.mimetype == "text/turtle" and len(Graph().parse(data=construct.data, format="turtle")) == 8
+        construct.mimetype == "text/turtle" and len(Graph().parse(data=construct.data, format="turtle")) == 9
     )
     for accept, fmt in (
         ("application/ld+json", "json-ld"),
@@ -252,20 +252,25 @@ def test_export(client, fmt, parse) -> None:  # type: ignore[no-untyped-def]
     one = client.get(
         "/export", query_string={"format": "nt", "graph": "https://w3id.org/aims/graph/source/risks.ttl"}
     )
-    assert len(Graph().parse(data=one.data, format="nt")) == 361
+    assert len(Graph().parse(data=one.data, format="nt")) == 398
     problem(client.get("/export", query_string={"format": "docx"}), 400)
     problem(client.get("/export", query_string={"graph": "urn:x:none"}), 404)
 
 
 def test_validate(client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/validate", query_string={"as_of": AS_OF}).get_json()
-    assert body["conforms"] is False and body["counts"]["Violation"] == 16
+    # examples/README.md: 17 planted gaps, 20 Violations (G1 breaks four constraints)
+    assert body["conforms"] is False and body["counts"]["Violation"] == 20
+    stage1 = client.get("/validate", query_string={"as_of": AS_OF, "stage": "1"}).get_json()
+    assert stage1["counts"]["Violation"] == 12  # G1 (4), G2, G6, G7, G8, G10, G11, G15, G16
     stage2 = client.get("/validate", query_string={"as_of": AS_OF, "stage": "2"}).get_json()
-    assert stage2["counts"]["Violation"] == 6
+    assert stage2["counts"] == body["counts"]  # stage 2 includes every stage 1 rule
     system = client.get(
         "/validate", query_string={"as_of": AS_OF, "system": EX + "support-assistant"}
     ).get_json()
-    assert {r["focus"] for r in system["results"]} == {EX + "risk-07", EX + "ia-support-2026"}
+    assert {r["focus"] for r in system["results"]} == {
+        EX + x for x in ("risk-07", "ia-support-2026", "treat-18", "data-help-articles")
+    }
     turtle = client.get("/validate", query_string={"as_of": AS_OF}, headers={"Accept": "text/turtle"})
     assert turtle.mimetype == "text/turtle" and "ValidationReport" in turtle.get_data(as_text=True)
     problem(client.get("/validate", query_string={"stage": "3"}), 400)
@@ -276,7 +281,13 @@ def test_gap_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
     gap = {
         s["id"]: s["status"] for s in client.get("/gap-analysis", query_string={"as_of": AS_OF}).get_json()
     }
-    assert len(gap) == 70 and gap["6.1.3"] == "not met" and gap["A.8.5"] == "not applicable"
+    assert len(gap) == 71 and gap["6.1.3"] == "not met" and gap["A.8.5"] == "not applicable"
+    assert gap["OC-01"] == "met" and gap["A.7.6"] == "not met"
+    stage1 = {
+        s["id"]: s["status"]
+        for s in client.get("/gap-analysis", query_string={"as_of": AS_OF, "stage": "1"}).get_json()
+    }
+    assert stage1["A.6.2.6"] == "met" and gap["A.6.2.6"] == "not met"  # expired evidence is a stage 2 matter
     ready = client.get("/readiness", query_string={"stage": "1", "as_of": AS_OF}).get_json()
     assert ready["ready"] is False and ready["blocking"]
     problem(client.get("/readiness"), 400)
@@ -284,15 +295,18 @@ def test_gap_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
 
 def test_soa_formats(client) -> None:  # type: ignore[no-untyped-def]
     rows = client.get("/soa").get_json()
-    assert len(rows) == 38 and [r["notation"] for r in rows][:3] == ["A.10.2", "A.10.3", "A.10.4"]
+    notations = [r["notation"] for r in rows]
+    # the standard's order (A.2.2 first, A.10.4 after A.9.4), then own controls
+    assert len(rows) == 39 and notations[:3] == ["A.2.2", "A.2.3", "A.2.4"]
+    assert notations[-3:] == ["A.10.3", "A.10.4", "OC-01"] and rows[-1]["own"] is True
     excluded = {r["notation"]: r["justification"] for r in rows if r["applicable"] is False}
     assert set(excluded) == {"A.7.6", "A.8.5"} and excluded["A.7.6"] is None
     table = list(
         csv.DictReader(io.StringIO(client.get("/soa", headers={"Accept": "text/csv"}).get_data(as_text=True)))
     )
-    assert len(table) == 38 and {r["applicable"] for r in table} == {"True", "False"}
+    assert len(table) == 39 and {r["applicable"] for r in table} == {"True", "False"}
     page = client.get("/soa", headers={"Accept": "text/html"})
-    assert page.mimetype == "text/html" and page.get_data(as_text=True).count("<tr>") == 39
+    assert page.mimetype == "text/html" and page.get_data(as_text=True).count("<tr>") == 40
 
 
 def test_traces(client) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from service.store.base import inline_values
 from service.store.embedded import EmbeddedStore
 
 from .conftest import DATA, load_example
-from .query_rows import PARAMS, boolean_columns, run
+from .query_rows import EX, PARAMS, boolean_columns, run
 
 REQUIRED = {
     "trace-risk",
@@ -94,3 +94,12 @@ def test_syntax_error_in_a_query_file_fails_at_parse(tmp_path) -> None:  # type:
     bad.write_text("# title: Broken\nSELECT ?x WHERE { ?x ?y }\n")
     with pytest.raises(queries.QueryError, match="syntax"):
         queries.parse(bad)
+
+
+def test_own_controls_are_traced_and_listed_like_annex_a(embedded) -> None:  # type: ignore[no-untyped-def]
+    """OC-01 (examples/controls.ttl) has an identifier instead of an Annex A number."""
+    own = queries.get("trace-control")
+    rows = embedded.query(own.text, own.bindings({"control": EX + "oc-human-handover"}))
+    assert {str(r["controlId"]) for r in rows} == {"OC-01"}
+    soa = [r["notation"] for r in run(embedded, "statement-of-applicability")]
+    assert "OC-01" in soa

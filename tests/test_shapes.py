@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, SH, SKOS
 
 from service import validation
 from service.namespaces import AIMS, ISO, SHAPES
@@ -199,3 +199,24 @@ def test_stage_filter_keeps_referenced_helper_shapes() -> None:
     data = snippet("AIPolicyApproved", "invalid")
     report = validation.validate(data, as_of=AS_OF, stage=1)
     assert any(r.shape == str(SHAPES.AIPolicyApproved) for r in report.results)
+
+
+# Mandatory documented information no rule can judge from the data, and why.
+UNCHECKABLE_DOCUMENTATION = {
+    "7.5.1": "D12 is whatever the organisation deems necessary: nothing to compare with",
+    "7.5.3": "D13 (external documents) has no mark in the data that says a document is external",
+}
+
+
+def test_every_mandatory_documented_information_item_is_checked(ontology: Graph) -> None:
+    """Each clause that asks for mandatory documented information (the catalogue's D01-D24) has at
+    least one rule, so a missing item cannot pass in silence."""
+    asks = {
+        str(ontology.value(clause, SKOS.notation))
+        for clause, item in ontology.subject_objects(AIMS.asksFor)
+        if (item, AIMS.mandatory, Literal(True)) in ontology
+    }
+    g = validation.shapes_graph()
+    checked = {str(ontology.value(r, SKOS.notation)) for r in g.objects(None, AIMS.checksRequirement)}
+    assert len(asks) >= 17
+    assert asks - checked == set(UNCHECKABLE_DOCUMENTATION), sorted(asks - checked)

@@ -88,17 +88,22 @@ def test_cached_queries_give_plain_pyshacl_results(example: Graph) -> None:
 def test_stage_filter(example: Graph) -> None:
     stage1 = validation.validate(example, as_of=AS_OF, stage=1)
     stage2 = validation.validate(example, as_of=AS_OF, stage=2)
+    everything = validation.validate(example, as_of=AS_OF)
     assert {r.stage for r in stage1.results} == {1}
-    assert {r.stage for r in stage2.results} == {2}
-    assert len(stage1.results) + len(stage2.results) == len(validation.validate(example, as_of=AS_OF).results)
+    # stage 2 is what a stage 2 audit looks at: every rule, stage 1 included
+    assert {r.stage for r in stage2.results} == {1, 2}
+    assert stage2.results == everything.results
+    assert set(stage1.results) == {r for r in everything.results if r.stage == 1}
 
 
 def test_system_filter(example: Graph) -> None:
     fraud = validation.validate(example, as_of=AS_OF, system=URIRef(EX + "fraud-detector"))
-    # the system, its unowned risk, the overdue action on a finding about it, and two implementations
-    # that apply to it (one with expired, one with no evidence)
+    # the system, its unowned risk, its risk treated only by a planned control, the open major
+    # nonconformity about it and its overdue action, and two implementations that apply to it (one
+    # with expired, one with no evidence)
     assert {r.focus for r in fraud.results} == {
-        EX + x for x in ("fraud-detector", "risk-12", "ca-1", "impl-A6-2-6", "impl-A7-4")
+        EX + x
+        for x in ("fraud-detector", "risk-12", "risk-14", "finding-1", "ca-1", "impl-A6-2-6", "impl-A7-4")
     }
     in_graph = set(fraud.graph.subjects(RDF.type, SH.ValidationResult))
     assert len(in_graph) == len(fraud.results)
