@@ -59,7 +59,11 @@ def standard_order(notation: str) -> tuple[bool, list[int]]:
 def add_ordinals(g: Graph) -> None:
     """aims:ordinal on every clause, control group, objective and control: the standard's order,
     so that SPARQL clients can ORDER BY it."""
-    numbered = [(str(n), s) for s, n in g.subject_objects(SKOS.notation) if str(n)[0].isdigit() or str(n).startswith("A.")]
+    numbered = [
+        (str(n), s)
+        for s, n in g.subject_objects(SKOS.notation)
+        if str(n)[0].isdigit() or str(n).startswith("A.")
+    ]
     for position, (_, iri) in enumerate(sorted(numbered, key=lambda pair: standard_order(pair[0])), start=1):
         g.add((iri, AIMS.ordinal, Literal(position)))
 

@@ -207,8 +207,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         for r in report.results:
             path = f" {r.path.rsplit('#', 1)[-1]}" if r.path else ""
+            control = f" ({r.control_id})" if r.control_id and r.control_id != r.requirement_id else ""
             print(
-                f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  <{r.focus}>{path}\n"
+                f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  <{r.focus}>{path}{control}\n"
                 f"            {r.message}"
             )
     return 0 if report.conforms else 1

@@ -31,7 +31,9 @@ class RequirementStatus:
     kind: str  # "clause" or "control"
     group: str  # clause 4-10, Annex A group A.2-A.10, or "own"
     status: str
-    findings: list[dict[str, object]] = field(default_factory=list)  # the validation results behind the status
+    findings: list[dict[str, object]] = field(
+        default_factory=list
+    )  # the validation results behind the status
     resources: dict[str, list[str]] = field(default_factory=dict)  # kind -> IRIs answering the requirement
 
 

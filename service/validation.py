@@ -78,7 +78,8 @@ class Result:
     requirement: str | None
     requirement_id: str | None
     stage: int | None
-    control: str | None = None  # the control whose SoA entry or implementation the focus node is
+    control: str | None = None  # the control the focus node is, or is the SoA entry or implementation of
+    control_id: str | None = None
 
     def counts_against(self) -> set[str]:
         """The requirements this result tells against: its own, and the control it is about."""
@@ -172,17 +173,26 @@ def focus_nodes(shape: Node, data: Graph) -> set[Node]:
     return nodes
 
 
-def _concerned_control(data: Graph, node: Node) -> Node | None:
-    """The control a focus node is about when it is an SoA entry or a control implementation."""
+def _control_of(data: Graph, node: Node) -> Node | None:
+    """The control an SoA entry or a control implementation is about."""
     return data.value(node, AIMS.forControl) or data.value(node, AIMS.implements)  # type: ignore[arg-type]
+
+
+def _concerned_control(data: Graph, node: Node) -> Node | None:
+    """The control a result is about: its focus node's control, or the focus node itself when it
+    is a control (an own control missing from the SoA is not met, like an Annex A one)."""
+    if (node, RDF.type, AIMS.ReferenceControl) in data or (node, RDF.type, AIMS.OrganisationControl) in data:
+        return node
+    return _control_of(data, node)
 
 
 def assessed_requirements(data: Graph, shapes: list[URIRef], focus: set[Node] | None) -> frozenset[str]:
     """The requirements that the given rules evaluated on at least one focus node (within `focus`).
 
     A rule with aims:requirementPath assesses the requirement each focus node leads to; any rule
-    on an SoA entry or implementation also assesses that control. A rule with no focus node in the
-    data assesses nothing, so what nobody checked is "not assessed", never "met"."""
+    on an SoA entry or implementation also assesses that control. A rule whose focus is the control
+    itself (is it in the SoA?) does not: with no SoA at all, controls stay "not assessed". A rule
+    with no focus node in the data assesses nothing, so what nobody checked is never "met"."""
     g = shapes_graph()
     assessed: set[str] = set()
     for shape in shapes:
@@ -194,7 +204,7 @@ def assessed_requirements(data: Graph, shapes: list[URIRef], focus: set[Node] | 
             requirement = (data.value(node, via) if via is not None else None) or g.value(
                 shape, AIMS.checksRequirement
             )
-            control = _concerned_control(data, node)
+            control = _control_of(data, node)
             assessed.update(str(r) for r in (requirement, control) if r is not None)
     return frozenset(assessed)
 
@@ -234,7 +244,7 @@ def validate(
         advanced=True,
         allow_warnings=True,
         # pySHACL applies use_shapes to sh:node references too, so helper shapes must be named
-        use_shapes=shapes + _helper_shapes(),
+        use_shapes=[*shapes, *_helper_shapes()],
     )
     results, report_graph = _read(report_graph, data, focus)
     conforms = not any(r.severity == "Violation" for r in results)
@@ -294,11 +304,18 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
                 if stage_node is not None
                 else None,
                 control=str(control) if control is not None else None,
+                control_id=_identifier(control, catalogue, data),
             )
         )
     if dropped:
         report = _prune(report, dropped)
-    results.sort(key=lambda r: (r.requirement_id or "", r.focus, r.path or "", r.message))
+
+    def standard_order(r: Result) -> tuple[int, str, str, str, str]:
+        ordinal = catalogue.value(URIRef(r.requirement), AIMS.ordinal) if r.requirement else None
+        position = int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
+        return (position, r.requirement_id or "", r.focus, r.path or "", r.message)
+
+    results.sort(key=standard_order)
     return results, report
 
 

@@ -43,14 +43,18 @@ def test_sparqlwrapper_select_ask_construct(server) -> None:  # type: ignore[no-
     w = SPARQLWrapper(f"{base}/sparql")
     w.setReturnFormat(JSON)
     w.setQuery("SELECT ?r WHERE { ?r a <https://w3id.org/aims#Risk> }")
-    assert len(w.queryAndConvert()["results"]["bindings"]) == 17  # type: ignore[index]
+    assert (
+        len(w.queryAndConvert()["results"]["bindings"]) == 18
+    )  # the 18 risks of examples/risks.ttl; type: ignore[index]
     w.setMethod(POST)
     w.setQuery("ASK { ?s a <https://w3id.org/aims#AISystem> }")
     assert w.queryAndConvert()["boolean"] is True  # type: ignore[index]
     w.setReturnFormat(RDFXML)
     w.setQuery(f"CONSTRUCT {{ <{EX}risk-07> ?p ?o }} WHERE {{ <{EX}risk-07> ?p ?o }}")
     graph = w.queryAndConvert()
-    assert isinstance(graph, Graph) and len(graph) == 8
+    assert (
+        isinstance(graph, Graph) and len(graph) == 9
+    )  # risk-07: type, identifier, label, source, consequence, likelihood, severity, level, owner
 
 
 def test_rdflib_sparqlstore(server) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +62,7 @@ def test_rdflib_sparqlstore(server) -> None:  # type: ignore[no-untyped-def]
     store = SPARQLStore(f"{base}/sparql", returnFormat="json")
     graph = Graph(store)
     rows = list(graph.query("SELECT ?s WHERE { ?s a <https://w3id.org/aims#Risk> }"))
-    assert len(rows) == 17
+    assert len(rows) == 18
     assert (URIRef(EX + "risk-07"), None, None) in graph
 
 
