@@ -13,9 +13,9 @@ from rdflib import namespace as rdfns
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from service import resources
-from service.namespaces import AIMS_IRI, declared_terms
+from service.namespaces import AIMS, AIMS_IRI, declared_terms
 
-from .conftest import EXAMPLE_FILES, parse_all
+from .conftest import EXAMPLE_FILES, ROOT, parse_all
 
 # Namespaces with an offline copy in vendor/vocab: every IRI used from them must be defined there.
 VOCAB_NAMESPACES = (
@@ -126,7 +126,10 @@ def _aims_iris_in_text(text: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "path",
-    EXAMPLE_FILES + resources.shape_files() + resources.query_files(),
+    EXAMPLE_FILES
+    + sorted((ROOT / "examples").glob("*/*.ttl"))
+    + resources.shape_files()
+    + resources.query_files(),
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_hygiene_aims_terms_declared(path) -> None:
@@ -164,3 +167,34 @@ def test_owl_rl_catches_a_broken_disjointness(ontology: Graph) -> None:
 
 def test_example_parses_with_every_file() -> None:
     assert len(parse_all(EXAMPLE_FILES)) > 1000
+
+
+# Terms about the catalogue, the shapes or validation itself: organisations never write them.
+NOT_FOR_ORGANISATIONS = {
+    "AIRole", "ActionStatus", "Audit", "AuditOutcome", "AuditStage", "CertificationAudit",
+    "ClauseRequirement", "Comparator", "ContextIssue", "Control", "ControlGroup", "ControlObjective",
+    "DocumentStatus", "DocumentationRequirement", "Finding", "ImpactScope", "ImplementationStatus",
+    "LeafClause", "LifecycleStage", "Nonconformity", "PDCAPhase", "ReferenceControl", "Requirement",
+    "TreatmentOption", "ValidationContext", "asOf", "asksFor", "auditStage", "checksRequirement",
+    "documentationExpected", "documentationKind", "hasObjective", "lookbackStart", "mandatory",
+    "ordinal", "pdcaPhase", "requirementPath", "typicalArtefact",
+}  # fmt: skip
+
+
+def test_every_modelling_term_is_used_in_the_examples(ontology: Graph) -> None:
+    """Each class and property an organisation writes appears in examples/ (abstract parents,
+    value-scheme classes and catalogue or validation terms excepted above)."""
+    examples = Graph()
+    for path in sorted((ROOT / "examples").rglob("*.ttl")):
+        examples.parse(path)
+    used = {
+        t for triple in examples for t in triple if isinstance(t, URIRef) and str(t).startswith(str(AIMS))
+    }
+    declared = {
+        s
+        for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+        for s in ontology.subjects(RDF.type, kind)
+        if isinstance(s, URIRef) and str(s).startswith(str(AIMS))
+    }
+    unused = {str(t)[len(str(AIMS)) :] for t in declared - used} - NOT_FOR_ORGANISATIONS
+    assert not unused, sorted(unused)
