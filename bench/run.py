@@ -151,10 +151,9 @@ def run_child(name: str, path: Path) -> dict[str, object]:
 
 
 def bench_validation(sizes: list[int], workdir: Path) -> None:
-    from bench.generate import generate
-
     from rdflib.namespace import SH
 
+    from bench.generate import generate
     from service import validation
 
     rules = validation.checked_shapes()

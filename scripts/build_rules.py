@@ -35,6 +35,18 @@ Annex A control it checks and to an audit stage. Rules about dates are judged ag
 - **Stage 1**: the documented system is complete and approved and its processes are planned.
 - **Stage 2**: it runs - records exist, evidence is in date, audits and reviews have been held, corrective
   actions are effective. Stage 2 readiness includes every stage 1 rule.
+- **Dates.** Due on the as-of day is still in time; the day after is late. "In the last twelve months"
+  means from 365 days before the as-of day up to that day: a record dated later has not happened yet.
+  A date given only to the month (`xsd:gYearMonth`) counts as the month's first day. Deadlines
+  (`aims:reviewDue`, `aims:validUntil`, `aims:dueDate`, audit cycles) must be days.
+- **Current documents.** A document is in force unless it is a draft (`aims:documentStatus aims:Draft`),
+  superseded (`aims:Superseded`), or named by a newer version that is not a draft (`aims:supersedes`).
+  Drafts and superseded documents are not checked and do not count.
+- **Excluded controls.** Rules on an Annex A control are silent when the Statement of Applicability
+  excludes it with a justification; an exclusion without one is a Violation.
+- **Verdicts.** A result counts against its requirement and against the control it is about (an SoA
+  entry's, an implementation's, or a control missing from the SoA); the gap analysis and readiness are
+  drawn from these results (see the README, "How verdicts are reached").
 
 The examples are Turtle that conforms to the rule, read with these prefixes:
 """

@@ -54,17 +54,17 @@ def _group(notation: str, own: bool) -> str:
 def verdict(results: list[validation.Result], assessed: bool, excluded: bool) -> str:
     """One requirement's status from the validation results that count against it.
 
-    Any Violation: not met (an unjustified exclusion is a Violation, so it is not met). A control
-    the SoA excludes with a justification: not applicable. Any Warning: partly met. Otherwise met,
+    Any Violation: not met (an unjustified exclusion is a Violation, so it is not met). Any
+    Warning: partly met. A control the SoA excludes with a justification: not applicable. Otherwise met,
     but only when a rule evaluated it: what no rule looked at is "not assessed", never "met".
     Info results (opportunities for improvement) leave a requirement met."""
     severities = {r.severity for r in results}
     if "Violation" in severities:
         return NOT_MET
-    if excluded:
-        return NOT_APPLICABLE
     if "Warning" in severities:
         return PARTLY
+    if excluded:
+        return NOT_APPLICABLE
     return MET if assessed else NOT_ASSESSED
 
 

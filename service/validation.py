@@ -80,10 +80,13 @@ class Result:
     stage: int | None
     control: str | None = None  # the control the focus node is, or is the SoA entry or implementation of
     control_id: str | None = None
+    # every leaf clause and control the result tells against (its requirement, all of them when the
+    # rule reports against what a finding was raised against, leaves for a parent clause; its control)
+    against: tuple[str, ...] = ()
 
     def counts_against(self) -> set[str]:
         """The requirements this result tells against: its own, and the control it is about."""
-        return {r for r in (self.requirement, self.control) if r}
+        return set(self.against)
 
 
 @dataclass
@@ -178,34 +181,62 @@ def _control_of(data: Graph, node: Node) -> Node | None:
     return data.value(node, AIMS.forControl) or data.value(node, AIMS.implements)  # type: ignore[arg-type]
 
 
-def _concerned_control(data: Graph, node: Node) -> Node | None:
-    """The control a result is about: its focus node's control, or the focus node itself when it
-    is a control (an own control missing from the SoA is not met, like an Annex A one)."""
-    if (node, RDF.type, AIMS.ReferenceControl) in data or (node, RDF.type, AIMS.OrganisationControl) in data:
-        return node
-    return _control_of(data, node)
+def _is_control(data: Graph, node: Node) -> bool:
+    return (node, RDF.type, AIMS.ReferenceControl) in data or (
+        node,
+        RDF.type,
+        AIMS.OrganisationControl,
+    ) in data
+
+
+def _leaves(requirement: Node) -> list[Node]:
+    """A leaf clause or control itself; a parent clause (6.1, 9.2) as its leaf clauses."""
+    catalogue = catalogue_graph()
+    if (requirement, RDF.type, AIMS.ClauseRequirement) not in catalogue:
+        return [requirement]
+    if (requirement, RDF.type, AIMS.LeafClause) in catalogue:
+        return [requirement]
+    return [
+        leaf
+        for leaf in catalogue.transitive_subjects(SKOS.broader, requirement)
+        if leaf is not None and (leaf, RDF.type, AIMS.LeafClause) in catalogue
+    ]
+
+
+def _requirements(shape: Node, node: Node, data: Graph) -> list[Node]:
+    """What a rule's result on `node` is reported against: the values of the shape's
+    aims:requirementPath when the node has any (a finding raised against 9.2 and A.6.2.6), else the
+    clause or control the shape checks."""
+    g = shapes_graph()
+    via = g.value(shape, AIMS.requirementPath)
+    values = sorted(data.objects(node, via), key=str) if via is not None else []  # type: ignore[arg-type]
+    return values or [g.value(shape, AIMS.checksRequirement)]  # type: ignore[list-item]
 
 
 def assessed_requirements(data: Graph, shapes: list[URIRef], focus: set[Node] | None) -> frozenset[str]:
-    """The requirements that the given rules evaluated on at least one focus node (within `focus`).
+    """The leaf clauses and controls that the given rules evaluated on at least one focus node of
+    the organisation's data (within `focus`): only these can be "met".
 
-    A rule with aims:requirementPath assesses the requirement each focus node leads to; any rule
-    on an SoA entry or implementation also assesses that control. A rule whose focus is the control
-    itself (is it in the SoA?) does not: with no SoA at all, controls stay "not assessed". A rule
-    with no focus node in the data assesses nothing, so what nobody checked is never "met"."""
-    g = shapes_graph()
+    Focus nodes from the catalogue alone (the 38 Annex A controls "is it in the SoA?") do not
+    count, and a control counts only once the SoA has an entry for it, whatever rule looked at it:
+    with no SoA, no control is assessed. With no AIMS at all nothing is: absence is a finding, not
+    a pass."""
+    if (None, RDF.type, AIMS.AIManagementSystem) not in data:
+        return frozenset()
+    catalogue = catalogue_graph()
     assessed: set[str] = set()
     for shape in shapes:
         nodes = focus_nodes(shape, data)
         if focus is not None:
             nodes &= focus
-        via = g.value(shape, AIMS.requirementPath)
         for node in nodes:
-            requirement = (data.value(node, via) if via is not None else None) or g.value(
-                shape, AIMS.checksRequirement
-            )
+            if (node, None, None) in catalogue:
+                continue
+            leaves = [leaf for r in _requirements(shape, node, data) for leaf in _leaves(r)]
             control = _control_of(data, node)
-            assessed.update(str(r) for r in (requirement, control) if r is not None)
+            for requirement in [*leaves, *([control] if control is not None else [])]:
+                if not _is_control(data, requirement) or (None, AIMS.forControl, requirement) in data:
+                    assessed.add(str(requirement))
     return frozenset(assessed)
 
 
@@ -283,12 +314,15 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
             dropped.append(node)
             continue
         shape = _node_shape(shapes, report.value(node, SH.sourceShape))
-        requirement = shapes.value(shape, AIMS.checksRequirement)
-        via = shapes.value(shape, AIMS.requirementPath)
-        if via is not None and data.value(focus_node, via) is not None:
-            requirement = data.value(focus_node, via)
+        reported = _requirements(shape, focus_node, data)  # type: ignore[arg-type]
+        requirement = reported[0]
         stage_node = shapes.value(shape, AIMS.auditStage)
-        control = _concerned_control(data, focus_node)  # type: ignore[arg-type]
+        # the control the result is about: the focus node's, or the focus node itself (a control
+        # missing from the SoA is not met, own or Annex A)
+        control = focus_node if _is_control(data, focus_node) else _control_of(data, focus_node)  # type: ignore[arg-type]
+        against = {str(leaf) for r in reported for leaf in _leaves(r)} | (
+            {str(control)} if control else set()
+        )
         path, value = report.value(node, SH.resultPath), report.value(node, SH.value)
         results.append(
             Result(
@@ -305,6 +339,7 @@ def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Res
                 else None,
                 control=str(control) if control is not None else None,
                 control_id=_identifier(control, catalogue, data),
+                against=tuple(sorted(against)),
             )
         )
     if dropped:

@@ -60,10 +60,13 @@ EMPTY_AIMS_STAGE1: set[Triple] = {
     ("6.1.3", V, "aims"),  # RiskTreatmentProcess, SoAExists, TreatmentPlan: none of the three
     ("6.1.4", V, "aims"),  # ImpactAssessmentProcess: impact assessment process not defined
     ("6.2", V, "aims"),  # ObjectivesSet: no AI objective
+    ("7.2", V, "aims"),  # CompetenceDetermined: no competence record at all
     ("7.4", V, "aims"),  # CommunicationPlanned: no communication plan
     ("8.1", V, "aims"),  # OperationalPlanning: no current procedure (SOP)
     ("8.2", V, "aims"),  # RiskAssessmentHeld: no risk assessment in the last twelve months
     ("9.2.2", V, "aims"),  # AuditProgrammeExists: no audit programme covering the day
+    ("10.2", V, "aims"),  # CorrectiveActionProcess: nothing says how nonconformities are handled
+    ("A.8.4", V, "aims"),  # IncidentCommunicationPlanned: A.8.4 is not excluded, yet no plan for users
 }
 EMPTY_AIMS_STAGE2_ONLY: set[Triple] = {
     ("7.3", V, "aims"),  # AwarenessRecorded: nothing shows staff were made aware of the policy
@@ -73,6 +76,20 @@ EMPTY_AIMS_STAGE2_ONLY: set[Triple] = {
 }
 
 EXPECTED_VIOLATIONS: dict[str, dict[int, set[Triple]]] = {
+    "no-soa": both(
+        {
+            ("6.1.3", V, "aims"),  # SoAExists: 6.1.3 asks for a Statement of Applicability
+            # A.8.4 is not excluded (there is no SoA to exclude it), so its plan for telling users
+            # about incidents is required (IncidentCommunicationPlanned)
+            ("A.8.4", V, "aims"),
+        }
+    ),
+    "nc-against-several": {
+        1: set(),
+        # MajorNonconformityOpen: reported against the first requirement it names in the standard's
+        # order (A.6.2.6 sorts before clause-9.2 by IRI) and counted against all of them
+        2: {("A.6.2.6", V, "nc-1")},
+    },
     # every rule satisfied: nothing at all (Warnings and Infos included, see test_minimal_has_no_findings)
     "minimal-conforming": both(set()),
     # 4.4: the organisation has not established an AIMS; absence is a finding on the class node
@@ -159,7 +176,8 @@ EXPECTED_STATUSES: dict[str, dict[int, dict[str, str]]] = {
             "10.1": NOT_ASSESSED,
         },
     },
-    "no-aims": both({"4.4": NOT_MET, "5.3": MET}),
+    # with no AIMS, nothing is "met": roles held elsewhere in the data do not make 5.3 met
+    "no-aims": both({"4.4": NOT_MET, "5.3": NOT_ASSESSED, "6.1.3": NOT_ASSESSED, "A.2.2": NOT_ASSESSED}),
     "empty-aims": {
         1: {"4.1": NOT_MET, "6.1.3": NOT_MET, "9.2.2": NOT_MET, "9.3.1": NOT_ASSESSED},
         2: {"4.1": NOT_MET, "9.3.1": NOT_MET},
@@ -173,6 +191,14 @@ EXPECTED_STATUSES: dict[str, dict[int, dict[str, str]]] = {
     "stage1-vs-stage2": {
         1: {"A.6.2.6": MET, "A.5.5": MET, "7.3": NOT_ASSESSED, "9.3.1": NOT_ASSESSED},
         2: {"A.6.2.6": NOT_MET, "A.5.5": PARTLY, "7.3": NOT_MET, "9.3.1": NOT_MET},
+    },
+    # no SoA: no control's applicability is decided, so none is judged, implemented or not
+    "no-soa": both({"6.1.3": NOT_MET, "A.2.2": NOT_ASSESSED, "A.5.5": NOT_ASSESSED, "A.6.2.6": NOT_ASSESSED}),
+    # the finding counts against every requirement it was raised against, a parent clause as its leaves
+    "nc-against-several": {
+        # open findings are a stage 2 matter (and only stage 2 rules look at audits held: 9.2.1)
+        1: {"9.2.1": NOT_ASSESSED, "9.2.2": MET, "A.6.2.6": MET},
+        2: {"9.2.1": NOT_MET, "9.2.2": NOT_MET, "A.6.2.6": NOT_MET},
     },
 }
 
@@ -188,6 +214,8 @@ EXPECTED_READY: dict[str, tuple[bool, bool]] = {
     "superseded-documents": (False, False),
     "excluded-controls": (False, False),
     "stage1-vs-stage2": (True, False),
+    "no-soa": (False, False),
+    "nc-against-several": (True, False),
 }
 
 NAMES = sorted(EXPECTED_VIOLATIONS)
@@ -350,10 +378,10 @@ def test_stage1_ready_stage2_blocked_by_exactly_what_does_not_run() -> None:
 AGREEMENT = ["example", *NAMES]
 
 
-def violated(results: list[dict[str, object]]) -> set[str]:
-    """The requirements (IRIs) the Violations count against: their requirement and their control
-    (Result.counts_against(), from the JSON form of a result)."""
-    return {str(r[k]) for r in results if r["severity"] == V for k in ("requirement", "control") if r.get(k)}
+def violated(results: list[dict[str, object]], severity: str = V) -> set[str]:
+    """The requirements (IRIs) the results of a severity count against (Result.counts_against(),
+    from the JSON form of a result: every leaf clause and control in `against`)."""
+    return {str(req) for r in results if r["severity"] == severity for req in r["against"]}  # type: ignore[attr-defined]
 
 
 def not_met(gap: list[dict[str, object]]) -> set[str]:
@@ -369,6 +397,12 @@ def test_agreement_api(name: str, stage: int) -> None:
     blocking = violated(o.readiness.blocking)
     assert gap_not_met == counted == blocking
     assert o.readiness.ready == o.report.conforms == (not counted)
+    # partly met is exactly what Warnings (and no Violation) count against
+    warned = {req for r in o.report.results if r.severity == "Warning" for req in r.counts_against()}
+    assert {s.requirement for s in o.gap if s.status == PARTLY} == warned - counted
+    # met only where a rule looked and nothing counts against it
+    met = {s.requirement for s in o.gap if s.status == MET}
+    assert met <= o.report.assessed and not met & (counted | warned)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
@@ -400,11 +434,12 @@ def test_agreement_cli(capsys: pytest.CaptureFixture[str], name: str, stage: int
     assert {s["id"]: s["status"] for s in gap} == {s.id: s.status for s in o.gap}
 
 
-def test_agreement_http() -> None:
-    """The example through HTTP (the Flask test client on an embedded store with the example)."""
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_agreement_http(name: str) -> None:
+    """Through HTTP (the Flask test client on an embedded store with the files)."""
     from service.http import create_app
 
-    app = create_app({"tokens": "rd-secret=reader"}, store=store_of("example"))
+    app = create_app({"tokens": "rd-secret=reader"}, store=store_of(name))
     client, headers = app.test_client(), {"Authorization": "Bearer rd-secret"}
     for stage in STAGES:
         query = {"stage": str(stage), "as_of": AS_OF_TEXT}
@@ -412,6 +447,6 @@ def test_agreement_http() -> None:
         gap = client.get("/gap-analysis", query_string=query, headers=headers).get_json()
         ready = client.get("/readiness", query_string=query, headers=headers).get_json()
         assert not_met(gap) == violated(report["results"]) == violated(ready["blocking"])
-        assert ready["ready"] == report["conforms"] is False  # the example has planted gaps at both stages
-        o = outcome("example", stage)
-        assert not_met(gap) == {s.requirement for s in o.gap if s.status == NOT_MET}
+        assert ready["ready"] == report["conforms"]
+        o = outcome(name, stage)
+        assert {s["id"]: s["status"] for s in gap} == {s.id: s.status for s in o.gap}
