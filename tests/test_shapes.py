@@ -142,56 +142,35 @@ def test_due_dates_at_the_boundary(name: str, data: str) -> None:
     assert late.value == "2026-11-20" and late.severity == "Violation"
 
 
-@pytest.mark.parametrize(
-    "name,data",
-    [
-        (
-            "ManagementReviewHeld",
-            'ex:a a aims:AIManagementSystem . ex:r a aims:ManagementReview ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-        (
-            "InternalAuditHeld",
-            'ex:a a aims:AIManagementSystem . ex:r a aims:InternalAudit ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-        (
-            "RiskAssessmentHeld",
-            'ex:a a aims:AIManagementSystem . ex:r a aims:RiskAssessment ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-    ],
-)
-def test_twelve_month_lookback_at_the_boundary(name: str, data: str) -> None:
+# Rules that ask for something held in the twelve months before the as-of day, with a record of it.
+LOOKBACK = [
+    ("ManagementReviewHeld", "ex:r a aims:ManagementReview ; aims:performedOn"),
+    ("InternalAuditHeld", "ex:r a aims:InternalAudit ; aims:performedOn"),
+    ("RiskAssessmentHeld", "ex:r a aims:RiskAssessment ; aims:performedOn"),
+    ("MonitoringHeld", "ex:m a aims:Measurement ; aims:measures ex:o ; aims:performedOn"),
+]
+
+
+def held_on(record: str, day: str) -> Graph:
+    return Graph().parse(
+        data=TTL + f'ex:a a aims:AIManagementSystem . {record} "{day}"^^xsd:date .', format="turtle"
+    )
+
+
+@pytest.mark.parametrize("name,record", LOOKBACK)
+def test_twelve_month_lookback_at_the_boundary(name: str, record: str) -> None:
     """Held on 2025-11-20 counts as of 2026-11-20 (the look-back starts 365 days before) and no
     longer as of 2026-11-21."""
-    graph = Graph().parse(data=TTL + data.format(day="2025-11-20"), format="turtle")
+    graph = held_on(record, "2025-11-20")
     assert results_of(graph, name, dt.date(2026, 11, 20)) == []
     assert len(results_of(graph, name, dt.date(2026, 11, 21))) == 1
 
 
-@pytest.mark.parametrize(
-    "name,data",
-    [
-        (
-            "ManagementReviewHeld",
-            'ex:a a aims:AIManagementSystem . ex:r a aims:ManagementReview ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-        (
-            "InternalAuditHeld",
-            'ex:a a aims:AIManagementSystem . ex:r a aims:InternalAudit ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-        (
-            "RiskAssessmentHeld",
-            'ex:a a aims:AIManagementSystem . ex:r a aims:RiskAssessment ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-        (
-            "MonitoringHeld",
-            'ex:a a aims:AIManagementSystem . ex:m a aims:Measurement ; aims:measures ex:o ; aims:performedOn "{day}"^^xsd:date .',
-        ),
-    ],
-)
-def test_records_dated_after_the_as_of_day_do_not_count(name: str, data: str) -> None:
+@pytest.mark.parametrize("name,record", LOOKBACK)
+def test_records_dated_after_the_as_of_day_do_not_count(name: str, record: str) -> None:
     """A report for the audit day reads the data as it was that day: a review dated the day after
     has not happened yet."""
-    graph = Graph().parse(data=TTL + data.format(day="2026-11-21"), format="turtle")
+    graph = held_on(record, "2026-11-21")
     assert len(results_of(graph, name, dt.date(2026, 11, 20))) == 1
     assert results_of(graph, name, dt.date(2026, 11, 21)) == []
 
