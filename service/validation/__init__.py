@@ -17,9 +17,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
-from . import queries, resources
-from .namespaces import AIMS
-from .store.base import catalogue_graph
+from .. import queries, resources
+from ..namespaces import AIMS
+from ..store.base import catalogue_graph
 
 
 def _install_prepared_query_cache() -> None:
