@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rdflib import Graph
+
 from . import __version__, config, queries, reports, validation
 from .namespaces import CATALOGUE_GRAPH
 from .store import FORMATS, LoadError, Rows, Store, StoreError, format_for, open_store
@@ -31,12 +33,25 @@ def _existing(files: Sequence[Path]) -> list[Path]:
     return list(files)
 
 
-def _memory_store(files: Sequence[Path]) -> EmbeddedStore:
+def _memory_store(files: Sequence[Path], catalogue: bool = True) -> EmbeddedStore:
     """An in-memory store with the catalogue and the given files, each in its own graph."""
     store = EmbeddedStore()
-    store.ensure_catalogue()
+    if catalogue:
+        store.ensure_catalogue()
     store.load_files(_existing(files))
     return store
+
+
+def _shapes(files: Sequence[Path] | None) -> Graph | None:
+    """An organisation's own rules, read from SHACL files (a syntax error names file, line, column)."""
+    if not files:
+        return None
+    probe = EmbeddedStore()  # parse with the store's parser first: it names line and column
+    probe.load_files(_existing(files))
+    shapes = Graph()
+    for path in files:
+        shapes.parse(path)
+    return shapes
 
 
 def _overrides(args: argparse.Namespace, *extra: tuple[str, object]) -> dict[str, object]:
@@ -187,13 +202,18 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    store = _memory_store(args.files)
+    if args.no_builtin and not args.shapes:
+        raise UsageError("--no-builtin needs --shapes FILE: there would be no rules to validate against")
+    store = _memory_store(args.files, catalogue=not args.no_builtin)
     report = validation.validate(
-        store.rdflib_graph(),
+        store,
         as_of=args.as_of,
         stage=args.stage,
         system=check_iri(args.system) if args.system else None,
         inference=args.inference,
+        engine=args.engine,
+        extra_shapes=_shapes(args.shapes),
+        builtin=not args.no_builtin,
     )
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))
@@ -298,7 +318,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--system", metavar="IRI", help="only this AI system and what hangs off it")
     p.add_argument("--as-of", type=_date, help="judge dates as of this day (default today)")
-    p.add_argument("--inference", choices=validation.INFERENCE, default="none")
+    p.add_argument(
+        "--inference", choices=validation.INFERENCE, default="none", help="infer first (pyshacl engine)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=validation.ENGINES,
+        default="store",
+        help="store: rules compiled to SPARQL and run by the store (default); pyshacl: the reference",
+    )
+    p.add_argument(
+        "--shapes",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="your own SHACL rules, added to the built-in ones",
+    )
+    p.add_argument(
+        "--no-builtin", action="store_true", help="only the --shapes rules: plain SHACL, no catalogue"
+    )
     p.add_argument("--format", choices=("text", "json", "turtle"), default="text")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_validate)
@@ -327,7 +365,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as e:
         print(f"aims: RDF syntax error: {e}", file=sys.stderr)
         return 2
-    except (UsageError, StoreError, queries.QueryError, validation.ValidationError) as e:
+    except (
+        UsageError,
+        StoreError,
+        queries.QueryError,
+        validation.ValidationError,
+        validation.ShapeError,
+    ) as e:
         print(f"aims: {e}", file=sys.stderr)
         return 2
 

@@ -77,7 +77,7 @@ def gap_analysis(
     """A status for every leaf clause, Annex A control and own control, computed from the
     validation results of the given stage (all rules by default), with the resources behind it."""
     as_of = as_of or dt.date.today()
-    report = report or validation.validate(store.rdflib_graph(), as_of=as_of, stage=stage)
+    report = report or validation.validate(store, as_of=as_of, stage=stage)
     against: dict[str, list[validation.Result]] = defaultdict(list)
     for r in report.results:
         for requirement in r.counts_against():
@@ -140,7 +140,7 @@ def readiness(store: Store, stage: int, as_of: dt.date | None = None) -> Readine
     if stage not in validation.STAGES:
         raise validation.ValidationError(f"stage must be 1 or 2, not {stage!r}")
     as_of = as_of or dt.date.today()
-    report = validation.validate(store.rdflib_graph(), as_of=as_of, stage=stage)
+    report = validation.validate(store, as_of=as_of, stage=stage)
     statuses = gap_analysis(store, as_of, report)
     groups: dict[str, dict[str, object]] = {}
     for s in statuses:

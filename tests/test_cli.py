@@ -10,7 +10,7 @@ import pytest
 
 from service.cli import main
 
-from .conftest import DATA, EXAMPLE_FILES
+from .conftest import DATA, EXAMPLE_FILES, ROOT
 
 CONFORMANCE = DATA / "conformance"
 
@@ -191,3 +191,29 @@ def test_settings_from_environment() -> None:
     assert s.port == 9 and s.query_timeout == 2.5 and s.read_requires_token is True
     with pytest.raises(ValueError):
         config.load({"colour": "red"})
+
+
+def test_validate_own_rules_only_runs_a_w3c_case(capsys) -> None:
+    """`--engine store --no-builtin --shapes F --format turtle F`: one W3C SHACL case end to end."""
+    from rdflib import Graph, Literal
+    from rdflib.namespace import RDF, SH
+
+    case = str(ROOT / "vendor" / "w3c" / "shacl" / "core" / "node" / "class-001.ttl")
+    code, out, _ = run(
+        capsys, "validate", "--engine", "store", "--no-builtin", "--shapes", case, "--format", "turtle", case
+    )
+    report = Graph().parse(data=out, format="turtle")
+    # the case expects two results on a shape asking for instances of ex:Person (class-001.ttl)
+    assert code == 1 and (None, SH.conforms, Literal(False)) in report
+    assert len(set(report.subjects(RDF.type, SH.ValidationResult))) == 2
+
+
+def test_unsupported_shape_is_refused_naming_it(capsys, tmp_path) -> None:
+    """An ill-formed shape is refused with exit 2, naming the shape and the construct."""
+    shapes = tmp_path / "mine.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<urn:x:Shape> a sh:NodeShape ; sh:targetNode <urn:x:a> ; sh:nodeKind <urn:x:NotAKind> .\n"
+    )
+    code, _, err = run(capsys, "validate", "--shapes", str(shapes), *FILES)
+    assert code == 2 and "urn:x:Shape" in err and "sh:nodeKind" in err

@@ -112,7 +112,8 @@ PATHS: dict[str, dict[str, Any]] = {
                 ("stage", "1 (documented system) or 2 (all rules, stage 1 included)", False),
                 ("system", "AI system IRI", False),
                 AS_OF,
-                ("inference", "none, rdfs or owlrl", False),
+                ("inference", "none, rdfs or owlrl (pyshacl engine)", False),
+                ("engine", "store (rules run by the store, default) or pyshacl (the reference)", False),
             ],
         )
     },

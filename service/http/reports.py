@@ -78,11 +78,12 @@ def validate() -> Response:
     store = get_store()
     with _validation_lock:
         report = validation.validate(
-            store.rdflib_graph(),
+            store,
             as_of=_date("as_of"),
             stage=_stage(),
             system=system,
             inference=request.args.get("inference", "none"),
+            engine=request.args.get("engine", "store"),
         )
     accept = request.accept_mimetypes
     if (

@@ -1,70 +1,45 @@
-"""SHACL validation (pySHACL) of organisation data against the conformance shapes.
+"""Validation of organisation data against the conformance rules, and the facts verdicts need.
 
-The ontology and catalogue are mixed into a copy of the data (the store keeps them apart); inference is
-off by default (`rdfs` or `owlrl` on request). Date rules are judged "as of" a day (today by
-default): the day is added to a copy of the data as an aims:ValidationContext node, so a report
-can be reproduced for the day of an audit.
+Two engines give the same results: the store engine (the default) compiles every shape to SPARQL
+and lets the store that holds the data run it, embedded or remote, with no copy of the data into
+Python; pySHACL (`engine="pyshacl"`) is the reference it is tested against. Rules about dates read
+$asOf and $lookbackStart, which are put into the rules' SPARQL as xsd:date literals for the day a
+report is judged on (today by default), so a report can be reproduced for the day of an audit.
+
+Each result says which requirement it counts against: the clause or control its rule checks, or
+what a finding was raised against (aims:requirementPath), and the control its focus node is about.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
-import pyshacl
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS, SH, SKOS, XSD
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
 from .. import queries, resources
-from ..namespaces import AIMS
-from ..store.base import catalogue_graph
-
-
-def _install_prepared_query_cache() -> None:
-    """Parse each SPARQL text once per process.
-
-    pySHACL runs a SHACL-SPARQL constraint once per focus node by handing rdflib the query *text*,
-    and rdflib parses it every time: on the example that parsing was 70 % of validation. Caching
-    the translated query is what rdflib's own prepareQuery does; evaluation with initBindings is
-    unchanged, so results are identical (tests/test_validation.py compares both ways).
-    """
-    from rdflib.plugins.sparql import processor
-    from rdflib.plugins.sparql.evaluate import evalQuery
-    from rdflib.plugins.sparql.parser import parseQuery
-
-    if getattr(processor.SPARQLProcessor.query, "aims_cached", False):
-        return
-    original = processor.SPARQLProcessor.query
-    cache: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], object] = {}
-
-    def query(self, strOrQuery, initBindings=None, initNs=None, base=None, DEBUG=False):  # type: ignore[no-untyped-def]
-        if not isinstance(strOrQuery, str):
-            return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
-        key = (strOrQuery, base, tuple(sorted((k, str(v)) for k, v in (initNs or {}).items())))
-        prepared = cache.get(key)
-        if prepared is None:
-            prepared = processor.translateQuery(parseQuery(strOrQuery), base, initNs)
-            if len(cache) < 4096:
-                cache[key] = prepared
-        return evalQuery(self.graph, prepared, initBindings, base)
-
-    query.aims_cached = True  # type: ignore[attr-defined]
-    query.aims_original = original  # type: ignore[attr-defined]
-    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-
-
-_install_prepared_query_cache()
+from ..namespaces import AIMS, AIMS_IRI
+from ..store.base import FORMATS, Rows, Store, catalogue_graph
+from . import pyshacl_engine, store_engine
+from .compiler import Compiler, ShapeError, hoist_prefixes
+from .store_engine import Violation
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 STAGES = (1, 2)
 INFERENCE = ("none", "rdfs", "owlrl")
+ENGINES = ("store", "pyshacl")
 LOOKBACK = dt.timedelta(days=365)
+# every term of the ontology and the catalogue starts so; an organisation's data never does
+VOCABULARY_PREFIX = AIMS_IRI.removesuffix("#")
+
+__all__ = ["ShapeError", "Report", "Result", "ValidationError", "validate"]
 
 
 class ValidationError(ValueError):
-    """Bad validation options (unknown stage or inference)."""
+    """Bad validation options (unknown stage, engine or inference, or an unknown AI system)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +77,7 @@ class Report:
     def counts(self) -> dict[str, int]:
         counts = {name: 0 for name in SEVERITIES.values()}
         for r in self.results:
-            counts[r.severity] += 1
+            counts[r.severity] = counts.get(r.severity, 0) + 1
         return counts
 
     def to_json(self) -> dict[str, object]:
@@ -115,78 +90,133 @@ class Report:
         }
 
 
+# ---------------------------------------------------------------------- the rules
+
+
 @cache
 def shapes_graph() -> Graph:
+    """The built-in rules as written (with $asOf and $lookbackStart unresolved)."""
     g = Graph()
     for path in resources.shape_files():
         g.parse(path)
     return g
 
 
-def checked_shapes(stage: int | None = None) -> list[URIRef]:
+@lru_cache(maxsize=8)
+def dated_shapes(as_of: dt.date, extra: Graph | None = None, builtin: bool = True) -> Graph:
+    """The rules for one day: $asOf and $lookbackStart replaced by xsd:date literals in every
+    SPARQL text (a term our code makes, never user input), plus any organisation's own rules."""
+    g = Graph()
+    if builtin:
+        g += shapes_graph()
+    if extra is not None:
+        g += extra
+    days = {
+        "$asOf": Literal(as_of.isoformat(), datatype=XSD.date).n3(),
+        "$lookbackStart": Literal((as_of - LOOKBACK).isoformat(), datatype=XSD.date).n3(),
+    }
+    for prop in (SH.select, SH.ask):
+        for node, text in list(g.subject_objects(prop)):
+            dated = str(text)
+            for name, day in days.items():
+                dated = dated.replace(name, day)
+            if dated != str(text):
+                g.set((node, prop, Literal(dated)))
+    return g
+
+
+def checked_shapes(stage: int | None = None, shapes: Graph | None = None) -> list[URIRef]:
     """The rules that matter for an audit stage: stage 1 is the documented system, stage 2 is
-    everything (a stage 2 audit also looks at what stage 1 did); None is every rule."""
+    everything (a stage 2 audit also looks at what stage 1 did); None is every rule. A rule of
+    an organisation's own that names no stage counts at both."""
     if stage is not None and stage not in STAGES:
         raise ValidationError(f"stage must be 1 or 2, not {stage!r}")
-    g = shapes_graph()
+    g = shapes if shapes is not None else shapes_graph()
     wanted = {AIMS.Stage1} if stage == 1 else {AIMS.Stage1, AIMS.Stage2}
+    targeted = set(Compiler(g).shapes())
     return sorted(
         s
-        for s in g.subjects(AIMS.checksRequirement, None, unique=True)
-        if isinstance(s, URIRef) and g.value(s, AIMS.auditStage) in wanted
+        for s in targeted
+        if isinstance(s, URIRef)
+        and (g.value(s, AIMS.auditStage) in wanted or (s, AIMS.auditStage, None) not in g)
     )
 
 
-def _helper_shapes() -> list[URIRef]:
-    """Named shapes that check nothing themselves but are referenced (sh:node) by rules."""
-    g = shapes_graph()
+def _helper_shapes(shapes: Graph) -> list[URIRef]:
+    """Named shapes with no targets that rules reference (sh:node): pySHACL's use_shapes needs them."""
+    targeted = set(Compiler(shapes).shapes())
     return sorted(
-        s
-        for s in g.subjects(RDF.type, SH.NodeShape)
-        if isinstance(s, URIRef) and (s, AIMS.checksRequirement, None) not in g
+        s for s in shapes.subjects(RDF.type, SH.NodeShape) if isinstance(s, URIRef) and s not in targeted
     )
 
 
-@cache
-def _sparql_prefixes() -> str:
-    """The PREFIX lines of aimsh:prefixes, for SPARQL-based targets run outside pySHACL."""
-    g = shapes_graph()
-    lines = []
-    for declaration in g.objects(None, SH.declare):
-        lines.append(f"PREFIX {g.value(declaration, SH.prefix)}: <{g.value(declaration, SH.namespace)}>")
-    return "\n".join(sorted(set(lines)))
+# ---------------------------------------------------------------------- facts asked of the store
 
 
-def focus_nodes(shape: Node, data: Graph) -> set[Node]:
-    """The focus nodes of a shape's targets in `data` (SHACL 2.1.3 and SHACL-AF SPARQL targets)."""
-    g = shapes_graph()
-    nodes: set[Node] = set(g.objects(shape, SH.targetNode))
-    for cls in g.objects(shape, SH.targetClass):
-        for sub in data.transitive_subjects(RDFS.subClassOf, cls):
-            nodes.update(data.subjects(RDF.type, sub))
-    for p in g.objects(shape, SH.targetSubjectsOf):
-        nodes.update(data.subjects(p, None, unique=True))  # type: ignore[arg-type]
-    for p in g.objects(shape, SH.targetObjectsOf):
-        nodes.update(data.objects(None, p, unique=True))  # type: ignore[arg-type]
-    for target in g.objects(shape, SH.target):
-        select = g.value(target, SH.select)
-        if select is not None:
-            rows = data.query(_sparql_prefixes() + "\n" + str(select))
-            nodes.update(row[0] for row in rows)  # type: ignore[index]
-    return nodes
+class Facts:
+    """What the verdicts need to know about some nodes of the data, asked of the store in a few
+    queries: the control each is about, what a finding was raised against, identifiers."""
 
-
-def _control_of(data: Graph, node: Node) -> Node | None:
-    """The control an SoA entry or a control implementation is about."""
-    return data.value(node, AIMS.forControl) or data.value(node, AIMS.implements)  # type: ignore[arg-type]
-
-
-def _is_control(data: Graph, node: Node) -> bool:
-    return (node, RDF.type, AIMS.ReferenceControl) in data or (
-        node,
+    PROPERTIES = (
+        AIMS.forControl,
+        AIMS.implements,
+        AIMS.against,
         RDF.type,
-        AIMS.OrganisationControl,
-    ) in data
+        URIRef("http://purl.org/dc/terms/identifier"),
+    )
+
+    def __init__(self, store: Store, nodes: set[Identifier]) -> None:
+        self.values: dict[tuple[Identifier, URIRef], list[Identifier]] = {}
+        self.in_soa: set[Identifier] = set()
+        self._ask(store, {n for n in nodes if isinstance(n, URIRef)})
+        controls = {
+            c for (_, p), vs in self.values.items() if p in (AIMS.forControl, AIMS.implements) for c in vs
+        }
+        self._ask(store, {c for c in controls if isinstance(c, URIRef)} - nodes)
+        if controls | nodes:
+            rows = store.query(
+                "SELECT DISTINCT ?c WHERE { VALUES ?c { "
+                + " ".join(c.n3() for c in controls | nodes if isinstance(c, URIRef))
+                + " } ?entry <" + str(AIMS.forControl) + "> ?c }"
+            )  # fmt: skip
+            assert isinstance(rows, Rows)
+            self.in_soa = {r["c"] for r in rows}
+
+    def _ask(self, store: Store, nodes: set[URIRef]) -> None:
+        if not nodes:
+            return
+        rows = store.query(
+            "SELECT ?n ?p ?o WHERE { VALUES ?n { "
+            + " ".join(sorted(n.n3() for n in nodes))
+            + " } VALUES ?p { "
+            + " ".join(p.n3() for p in self.PROPERTIES)
+            + " } ?n ?p ?o }"
+        )
+        assert isinstance(rows, Rows)
+        for row in rows:
+            self.values.setdefault((row["n"], row["p"]), []).append(row["o"])  # type: ignore[arg-type]
+
+    def objects(self, node: Identifier, prop: URIRef) -> list[Identifier]:
+        return sorted(self.values.get((node, prop), []), key=str)
+
+    def control_of(self, node: Identifier) -> Identifier | None:
+        """The control an SoA entry or a control implementation is about."""
+        found = self.objects(node, AIMS.forControl) or self.objects(node, AIMS.implements)
+        return found[0] if found else None
+
+    def is_control(self, node: Identifier) -> bool:
+        types = set(self.objects(node, RDF.type)) | set(catalogue_graph().objects(node, RDF.type))  # type: ignore[arg-type]
+        return bool(types & {AIMS.ReferenceControl, AIMS.OrganisationControl})
+
+    def identifier(self, requirement: Identifier | None) -> str | None:
+        """A clause or Annex A number from the catalogue, or an own control's identifier."""
+        if requirement is None:
+            return None
+        number = catalogue_graph().value(requirement, SKOS.notation)  # type: ignore[arg-type]
+        if number is not None:
+            return str(number)
+        own = self.objects(requirement, URIRef("http://purl.org/dc/terms/identifier"))
+        return str(own[0]) if own else str(requirement)
 
 
 def _leaves(requirement: Node) -> list[Node]:
@@ -203,183 +233,174 @@ def _leaves(requirement: Node) -> list[Node]:
     ]
 
 
-def _requirements(shape: Node, node: Node, data: Graph) -> list[Node]:
-    """What a rule's result on `node` is reported against: the values of the shape's
-    aims:requirementPath when the node has any (a finding raised against 9.2 and A.6.2.6), else the
-    clause or control the shape checks."""
-    g = shapes_graph()
-    via = g.value(shape, AIMS.requirementPath)
-    values = sorted(data.objects(node, via), key=str) if via is not None else []  # type: ignore[arg-type]
-    return values or [g.value(shape, AIMS.checksRequirement)]  # type: ignore[list-item]
+def _node_shape(shapes: Graph, source: Node | None) -> Node | None:
+    """The named node shape behind a result's source shape (a property shape is usually a blank node)."""
+    if (source, RDF.type, SH.NodeShape) in shapes or source is None:
+        return source
+    parent = shapes.value(None, SH.property, source)
+    return _node_shape(shapes, parent) if parent is not None else source
 
 
-def assessed_requirements(data: Graph, shapes: list[URIRef], focus: set[Node] | None) -> frozenset[str]:
-    """The leaf clauses and controls that the given rules evaluated on at least one focus node of
-    the organisation's data (within `focus`): only these can be "met".
+def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scope: str) -> frozenset[str]:
+    """The leaf clauses and controls the given rules evaluated on at least one focus node of the
+    organisation's data: only these can be "met".
 
-    Focus nodes from the catalogue alone (the 38 Annex A controls "is it in the SoA?") do not
-    count, and a control counts only once the SoA has an entry for it, whatever rule looked at it:
-    with no SoA, no control is assessed. With no AIMS at all nothing is: absence is a finding, not
-    a pass."""
-    if (None, RDF.type, AIMS.AIManagementSystem) not in data:
+    Focus nodes of the vocabulary or the catalogue (the 38 Annex A controls "is it in the SoA?")
+    do not count, and a control counts only once the SoA has an entry for it, whatever rule
+    looked at it: with no SoA, no control is assessed. With no AIMS at all nothing is: absence is
+    a finding, not a pass."""
+    if not store.query(f"ASK {{ ?aims a <{AIMS.AIManagementSystem}> }}"):
         return frozenset()
-    catalogue = catalogue_graph()
+    compiler = Compiler(shapes, store_engine.subclasses_in(store))
     assessed: set[str] = set()
-    for shape in shapes:
-        nodes = focus_nodes(shape, data)
-        if focus is not None:
-            nodes &= focus
-        for node in nodes:
-            if (node, None, None) in catalogue:
-                continue
-            leaves = [leaf for r in _requirements(shape, node, data) for leaf in _leaves(r)]
-            control = _control_of(data, node)
-            for requirement in [*leaves, *([control] if control is not None else [])]:
-                if not _is_control(data, requirement) or (None, AIMS.forControl, requirement) in data:
-                    assessed.add(str(requirement))
-    return frozenset(assessed)
+    for rule in rules:
+        via = shapes.value(rule, AIMS.requirementPath)
+        checks = shapes.value(rule, AIMS.checksRequirement)
+        if checks is None:
+            continue
+        about = f"<{AIMS.forControl}>|<{AIMS.implements}>"
+        rows = store.query(
+            hoist_prefixes(
+                f"""SELECT DISTINCT ?req ?control (BOUND(?entry) AS ?inSoa) WHERE {{
+              {compiler.focus_pattern(rule)}{scope}
+              FILTER (!STRSTARTS(STR(?this), "{VOCABULARY_PREFIX}"))
+              {f"OPTIONAL {{ ?this <{via}> ?req }}" if via is not None else ""}
+              OPTIONAL {{ ?this {about} ?control OPTIONAL {{ ?entry <{AIMS.forControl}> ?control }} }}
+            }}"""
+            )
+        )
+        assert isinstance(rows, Rows)
+        for row in rows:
+            for leaf in _leaves(row.get("req") or checks):  # type: ignore[arg-type]
+                assessed.add(str(leaf))
+            if "control" in row and str(row.get("inSoa")) in ("true", "1"):
+                assessed.add(str(row["control"]))
+    catalogue = catalogue_graph()
+    controls_without_entry = {
+        a
+        for a in assessed
+        if (URIRef(a), RDF.type, AIMS.ReferenceControl) in catalogue
+        and not store.query(f"ASK {{ ?entry <{AIMS.forControl}> <{a}> }}")
+    }
+    return frozenset(assessed - controls_without_entry)
 
 
-def system_resources(data: Graph, system: URIRef) -> set[Node]:
+# ---------------------------------------------------------------------- validation
+
+
+def system_resources(store: Store, system: URIRef) -> set[Identifier]:
     """The AI system and everything that hangs off it (the `system-resources` named query)."""
     query = queries.get("system-resources")
-    bindings = query.bindings({"system": str(system)})
-    return {row["resource"] for row in data.query(query.text, initBindings=bindings)}  # type: ignore[index,call-overload,misc]
+    rows = store.query(query.text, query.bindings({"system": str(system)}))
+    assert isinstance(rows, Rows)
+    return {row["resource"] for row in rows}
 
 
 def validate(
-    data: Graph,
+    source: Store | Graph,
     *,
     as_of: dt.date | None = None,
     stage: int | None = None,
     system: URIRef | None = None,
     focus_nodes: list[Identifier] | None = None,
     inference: str = "none",
+    engine: str = "store",
+    extra_shapes: Graph | None = None,
+    builtin: bool = True,
+    timeout: float | None = None,
 ) -> Report:
-    """Validate `data` against the shapes; results limited to a stage, a system or focus nodes."""
+    """Validate the data in a store (or an rdflib Graph, put into an in-memory store with the
+    catalogue) against the rules; results limited to a stage, a system or focus nodes."""
     if inference not in INFERENCE:
         raise ValidationError(f"inference must be one of {', '.join(INFERENCE)}, not {inference!r}")
+    if engine not in ENGINES:
+        raise ValidationError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if inference != "none" and engine == "store":
+        engine = "pyshacl"  # the store engine does not infer: inference is the reference engine's
+    store = _as_store(source, catalogue=builtin)
     as_of = as_of or dt.date.today()
-    data = _with_context(data, as_of)
-    focus: set[Node] | None = set(focus_nodes) if focus_nodes is not None else None
+    shapes = dated_shapes(as_of, extra_shapes, builtin)
+    rules = checked_shapes(stage, shapes)
+    focus: set[Identifier] | None = set(focus_nodes) if focus_nodes is not None else None
     if system is not None:
-        if (system, None, None) not in data:
+        if not store.query(f"ASK {{ {system.n3()} ?p ?o }}"):
             raise ValidationError(f"no AI system {system} in the data")
-        within = system_resources(data, system)
+        within = system_resources(store, system)
         focus = within if focus is None else focus & within
-    shapes = checked_shapes(stage)
-    _, report_graph, _ = pyshacl.validate(
-        data,
-        shacl_graph=shapes_graph(),
-        inference=None if inference == "none" else inference,
-        advanced=True,
-        allow_warnings=True,
-        # pySHACL applies use_shapes to sh:node references too, so helper shapes must be named
-        use_shapes=[*shapes, *_helper_shapes()],
-    )
-    results, report_graph = _read(report_graph, data, focus)
+    scope = "" if focus is None else "VALUES ?this { " + " ".join(sorted(t.n3() for t in focus)) + " }\n"
+
+    if engine == "store":
+        found = store_engine.run(store, shapes, focus, timeout=timeout, only=set(rules))
+        graph = store_engine.report_graph(found, shapes)
+    else:
+        data = store.rdflib_graph()
+        if builtin:
+            data += catalogue_graph()
+        found, graph = pyshacl_engine.run(
+            data, shapes, [*rules, *_helper_shapes(shapes)], None if inference == "none" else inference
+        )
+        if focus is not None:
+            found = [v for v in found if v.focus in focus]
+            graph = store_engine.report_graph(found, shapes)
+    results = _results(store, shapes, found)
     conforms = not any(r.severity == "Violation" for r in results)
-    return Report(conforms, as_of, results, report_graph, stage, assessed_requirements(data, shapes, focus))
+    assessed = assessed_requirements(store, shapes, rules, scope) if builtin else frozenset()
+    return Report(conforms, as_of, results, graph, stage, assessed)
 
 
-def _with_context(data: Graph, as_of: dt.date) -> Graph:
-    """A copy of the data with the catalogue mixed in (pySHACL mixes its ontology graph in only when
-    it infers, but sh:class, targets on catalogue nodes and the rules need it) and the as-of day."""
-    copy = Graph()
-    copy += data
-    copy += catalogue_graph()
-    context = BNode()
-    copy.add((context, RDF.type, AIMS.ValidationContext))
-    copy.add((context, AIMS.asOf, Literal(as_of.isoformat(), datatype=XSD.date)))
-    copy.add((context, AIMS.lookbackStart, Literal((as_of - LOOKBACK).isoformat(), datatype=XSD.date)))
-    return copy
-
-
-def _node_shape(shapes: Graph, source: Node | None) -> Node | None:
-    """The named node shape behind a result's source shape (a property shape is usually a blank node)."""
-    if (source, RDF.type, SH.NodeShape) in shapes:
+def _as_store(source: Store | Graph, catalogue: bool) -> Store:
+    if isinstance(source, Store):
         return source
-    parent = shapes.value(None, SH.property, source)
-    return parent if parent is not None else source
+    from ..store.embedded import EmbeddedStore
+
+    store = EmbeddedStore()
+    if catalogue:
+        store.ensure_catalogue()
+    store.load(source.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], URIRef("urn:aims:validated"))
+    return store
 
 
-def _read(report: Graph, data: Graph, focus: set[Node] | None) -> tuple[list[Result], Graph]:
-    """Results as Result records, and the report graph (pruned to the focus set when there is one)."""
-    shapes, catalogue = shapes_graph(), catalogue_graph()
-    results: list[Result] = []
-    dropped: list[Node] = []
-    for node in report.subjects(RDF.type, SH.ValidationResult):
-        focus_node = report.value(node, SH.focusNode)
-        if focus is not None and focus_node not in focus:
-            dropped.append(node)
-            continue
-        shape = _node_shape(shapes, report.value(node, SH.sourceShape))
-        reported = _requirements(shape, focus_node, data)  # type: ignore[arg-type]
-        requirement = reported[0]
-        stage_node = shapes.value(shape, AIMS.auditStage)
+def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result]:
+    """Results as Result records, with the requirements each counts against, in the standard's order."""
+    facts = Facts(store, {v.focus for v in found})
+    catalogue = catalogue_graph()
+    results = []
+    for v in found:
+        shape = _node_shape(shapes, v.shape)
+        via = shapes.value(shape, AIMS.requirementPath)
+        checks = shapes.value(shape, AIMS.checksRequirement)
+        reported: list[Node] = [*facts.objects(v.focus, via)] if isinstance(via, URIRef) else []
+        reported = reported or ([checks] if checks is not None else [])
         # the control the result is about: the focus node's, or the focus node itself (a control
         # missing from the SoA is not met, own or Annex A)
-        control = focus_node if _is_control(data, focus_node) else _control_of(data, focus_node)  # type: ignore[arg-type]
+        control = v.focus if facts.is_control(v.focus) else facts.control_of(v.focus)
         against = {str(leaf) for r in reported for leaf in _leaves(r)} | (
             {str(control)} if control else set()
         )
-        path, value = report.value(node, SH.resultPath), report.value(node, SH.value)
+        stage_node = shapes.value(shape, AIMS.auditStage)
+        requirement = reported[0] if reported else None
         results.append(
             Result(
-                focus=str(focus_node),
-                path=str(path) if isinstance(path, URIRef) else None,
-                value=str(value) if value is not None else None,
-                severity=SEVERITIES[report.value(node, SH.resultSeverity)],  # type: ignore[index]
-                message=str(report.value(node, SH.resultMessage) or ""),
+                focus=str(v.focus),
+                path=str(v.path) if isinstance(v.path, URIRef) else None,
+                value=str(v.value) if v.value is not None else None,
+                severity=SEVERITIES.get(v.severity, str(v.severity)),  # type: ignore[call-overload]
+                message=str(v.messages[0]) if v.messages else "",
                 shape=str(shape),
                 requirement=str(requirement) if requirement is not None else None,
-                requirement_id=_identifier(requirement, catalogue, data),
+                requirement_id=facts.identifier(requirement),  # type: ignore[arg-type]
                 stage=int(str(catalogue.value(stage_node, SKOS.notation)))
                 if stage_node is not None
                 else None,
                 control=str(control) if control is not None else None,
-                control_id=_identifier(control, catalogue, data),
+                control_id=facts.identifier(control),
                 against=tuple(sorted(against)),
             )
         )
-    if dropped:
-        report = _prune(report, dropped)
 
     def standard_order(r: Result) -> tuple[int, str, str, str, str]:
         ordinal = catalogue.value(URIRef(r.requirement), AIMS.ordinal) if r.requirement else None
         position = int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
         return (position, r.requirement_id or "", r.focus, r.path or "", r.message)
 
-    results.sort(key=standard_order)
-    return results, report
-
-
-def _identifier(requirement: Node | None, catalogue: Graph, data: Graph) -> str | None:
-    """A clause or Annex A number from the catalogue, or an own control's identifier (or label)."""
-    if requirement is None:
-        return None
-    for graph, prop in ((catalogue, SKOS.notation), (data, DCTERMS.identifier), (data, RDFS.label)):
-        value = graph.value(requirement, prop)  # type: ignore[arg-type]
-        if value is not None:
-            return str(value)
-    return str(requirement)
-
-
-def _prune(report: Graph, dropped: list[Node]) -> Graph:
-    """The report without the dropped results; sh:conforms recomputed."""
-    pruned = Graph()
-    pruned.namespace_manager = report.namespace_manager
-    drop = set(dropped)
-    for s, p, o in report:
-        if s in drop or o in drop:
-            continue
-        pruned.add((s, p, o))
-    # a dropped result's own blank nodes (paths, values) are left out with it
-    for r in drop:
-        for s, p, o in report.triples((r, None, None)):
-            pruned.remove((s, p, o))
-    left = any(True for _ in pruned.subjects(RDF.type, SH.ValidationResult))
-    root = pruned.value(None, RDF.type, SH.ValidationReport, any=True)
-    if root is not None:
-        pruned.set((root, SH.conforms, Literal(not left)))
-    return pruned
+    return sorted(results, key=standard_order)

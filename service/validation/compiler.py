@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -22,8 +22,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-SUBCLASS_PATH = (
-    "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>/<http://www.w3.org/2000/01/rdf-schema#subClassOf>*"
+_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_SUBCLASS_QUERY = (
+    "SELECT DISTINCT ?sub WHERE {{ ?sub <http://www.w3.org/2000/01/rdf-schema#subClassOf>+ {} }}"
 )
 # XSD types whose lexical form SPARQL can check with a cast (an ill-formed literal fails the cast)
 CASTABLE = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.dateTime, XSD.date, XSD.string}
@@ -92,11 +93,24 @@ def term(node: Node) -> str:
 class Compiler:
     """Compiles the shapes of one shapes graph. `focus` optionally limits every query to given nodes."""
 
-    def __init__(self, shapes: Graph) -> None:
+    def __init__(self, shapes: Graph, subclasses: Callable[[str], list[str]] | None = None) -> None:
+        """`subclasses(query)` runs a SELECT ?sub on the data's store: a class's subclasses are the
+        data's (an ontology loaded with it), read once per class when the query is compiled."""
         self.g = shapes
         self._fresh = itertools.count()
         self._stack: list[Node] = []
-        self.prefixes: dict[Node, str] = {}
+        self._subclasses = subclasses
+        self._classes: dict[Node, str] = {}
+
+    def instance_of(self, var: str, cls: Node) -> str:
+        """A pattern: `var` is an instance of `cls` or of one of its subclasses (SHACL 1.5). The
+        subclasses are listed, not followed with rdfs:subClassOf*: Virtuoso 7 gets that path wrong
+        inside EXISTS, and a list is as fast everywhere."""
+        if cls not in self._classes:
+            subs = self._subclasses(_SUBCLASS_QUERY.format(term(cls))) if self._subclasses else []
+            self._classes[cls] = ", ".join(sorted({term(cls), *subs}))
+        t = self._var()
+        return f"{var} {_TYPE} {t} . FILTER ({t} IN ({self._classes[cls]}))"
 
     # ------------------------------------------------------------------ entry points
 
@@ -113,8 +127,11 @@ class Compiler:
 
     def checks(self, shape: Node, focus_values: str = "") -> list[Check]:
         """Every constraint of a targeted shape (and of its property shapes) as one Check each."""
-        target = self._targets(shape) + focus_values
-        return [c for c in self._shape_checks(shape, target)]
+        return list(self._shape_checks(shape, self.focus_pattern(shape) + focus_values))
+
+    def focus_pattern(self, shape: Node) -> str:
+        """A group pattern binding ?this to each focus node of a shape's targets."""
+        return self._targets(shape)
 
     # ------------------------------------------------------------------ targets
 
@@ -126,7 +143,7 @@ class Compiler:
         classes = list(g.objects(shape, SH.targetClass))
         if (shape, RDF.type, RDFS.Class) in g:
             classes.append(shape)
-        parts += [f"?this {SUBCLASS_PATH} {term(c)} ." for c in classes]
+        parts += [self.instance_of("?this", c) for c in classes]
         parts += [f"?this {term(p)} ?any ." for p in g.objects(shape, SH.targetSubjectsOf)]
         parts += [f"?any {term(p)} ?this ." for p in g.objects(shape, SH.targetObjectsOf)]
         for target in g.objects(shape, SH.target):
@@ -244,7 +261,7 @@ class Compiler:
             ask, select = g.value(validator, SH.ask), g.value(validator, SH.select)
             if ask is not None:
                 text = self._with_parameters(shape, str(ask), bindings, path)
-                problem = prebinding_violations(text)
+                problem = prebinding_violations(text, ("this", "shapesGraph", "currentShape", "value"))
                 if problem:
                     raise ShapeError(shape, problem)
                 body = _group_body(text)
@@ -400,7 +417,7 @@ class Compiler:
             )
 
         for c in g.objects(shape, SH["class"]):
-            yield value_test(SH.ClassConstraintComponent, f"NOT EXISTS {{ {v} {SUBCLASS_PATH} {term(c)} }}")
+            yield value_test(SH.ClassConstraintComponent, f"NOT EXISTS {{ {self.instance_of(v, c)} }}")
         for d in g.objects(shape, SH.datatype):
             check = f"isLiteral({v}) && datatype({v}) = {term(d)}"
             if d in CASTABLE and d != XSD.string:
@@ -456,8 +473,13 @@ class Compiler:
             )
             yield value_test(SH.LanguageInConstraintComponent, f"(!isLiteral({v}) || !({tags or 'false'}))")
         for members in g.objects(shape, SH["in"]):
-            test = " || ".join(f"sameTerm({v}, {term(m)})" for m in self._list(shape, members))
-            yield value_test(SH.InConstraintComponent, f"!({test or 'false'})")
+            listed = self._list(shape, members)
+            # IRIs with IN (term equality for IRIs, and what Virtuoso evaluates right inside
+            # EXISTS); literals with sameTerm, since IN compares literals by value
+            iris = [term(m) for m in listed if isinstance(m, URIRef)]
+            tests = [f"(isIRI({v}) && {v} IN ({', '.join(iris)}))"] if iris else []
+            tests += [f"sameTerm({v}, {term(m)})" for m in listed if not isinstance(m, URIRef)]
+            yield value_test(SH.InConstraintComponent, f"!({' || '.join(tests) or 'false'})")
         for node_shape in g.objects(shape, SH.node):
             yield value_test(SH.NodeConstraintComponent, self.violates(node_shape, v))
         for negated in g.objects(shape, SH["not"]):
@@ -628,6 +650,19 @@ def _where_brace(text: str) -> int:
     return plain.find("{", m.end()) if m else -1
 
 
+_PREFIX = re.compile(r"(?<![\w:?$])PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>\s]*)>", re.IGNORECASE)
+
+
+def hoist_prefixes(query: str) -> str:
+    """PREFIX declarations moved to the top: a SHACL-SPARQL text brings its own, but once it is
+    nested in a larger query (a SPARQL target, a focus pattern) they must open the whole query."""
+    found = {(m.group(1) or "", m.group(2)) for m in _PREFIX.finditer(query)}
+    if not found:
+        return query
+    body = _PREFIX.sub("", query)
+    return "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(found)) + "\n" + body
+
+
 def reads_this_in_nested_group(query: str) -> bool:
     """Whether $this appears inside a group nested in the WHERE clause other than an EXISTS
     group: there a focus pattern joined at the start would not bind it (groups are evaluated
@@ -673,7 +708,9 @@ def substitute_this(query: str, node_text: str) -> str:
     )
 
 
-def prebinding_violations(select: str) -> str | None:
+def prebinding_violations(
+    select: str, prebound: tuple[str, ...] = ("this", "shapesGraph", "currentShape")
+) -> str | None:
     """The SHACL 5.3.1 rules a query breaks for pre-binding: no MINUS, no VALUES, no SERVICE,
     no nested SELECT that does not project $this, and no assignment (AS, BIND) to a pre-bound
     variable. None when the query may be used."""
@@ -681,7 +718,7 @@ def prebinding_violations(select: str) -> str | None:
     for keyword in ("MINUS", "VALUES", "SERVICE"):
         if re.search(rf"\b{keyword}\b", plain, re.IGNORECASE):
             return f"SPARQL query uses {keyword}, which SHACL forbids in constraints (pre-binding)"
-    if re.search(r"\bAS\s+[?$](this|shapesGraph|currentShape|value|PATH)\b", plain):
+    if re.search(rf"\bAS\s+[?$]({'|'.join(prebound)})\b", plain):
         return "SPARQL query assigns a pre-bound variable with AS"
     selects = [m.start() for m in re.finditer(r"\bSELECT\b", plain, re.IGNORECASE)]
     for start in selects[1:]:

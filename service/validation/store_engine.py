@@ -4,6 +4,7 @@ remote SPARQL 1.1 server), and the W3C validation report built from its rows."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -11,7 +12,7 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Identifier, Node
 
 from ..store.base import Rows, Store
-from .compiler import Check, Compiler, substitute_this
+from .compiler import Check, Compiler, hoist_prefixes, substitute_this
 
 _PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
 
@@ -31,11 +32,16 @@ class Violation:
 
 
 def run(
-    store: Store, shapes: Graph, focus: set[Identifier] | None = None, timeout: float | None = None
+    store: Store,
+    shapes: Graph,
+    focus: set[Identifier] | None = None,
+    timeout: float | None = None,
+    only: set[Node] | None = None,
 ) -> list[Violation]:
-    """Every violation of the targeted shapes in `shapes` over the store's data, one query per
-    constraint. `focus` limits the run to those focus nodes (a VALUES block in each query)."""
-    compiler = Compiler(shapes)
+    """Every violation of the targeted shapes in `shapes` (or of those `only` names) over the
+    store's data, one query per constraint. `focus` limits the run to those focus nodes (a VALUES
+    block in each query): only they are evaluated."""
+    compiler = Compiler(shapes, subclasses_in(store))
     scope = ""
     if focus is not None:
         if not focus:
@@ -43,21 +49,32 @@ def run(
         scope = "VALUES ?this { " + " ".join(sorted(t.n3() for t in focus)) + " }\n"
     found: list[Violation] = []
     for shape in compiler.shapes():
+        if only is not None and shape not in only:
+            continue
         for check in compiler.checks(shape, scope):
             if not check.query:
                 continue
             if check.focus_query is None:
-                rows = store.query(check.query, timeout=timeout)
+                rows = store.query(hoist_prefixes(check.query), timeout=timeout)
                 assert isinstance(rows, Rows)
                 found.extend(_violations(check, rows))
                 continue
-            nodes = store.query(check.focus_query, timeout=timeout)
+            nodes = store.query(hoist_prefixes(check.focus_query), timeout=timeout)
             assert isinstance(nodes, Rows)
             for node in (row["this"] for row in nodes):
-                rows = store.query(substitute_this(check.query, node.n3()), timeout=timeout)
+                rows = store.query(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
                 assert isinstance(rows, Rows)
                 found.extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
     return found
+
+
+def subclasses_in(store: Store) -> Callable[[str], list[str]]:
+    def subclasses(query: str) -> list[str]:
+        rows = store.query(query)
+        assert isinstance(rows, Rows)
+        return [row["sub"].n3() for row in rows if isinstance(row.get("sub"), URIRef)]
+
+    return subclasses
 
 
 def _violations(check: Check, rows: Rows) -> list[Violation]:
