@@ -339,9 +339,15 @@ def validate(
         found, graph = pyshacl_engine.run(
             data, shapes, [*rules, *_helper_shapes(shapes)], None if inference == "none" else inference
         )
-        if focus is not None:
-            found = [v for v in found if v.focus in focus]
-            graph = store_engine.report_graph(found, shapes)
+        # only the rules' results: pySHACL also reports on helper shapes it was given to follow
+        # sh:node references, and a scope keeps the focus nodes within it
+        kept = [
+            v
+            for v in found
+            if _node_shape(shapes, v.shape) in set(rules) and (focus is None or v.focus in focus)
+        ]
+        if len(kept) != len(found):
+            found, graph = kept, store_engine.report_graph(kept, shapes)
     results = _results(store, shapes, found)
     conforms = not any(r.severity == "Violation" for r in results)
     assessed = assessed_requirements(store, shapes, rules, scope) if builtin else frozenset()
@@ -398,9 +404,9 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
             )
         )
 
-    def standard_order(r: Result) -> tuple[int, str, str, str, str]:
+    def standard_order(r: Result) -> tuple[int, str, str, str, str, str, str]:
         ordinal = catalogue.value(URIRef(r.requirement), AIMS.ordinal) if r.requirement else None
         position = int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
-        return (position, r.requirement_id or "", r.focus, r.path or "", r.message)
+        return (position, r.requirement_id or "", r.focus, r.path or "", r.message, r.value or "", r.shape)
 
     return sorted(results, key=standard_order)

@@ -65,7 +65,7 @@ def run(
                 rows = store.query(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
                 assert isinstance(rows, Rows)
                 found.extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
-    return found
+    return list(dict.fromkeys(found))  # a result is reported once, however many rows gave it
 
 
 def subclasses_in(store: Store) -> Callable[[str], list[str]]:
