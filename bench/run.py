@@ -1,8 +1,8 @@
 """Print aims-graph's benchmark figures (`make bench`).
 
 Each measurement runs in its own process so that peak memory (ru_maxrss) is its own.
-    python bench/run.py                 # validation at 100 and 1,000 systems
-    python bench/run.py --sizes 100     # a quick run
+    python bench/run.py                      # everything: store, HTTP, validation at 100, 1,000, 10,000
+    python bench/run.py --only validation --sizes 100 1000   # a quicker run
 """
 
 from __future__ import annotations
@@ -40,40 +40,102 @@ def result_keys(report_graph) -> list[list[str]]:  # type: ignore[no-untyped-def
     return sorted(keys)
 
 
-def child_validate_aims(path: Path) -> dict[str, object]:
-    """aims-graph's route: Oxigraph parses and stores; pySHACL (with prepared queries) validates."""
+def child_validate_store(path: Path) -> dict[str, object]:
+    """The default route: Oxigraph loads the file; the rules, compiled to SPARQL, run in the store."""
+    from service import validation
+    from service.store.embedded import EmbeddedStore
+    from service.validation import store_engine
+
+    t0 = time.perf_counter()
+    store = EmbeddedStore()
+    store.ensure_catalogue()
+    store.load_file(path)
+    t1 = time.perf_counter()
+    report = validation.validate(store, as_of=AS_OF)
+    t2 = time.perf_counter()
+    system = next(iter(store.query("SELECT ?s WHERE { ?s a <https://w3id.org/aims#AISystem> } LIMIT 1")))["s"]  # type: ignore[call-overload]
+    scoped = _median_ms(lambda: validation.validate(store, as_of=AS_OF, system=system), 5)
+    # the five slowest rules: each rule's queries timed on their own
+    shapes = validation.dated_shapes(AS_OF)
+    timings = []
+    for rule in validation.checked_shapes(None, shapes):
+        t = time.perf_counter()
+        store_engine.run(store, shapes, only={rule})
+        timings.append((time.perf_counter() - t, str(rule).rsplit("#", 1)[-1]))
+    return {
+        "load_s": t1 - t0,
+        "validate_s": t2 - t1,
+        "scoped_ms": scoped,
+        "keys": result_keys(report.graph),
+        "peak_mb": peak_mb(),
+        "slowest": sorted(timings, reverse=True)[:5],
+    }
+
+
+def child_validate_pyshacl(path: Path) -> dict[str, object]:
+    """The reference route: Oxigraph parses; pySHACL validates an rdflib copy with the catalogue."""
     from service import validation
     from service.store.embedded import EmbeddedStore
 
     t0 = time.perf_counter()
     store = EmbeddedStore()
+    store.ensure_catalogue()
     store.load_file(path)
-    data = store.rdflib_graph()
     t1 = time.perf_counter()
-    report = validation.validate(data, as_of=AS_OF, engine="pyshacl")
+    report = validation.validate(store, as_of=AS_OF, engine="pyshacl")
     t2 = time.perf_counter()
     return {"load_s": t1 - t0, "validate_s": t2 - t1, "keys": result_keys(report.graph), "peak_mb": peak_mb()}
 
 
-def child_validate_plain(path: Path) -> dict[str, object]:
-    """Plain pySHACL: rdflib parses the file; pySHACL validates with rdflib parsing every query."""
-    import pyshacl
-    from rdflib import Graph
+JENA_JARS = "/usr/share/java"
+
+
+def child_validate_jena(path: Path) -> dict[str, object]:
+    """Apache Jena's SHACL (Debian's libapache-jena-java) on the same rules and data, from files:
+    the data file plus the catalogue, and the rules with the as-of day filled in."""
+    import shutil
 
     from service import validation
     from service.store.base import catalogue_graph
 
-    t0 = time.perf_counter()
-    data = Graph().parse(path)
-    t1 = time.perf_counter()
-    _, report, _ = pyshacl.validate(
-        data + catalogue_graph(),
-        shacl_graph=validation.dated_shapes(AS_OF),
-        advanced=True,
-        allow_warnings=True,
+    if not shutil.which("java") or not Path(JENA_JARS, "jena-shacl.jar").exists():
+        return {"skipped": "Java or Debian's libapache-jena-java is missing"}
+    shapes, catalogue = path.with_suffix(".shapes.ttl"), path.with_suffix(".catalogue.nt")
+    validation.dated_shapes(AS_OF).serialize(shapes, format="turtle")
+    catalogue_graph().serialize(catalogue, format="nt")
+    classpath = ":".join(
+        str(p)
+        for p in sorted(Path(JENA_JARS).glob("*.jar"))
+        if "log4j" not in p.name
+        and "slf4j-" not in p.name
+        or p.name == "slf4j-api.jar"
+        or p.name == "slf4j-nop.jar"
     )
-    t2 = time.perf_counter()
-    return {"load_s": t1 - t0, "validate_s": t2 - t1, "keys": result_keys(report), "peak_mb": peak_mb()}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [
+            "java",
+            "-cp",
+            classpath,
+            "shacl.shacl",
+            "validate",
+            "--shapes",
+            str(shapes),
+            "--data",
+            str(path),
+            "--data",
+            str(catalogue),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    t1 = time.perf_counter()
+    if done.returncode != 0 and "ValidationReport" not in done.stdout:
+        return {
+            "skipped": "Jena SHACL did not start: " + (done.stderr.strip().splitlines() or ["?"])[-1][:160]
+        }
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"total_s": t1 - t0, "peak_mb": peak}
 
 
 def _median_ms(call, n: int = 100) -> float:  # type: ignore[no-untyped-def]
@@ -135,8 +197,9 @@ def child_store(engine: str, path: Path) -> dict[str, object]:
 
 
 CHILDREN = {
-    "validate-aims": child_validate_aims,
-    "validate-plain": child_validate_plain,
+    "validate-store": child_validate_store,
+    "validate-pyshacl": child_validate_pyshacl,
+    "validate-jena": child_validate_jena,
     "store-oxigraph": lambda p: child_store("oxigraph", p),
     "store-rdflib": lambda p: child_store("rdflib", p),
 }
@@ -149,7 +212,7 @@ def run_child(name: str, path: Path) -> dict[str, object]:
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def bench_validation(sizes: list[int], workdir: Path) -> None:
+def bench_validation(sizes: list[int], workdir: Path, reference_up_to: int = 1000) -> None:
     from rdflib.namespace import SH
 
     from bench.generate import generate
@@ -157,28 +220,38 @@ def bench_validation(sizes: list[int], workdir: Path) -> None:
 
     rules = validation.checked_shapes()
     sparql = sum(1 for r in rules if (r, SH.sparql, None) in validation.shapes_graph())
-    print(f"Validation ({len(rules)} rules, {sparql} with SHACL-SPARQL), as of 2026-11-20; times in seconds")
     print(
-        f"{'systems':>8} {'triples':>8} | {'aims load':>9} {'validate':>9} {'peak MB':>8} | "
-        f"{'plain parse':>11} {'validate':>9} {'peak MB':>8} | {'speed-up':>8} {'results':>8} same"
+        f"Validation ({len(rules)} rules, {sparql} with SHACL-SPARQL), as of 2026-11-20; times in seconds, from files"
+    )
+    print(
+        f"{'systems':>8} | {'store: load':>11} {'validate':>9} {'peak MB':>8} {'1 system ms':>11} | "
+        f"{'pySHACL':>8} {'peak MB':>8} | {'Jena':>6} {'peak MB':>8} | {'results':>8} same"
     )
     for n in sizes:
         path = workdir / f"org-{n}.ttl"
         path.write_text(generate(n), encoding="utf-8")
-        from rdflib import Graph
-
-        triples = len(Graph().parse(path)) if n <= 1000 else 0
-        ours = run_child("validate-aims", path)
-        plain = run_child("validate-plain", path)
-        ours_total = float(ours["load_s"]) + float(ours["validate_s"])  # type: ignore[arg-type]
-        plain_total = float(plain["load_s"]) + float(plain["validate_s"])  # type: ignore[arg-type]
-        same = ours["keys"] == plain["keys"]
+        ours = run_child("validate-store", path)
+        reference = run_child("validate-pyshacl", path) if n <= reference_up_to else None
+        jena = run_child("validate-jena", path)
+        same = "-" if reference is None else ("yes" if ours["keys"] == reference["keys"] else "NO")
+        ref = (
+            f"{reference['validate_s']:>8.2f} {reference['peak_mb']:>8.0f}"
+            if reference
+            else f"{'-':>8} {'-':>8}"
+        )
+        jena_text = (
+            f"{jena['total_s']:>6.1f} {jena['peak_mb']:>8.0f}"
+            if "total_s" in jena
+            else f"{'n/a':>6} {'-':>8}"
+        )
         print(
-            f"{n:>8} {triples:>8} | {ours['load_s']:>9.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} | "
-            f"{plain['load_s']:>11.2f} {plain['validate_s']:>9.2f} {plain['peak_mb']:>8.0f} | "
-            f"{plain_total / ours_total:>7.1f}x {len(ours['keys']):>8} {'yes' if same else 'NO'}",
+            f"{n:>8} | {ours['load_s']:>11.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} {ours['scoped_ms']:>11.0f} | "
+            f"{ref} | {jena_text} | {len(ours['keys']):>8} {same}",
             flush=True,
         )
+        if "skipped" in jena:
+            print(f"         Jena: {jena['skipped']}")
+        print("         slowest rules: " + ", ".join(f"{name} {t:.2f} s" for t, name in ours["slowest"]))  # type: ignore[union-attr]
 
 
 def bench_store(sizes: list[int], workdir: Path) -> None:
@@ -261,7 +334,7 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="validation sizes")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="validation sizes")
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
     parser.add_argument("--only", choices=("validation", "store", "http"))
     parser.add_argument("--http-size", type=int, default=1000)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from functools import cache, lru_cache
+from collections.abc import Callable
+from functools import cache, cached_property, lru_cache
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH, SKOS, XSD
@@ -71,8 +72,13 @@ class Report:
     results: list[Result] = field(default_factory=list)
     graph: Graph = field(default_factory=Graph)  # the W3C SHACL validation report
     stage: int | None = None
-    # requirements some rule of the run evaluated on at least one focus node: only these can be "met"
-    assessed: frozenset[str] = frozenset()
+    # how to find the requirements some rule of the run evaluated on at least one focus node (only
+    # these can be "met"): asked of the store only when a verdict needs it
+    assess: Callable[[], frozenset[str]] = field(default=frozenset, repr=False, compare=False)
+
+    @cached_property
+    def assessed(self) -> frozenset[str]:
+        return self.assess()
 
     def counts(self) -> dict[str, int]:
         counts = {name: 0 for name in SEVERITIES.values()}
@@ -262,7 +268,7 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
         rows = store.query(
             hoist_prefixes(
                 f"""SELECT DISTINCT ?req ?control (BOUND(?entry) AS ?inSoa) WHERE {{
-              {compiler.focus_pattern(rule)}{scope}
+              {compiler.focus_pattern(rule, scope)}
               FILTER (!STRSTARTS(STR(?this), "{VOCABULARY_PREFIX}"))
               {f"OPTIONAL {{ ?this <{via}> ?req }}" if via is not None else ""}
               OPTIONAL {{ ?this {about} ?control OPTIONAL {{ ?entry <{AIMS.forControl}> ?control }} }}
@@ -350,8 +356,8 @@ def validate(
             found, graph = kept, store_engine.report_graph(kept, shapes)
     results = _results(store, shapes, found)
     conforms = not any(r.severity == "Violation" for r in results)
-    assessed = assessed_requirements(store, shapes, rules, scope) if builtin else frozenset()
-    return Report(conforms, as_of, results, graph, stage, assessed)
+    assess = (lambda: assessed_requirements(store, shapes, rules, scope)) if builtin else frozenset
+    return Report(conforms, as_of, results, graph, stage, assess)
 
 
 def _as_store(source: Store | Graph, catalogue: bool) -> Store:

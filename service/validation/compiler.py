@@ -125,17 +125,19 @@ class Compiler:
                 found.add(s)
         return sorted((s for s in found if not self._deactivated(s)), key=str)
 
-    def checks(self, shape: Node, focus_values: str = "") -> list[Check]:
-        """Every constraint of a targeted shape (and of its property shapes) as one Check each."""
-        return list(self._shape_checks(shape, self.focus_pattern(shape) + focus_values))
+    def checks(self, shape: Node, scope: str = "") -> list[Check]:
+        """Every constraint of a targeted shape (and of its property shapes) as one Check each;
+        `scope` (a VALUES ?this block) limits them to some focus nodes."""
+        return list(self._shape_checks(shape, self.focus_pattern(shape, scope)))
 
-    def focus_pattern(self, shape: Node) -> str:
-        """A group pattern binding ?this to each focus node of a shape's targets."""
-        return self._targets(shape)
+    def focus_pattern(self, shape: Node, scope: str = "") -> str:
+        """A group pattern binding ?this to each focus node of a shape's targets; a `scope` goes
+        first inside it, so only the focus nodes in scope are ever looked at."""
+        return self._targets(shape, scope)
 
     # ------------------------------------------------------------------ targets
 
-    def _targets(self, shape: Node) -> str:
+    def _targets(self, shape: Node, scope: str = "") -> str:
         g, parts = self.g, []
         nodes = list(g.objects(shape, SH.targetNode))
         if nodes:
@@ -156,7 +158,7 @@ class Compiler:
         if not parts:
             raise ShapeError(shape, "no target")
         union = " UNION ".join("{ " + p + " }" for p in parts)
-        return "{ SELECT DISTINCT ?this WHERE { " + union + " } }\n"
+        return "{ SELECT DISTINCT ?this WHERE { " + scope + union + " } }\n"
 
     # ------------------------------------------------------------------ shapes
 
