@@ -13,8 +13,8 @@ what a finding was raised against (aims:requirementPath), and the control its fo
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property, lru_cache
 
 from rdflib import Graph, Literal, URIRef
