@@ -329,10 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--shapes",
-        nargs="+",
+        action="append",
         type=Path,
         metavar="FILE",
-        help="your own SHACL rules, added to the built-in ones",
+        help="your own SHACL rules, added to the built-in ones (repeat for more files)",
     )
     p.add_argument(
         "--no-builtin", action="store_true", help="only the --shapes rules: plain SHACL, no catalogue"
