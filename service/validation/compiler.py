@@ -65,6 +65,9 @@ class Check:
     # a SHACL-SPARQL query that reads $this inside a nested group: run once per focus node (the
     # focus nodes come from `focus_query`) with $this replaced by the node, as SHACL 5.3.1 says
     focus_query: str | None = None
+    # a core constraint's group pattern (binding ?this ?value ?path ?key), so that the constraints
+    # of a shape can run as one query
+    body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,9 +185,20 @@ class Compiler:
             values = "BIND (?this AS ?value)"
         p = self.path(shape, path) if path is not None else None
         for c in self._constraints(shape, "?this", "?value", p):
-            query = f"SELECT DISTINCT ?this ?value ?path ?key WHERE {{\n{focus}{c.pattern(values)}\n}}"
+            body = f"{focus}{c.pattern(values)}"
+            query = f"SELECT DISTINCT ?this ?value ?path ?key WHERE {{\n{body}\n}}"
             reports_value = c.per_value if c.reports_value is None else c.reports_value
-            yield Check(shape, c.component, self._severity(shape), query, messages, path, None, reports_value)
+            yield Check(
+                shape,
+                c.component,
+                self._severity(shape),
+                query,
+                messages,
+                path,
+                None,
+                reports_value,
+                body=body,
+            )
         for sparql in g.objects(shape, SH.sparql):
             yield self._sparql_check(shape, sparql, focus, path)
         yield from self._component_checks(shape, focus, path, values)

@@ -51,8 +51,23 @@ def run(
     for shape in compiler.shapes():
         if only is not None and shape not in only:
             continue
-        for check in compiler.checks(shape, scope):
-            if not check.query:
+        checks = [c for c in compiler.checks(shape, scope) if c.query]
+        # a shape's core constraints as one query (a UNION, each branch tagged): one round trip
+        batched = [c for c in checks if c.body is not None]
+        if batched:
+            branches = " UNION ".join(f"{{ {c.body} BIND ({i} AS ?check) }}" for i, c in enumerate(batched))
+            rows = store.query(
+                hoist_prefixes(f"SELECT DISTINCT ?this ?value ?path ?key ?check WHERE {{ {branches} }}"),
+                timeout=timeout,
+            )
+            assert isinstance(rows, Rows)
+            by_check: dict[int, list[dict[str, Identifier]]] = {}
+            for row in rows:
+                by_check.setdefault(int(str(row["check"])), []).append(row)
+            for i, check in enumerate(batched):
+                found.extend(_violations(check, Rows(rows.variables, by_check.get(i, []))))
+        for check in checks:
+            if check.body is not None:
                 continue
             if check.focus_query is None:
                 rows = store.query(hoist_prefixes(check.query), timeout=timeout)
