@@ -166,3 +166,53 @@ def test_store_engine_on_every_store(example_store, report: validation.Report) -
         (r.focus, r.shape, r.path, r.value, r.severity) for r in report.results
     ]
     assert remote.assessed == report.assessed
+
+
+@pytest.fixture(scope="module")
+def generated() -> Graph:
+    """A synthetic organisation of 100 AI systems (bench/generate.py, about 22,000 triples)."""
+    from bench.generate import generate
+
+    return Graph().parse(data=generate(100), format="turtle")
+
+
+def test_engines_agree_on_a_generated_organisation(generated: Graph) -> None:
+    store = validation.validate(generated, as_of=AS_OF)
+    reference = validation.validate(generated, as_of=AS_OF, engine="pyshacl")
+    assert len(store.results) > 100
+    assert w3c_results(store.graph) == w3c_results(reference.graph)
+    assert store.results == reference.results
+
+
+@pytest.mark.servers
+def test_generated_organisation_on_every_store(request, example_store, generated: Graph) -> None:  # type: ignore[no-untyped-def]
+    """`oxigraph serve` and Virtuoso, holding the generated organisation, give the embedded results."""
+    if "virtuoso" in request.node.name:
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="Virtuoso 7 misses instances through rdf:type/rdfs:subClassOf* inside FILTER NOT "
+                "EXISTS once the generated organisation is loaded beside the example (the built-in "
+                "rules' document-kind test then misses the example's aims:Procedure for 6.1.4); "
+                "the rules' own SPARQL still uses that path",
+                strict=False,
+            )
+        )
+    from service.store.base import FORMATS
+
+    graph = URIRef("https://w3id.org/aims/graph/source/generated-100")
+    example_store.load(generated.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], graph, replace=True)
+    try:
+        embedded = validation.validate(
+            generated + Graph().parse(data=_example_nt(), format="nt"), as_of=AS_OF
+        )
+        remote = validation.validate(example_store, as_of=AS_OF)
+        assert remote.results == embedded.results
+    finally:
+        example_store.drop(graph)
+
+
+def _example_nt() -> str:
+    g = Graph()
+    for path in sorted((ROOT / "examples").glob("*.ttl")):
+        g.parse(path)
+    return g.serialize(format="nt")
