@@ -4,10 +4,11 @@ targets 2.1.3, paths 2.3.1, the core constraint components 4 with their SPARQL d
 SHACL-SPARQL 5, 6).
 
 A query returns one row per violation: ?this (the focus node), ?value, and for SHACL-SPARQL
-constraints ?path and any variable a message names. Shapes nested in sh:node, sh:not, sh:and,
-sh:or, sh:xone and qualified value shapes are compiled into the same query as EXISTS patterns
-("the node has a violation of S"), so conformance of nested shapes is decided by the store too.
-What cannot be compiled is refused with UnsupportedShape, naming the shape and the construct.
+constraints ?path and any variable a message names. Each core constraint is a boolean test that
+is true when it is violated; shapes nested in sh:node, sh:not, sh:and, sh:or, sh:xone and
+qualified value shapes become such tests too ("the node violates S"), inside the same query, so
+the store decides their conformance as well. What cannot be compiled is refused with ShapeError,
+naming the shape and the construct.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class Compiler:
                 raise ShapeError(
                     shape, "sh:target without sh:select (only SPARQL-based targets are supported)"
                 )
-            parts.append("{ " + self._subselect(shape, target, str(select), "?this") + " }")
+            parts.append("{ " + self._subselect(shape, target, str(select)) + " }")
         if not parts:
             raise ShapeError(shape, "no target")
         union = " UNION ".join("{ " + p + " }" for p in parts)
@@ -226,13 +227,13 @@ class Compiler:
             m for m in g.objects(shape, SH.message) if isinstance(m, Literal)
         )
         if reads_this_in_nested_group(text):
-            template = self._subselect(shape, constraint, text, None, focus="")
+            template = self._subselect(shape, constraint, text)
             focus_query = f"SELECT DISTINCT ?this WHERE {{ {focus} }}"
             return Check(
                 shape, SH.SPARQLConstraintComponent, self._severity(shape), template, messages, path, constraint,
                 focus_query=focus_query,
             )  # fmt: skip
-        body = self._subselect(shape, constraint, text, None, focus=focus)
+        body = self._subselect(shape, constraint, text, focus)
         messages = tuple(m for m in g.objects(constraint, SH.message) if isinstance(m, Literal)) or tuple(
             m for m in g.objects(shape, SH.message) if isinstance(m, Literal)
         )
@@ -290,7 +291,7 @@ class Compiler:
                 text = self._with_parameters(shape, str(select), bindings, path)
                 if path is None:
                     text = re.sub(r"[?$]value\b", "?this", text)
-                query = self._subselect(shape, validator, text, None, focus=focus)
+                query = self._subselect(shape, validator, text, focus)
                 yield Check(shape, component, self._severity(shape), query, messages, path, None, True)  # type: ignore[arg-type]
             else:
                 raise ShapeError(shape, f"validator of {_label(component)} has neither sh:ask nor sh:select")
@@ -325,7 +326,7 @@ class Compiler:
                 lines.append(f"PREFIX {prefix}: <{namespace}>")
         return "\n".join(sorted(set(lines)))
 
-    def _subselect(self, shape: Node, owner: Node, select: str, project: str | None, focus: str = "") -> str:
+    def _subselect(self, shape: Node, owner: Node, select: str, focus: str = "") -> str:
         """A SHACL-SPARQL SELECT with its prefixes resolved and the focus pattern put first in its
         WHERE clause: pre-binding $this (SHACL 5.3.1) by joining it before anything else runs."""
         checked = prebinding_violations(select)
