@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property, lru_cache
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, RDF, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
 from .. import queries, resources
@@ -168,7 +168,7 @@ class Facts:
         AIMS.implements,
         AIMS.against,
         RDF.type,
-        URIRef("http://purl.org/dc/terms/identifier"),
+        DCTERMS.identifier,
     )
 
     def __init__(self, store: Store, nodes: set[Identifier]) -> None:
@@ -221,7 +221,7 @@ class Facts:
         number = catalogue_graph().value(requirement, SKOS.notation)  # type: ignore[arg-type]
         if number is not None:
             return str(number)
-        own = self.objects(requirement, URIRef("http://purl.org/dc/terms/identifier"))
+        own = self.objects(requirement, DCTERMS.identifier)
         return str(own[0]) if own else str(requirement)
 
 
