@@ -257,6 +257,9 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
     a finding, not a pass."""
     if not store.query(f"ASK {{ ?aims a <{AIMS.AIManagementSystem}> }}"):
         return frozenset()
+    entries = store.query(f"SELECT DISTINCT ?control WHERE {{ ?entry <{AIMS.forControl}> ?control }}")
+    assert isinstance(entries, Rows)
+    in_soa = {str(row["control"]) for row in entries}
     compiler = Compiler(shapes, store_engine.subclasses_in(store))
     assessed: set[str] = set()
     for rule in rules:
@@ -267,11 +270,11 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
         about = f"<{AIMS.forControl}>|<{AIMS.implements}>"
         rows = store.query(
             hoist_prefixes(
-                f"""SELECT DISTINCT ?req ?control (BOUND(?entry) AS ?inSoa) WHERE {{
+                f"""SELECT DISTINCT ?req ?control WHERE {{
               {compiler.focus_pattern(rule, scope)}
               FILTER (!STRSTARTS(STR(?this), "{VOCABULARY_PREFIX}"))
               {f"OPTIONAL {{ ?this <{via}> ?req }}" if via is not None else ""}
-              OPTIONAL {{ ?this {about} ?control OPTIONAL {{ ?entry <{AIMS.forControl}> ?control }} }}
+              OPTIONAL {{ ?this {about} ?control }}
             }}"""
             )
         )
@@ -279,16 +282,13 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
         for row in rows:
             for leaf in _leaves(row.get("req") or checks):  # type: ignore[arg-type]
                 assessed.add(str(leaf))
-            if "control" in row and str(row.get("inSoa")) in ("true", "1"):
+            if str(row.get("control")) in in_soa:
                 assessed.add(str(row["control"]))
     catalogue = catalogue_graph()
-    controls_without_entry = {
-        a
-        for a in assessed
-        if (URIRef(a), RDF.type, AIMS.ReferenceControl) in catalogue
-        and not store.query(f"ASK {{ ?entry <{AIMS.forControl}> <{a}> }}")
-    }
-    return frozenset(assessed - controls_without_entry)
+    # a control, whichever rule looked at it, counts only with an SoA entry
+    return frozenset(
+        a for a in assessed if a in in_soa or (URIRef(a), RDF.type, AIMS.ReferenceControl) not in catalogue
+    )
 
 
 # ---------------------------------------------------------------------- validation
