@@ -191,12 +191,14 @@ class Facts:
     def _ask(self, store: Store, nodes: set[URIRef]) -> None:
         if not nodes:
             return
+        # the properties as a FILTER, not a second VALUES block: Oxigraph 0.5 joins two VALUES
+        # blocks as a cross product first (7.4 s for 3,000 nodes, against 0.06 s this way)
         rows = store.query(
             "SELECT ?n ?p ?o WHERE { VALUES ?n { "
             + " ".join(sorted(n.n3() for n in nodes))
-            + " } VALUES ?p { "
-            + " ".join(p.n3() for p in self.PROPERTIES)
-            + " } ?n ?p ?o }"
+            + " } ?n ?p ?o FILTER (?p IN ("
+            + ", ".join(p.n3() for p in self.PROPERTIES)
+            + ")) }"
         )
         assert isinstance(rows, Rows)
         for row in rows:

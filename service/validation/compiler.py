@@ -104,7 +104,7 @@ class Compiler:
         self._fresh = itertools.count()
         self._stack: list[Node] = []
         self._subclasses = subclasses
-        self._classes: dict[Node, str] = {}
+        self._classes: dict[Node, list[str]] = {}
 
     def instance_of(self, var: str, cls: Node) -> str:
         """A pattern: `var` is an instance of `cls` or of one of its subclasses (SHACL 1.5). The
@@ -112,9 +112,12 @@ class Compiler:
         inside EXISTS, and a list is as fast everywhere."""
         if cls not in self._classes:
             subs = self._subclasses(_SUBCLASS_QUERY.format(term(cls))) if self._subclasses else []
-            self._classes[cls] = ", ".join(sorted({term(cls), *subs}))
-        t = self._var()
-        return f"{var} {_TYPE} {t} . FILTER ({t} IN ({self._classes[cls]}))"
+            self._classes[cls] = sorted({term(cls), *subs})
+        # one pattern per class, not `?t IN (...)` over every rdf:type triple of the store
+        classes = self._classes[cls]
+        if len(classes) == 1:
+            return f"{var} {_TYPE} {classes[0]} ."
+        return " UNION ".join(f"{{ {var} {_TYPE} {c} }}" for c in classes)
 
     # ------------------------------------------------------------------ entry points
 
@@ -339,7 +342,7 @@ class Compiler:
         if open_brace < 0:
             raise ShapeError(shape, "SPARQL query without a WHERE clause")
         text = text[: open_brace + 1] + "\n" + focus + text[open_brace + 1 :]
-        return text
+        return exists_as_joins(text) if focus else text
 
     # ------------------------------------------------------------------ paths (SHACL 2.3.1)
 
@@ -678,6 +681,76 @@ def hoist_prefixes(query: str) -> str:
         return query
     body = _PREFIX.sub("", query)
     return "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(found)) + "\n" + body
+
+
+_EXISTS_FILTER = re.compile(r"\bFILTER\s*(NOT\s+)?EXISTS\s*\{", re.IGNORECASE)
+_VARIABLE = re.compile(r"[?$]([A-Za-z_][\w]*)")
+_NOT_FLAT = re.compile(r"\b(OPTIONAL|UNION|GRAPH|SERVICE|BIND|VALUES|MINUS|SELECT|EXISTS)\b", re.IGNORECASE)
+
+
+def _filters_removed(plain: str) -> str:
+    """A flat group's text without its FILTER expressions: what is left are its triple patterns."""
+    out, i = [], 0
+    for m in re.finditer(r"\bFILTER\b", plain, re.IGNORECASE):
+        if m.start() < i:
+            continue
+        out.append(plain[i : m.start()])
+        j = plain.find("(", m.end())
+        depth = 0
+        while j < len(plain):
+            depth += {"(": 1, ")": -1}.get(plain[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        i = j
+    out.append(plain[i:])
+    return "".join(out)
+
+
+def exists_as_joins(query: str) -> str:
+    """Top-level `FILTER NOT EXISTS { C }` and `FILTER EXISTS { C }` of a query whose WHERE clause
+    starts with the focus pattern, rewritten as `MINUS { C }` and as a join with
+    `{ SELECT DISTINCT ?this WHERE { C } }` where they mean the same: C is a flat group (triple
+    patterns and filters) whose only variable shared with the rest of the query is ?this, which
+    the focus pattern binds in every row and which C's triple patterns bind in every solution.
+
+    Why: Oxigraph 0.5 evaluates a correlated EXISTS afresh for each row (about half a millisecond
+    each), and MINUS or a join once: at 1,000 systems one rule took 19 s one way and a tenth of a
+    second the other. SHACL forbids MINUS in the rule's own text (pre-binding), not in what the
+    engine runs."""
+    plain = _blank(query)
+    start = _where_brace(query)
+    if start < 0:
+        return query
+    spans: list[tuple[int, int, int, bool]] = []  # (FILTER start, group open, group close, negated)
+    depth, i, opened, negated = 0, start, -1, False
+    while i < len(plain):
+        ch = plain[i]
+        if depth == 1 and ch in "Ff" and (m := _EXISTS_FILTER.match(plain, i)):
+            opened, negated, i = i, bool(m.group(1)), m.end() - 1
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 1 and opened >= 0:
+                spans.append((opened, plain.index("{", opened), i, negated))
+                opened = -1
+            if depth == 0:
+                break
+        i += 1
+    for begin, brace, close, negated in reversed(spans):
+        inner = plain[brace + 1 : close]
+        if "{" in inner or _NOT_FLAT.search(inner):
+            continue
+        rest = plain[:begin] + plain[close + 1 :]
+        shared = set(_VARIABLE.findall(inner)) & set(_VARIABLE.findall(rest))
+        if shared != {"this"} or "this" not in _VARIABLE.findall(_filters_removed(inner)):
+            continue
+        group = query[brace + 1 : close]
+        rewritten = f"MINUS {{{group}}}" if negated else f"{{ SELECT DISTINCT ?this WHERE {{{group}}} }}"
+        query = query[:begin] + rewritten + query[close + 1 :]
+    return query
 
 
 def reads_this_in_nested_group(query: str) -> bool:
