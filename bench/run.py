@@ -141,16 +141,32 @@ def child_validate_jena(path: Path) -> dict[str, object]:
     # catalogue go into one Turtle file, as the store holds them in one dataset
     shapes, data = path.with_suffix(".shapes.ttl"), path.with_suffix(".with-catalogue.ttl")
     validation.dated_shapes(AS_OF).serialize(shapes, format="turtle")
-    data.write_text(path.read_text(encoding="utf-8") + catalogue_graph().serialize(format="turtle"), encoding="utf-8")
+    data.write_text(
+        path.read_text(encoding="utf-8") + catalogue_graph().serialize(format="turtle"), encoding="utf-8"
+    )
     classpath = jena_classpath(path.parent)
-    command = ["java", "-cp", classpath, "shacl.shacl", "validate", "--shapes", str(shapes), "--data", str(data)]
+    command = [
+        "java",
+        "-cp",
+        classpath,
+        "shacl.shacl",
+        "validate",
+        "--shapes",
+        str(shapes),
+        "--data",
+        str(data),
+    ]
     t0 = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     t1 = time.perf_counter()
     if "ValidationReport" not in done.stdout:
         return {"skipped": "Jena SHACL failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:160]}
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"total_s": t1 - t0, "peak_mb": peak, "keys": result_keys(Graph().parse(data=done.stdout, format="turtle"))}
+    return {
+        "total_s": t1 - t0,
+        "peak_mb": peak,
+        "keys": result_keys(Graph().parse(data=done.stdout, format="turtle")),
+    }
 
 
 def _median_ms(call, n: int = 100) -> float:  # type: ignore[no-untyped-def]
@@ -250,7 +266,9 @@ def bench_validation(sizes: list[int], workdir: Path, reference_up_to: int = 100
         jena = run_child("validate-jena", path)
         same = "-" if reference is None else ("yes" if ours["keys"] == reference["keys"] else "NO")
         if "keys" in jena:
-            same += " / Jena " + ("yes" if without_shape(ours["keys"]) == without_shape(jena["keys"]) else "NO")
+            same += " / Jena " + (
+                "yes" if without_shape(ours["keys"]) == without_shape(jena["keys"]) else "NO"
+            )
         ref = (
             f"{reference['validate_s']:>8.2f} {reference['peak_mb']:>8.0f}"
             if reference

@@ -24,9 +24,6 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
 _TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-_SUBCLASS_QUERY = (
-    "SELECT DISTINCT ?sub WHERE {{ ?sub <http://www.w3.org/2000/01/rdf-schema#subClassOf>+ {} }}"
-)
 # XSD types whose lexical form SPARQL can check with a cast (an ill-formed literal fails the cast)
 CASTABLE = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.dateTime, XSD.date, XSD.string}
 INTEGER_RANGES = {
@@ -97,10 +94,17 @@ def term(node: Node) -> str:
 class Compiler:
     """Compiles the shapes of one shapes graph. `focus` optionally limits every query to given nodes."""
 
-    def __init__(self, shapes: Graph, subclasses: Callable[[str], list[str]] | None = None) -> None:
-        """`subclasses(query)` runs a SELECT ?sub on the data's store: a class's subclasses are the
-        data's (an ontology loaded with it), read once per class when the query is compiled."""
+    def __init__(
+        self,
+        shapes: Graph,
+        subclasses: Callable[[Node], list[Node]] | None = None,
+        many_focus_nodes: bool = True,
+    ) -> None:
+        """`subclasses(cls)` gives a class's subclasses, direct or not, as the data states them (an
+        ontology loaded with it). With `many_focus_nodes`, correlated EXISTS filters become joins
+        (see `exists_as_joins`); a run over a few focus nodes is faster with them as written."""
         self.g = shapes
+        self._many = many_focus_nodes
         self._fresh = itertools.count()
         self._stack: list[Node] = []
         self._subclasses = subclasses
@@ -111,8 +115,8 @@ class Compiler:
         subclasses are listed, not followed with rdfs:subClassOf*: Virtuoso 7 gets that path wrong
         inside EXISTS, and a list is as fast everywhere."""
         if cls not in self._classes:
-            subs = self._subclasses(_SUBCLASS_QUERY.format(term(cls))) if self._subclasses else []
-            self._classes[cls] = sorted({term(cls), *subs})
+            subs = self._subclasses(cls) if self._subclasses else []
+            self._classes[cls] = sorted({term(cls), *(term(s) for s in subs if isinstance(s, URIRef))})
         # one pattern per class, not `?t IN (...)` over every rdf:type triple of the store
         classes = self._classes[cls]
         if len(classes) == 1:
@@ -142,6 +146,21 @@ class Compiler:
         first inside it, so only the focus nodes in scope are ever looked at."""
         return self._targets(shape, scope)
 
+    def target_classes(self, shape: Node) -> set[Node] | None:
+        """The classes (with subclasses) whose instances are a shape's only focus nodes; None when
+        it has other kinds of targets."""
+        g = self.g
+        if any(
+            g.value(shape, p) is not None
+            for p in (SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
+        ):
+            return None
+        classes = set(g.objects(shape, SH.targetClass)) | (
+            {shape} if (shape, RDF.type, RDFS.Class) in g else set()
+        )
+        subs = self._subclasses or (lambda c: [])
+        return {c for cls in classes for c in (cls, *subs(cls))}
+
     # ------------------------------------------------------------------ targets
 
     def _targets(self, shape: Node, scope: str = "") -> str:
@@ -161,7 +180,8 @@ class Compiler:
                 raise ShapeError(
                     shape, "sh:target without sh:select (only SPARQL-based targets are supported)"
                 )
-            parts.append("{ " + self._subselect(shape, target, str(select)) + " }")
+            # the scope goes first in the target's own query too: only nodes in scope are looked at
+            parts.append("{ " + self._subselect(shape, target, str(select), scope) + " }")
         if not parts:
             raise ShapeError(shape, "no target")
         union = " UNION ".join("{ " + p + " }" for p in parts)
@@ -230,7 +250,7 @@ class Compiler:
             m for m in g.objects(shape, SH.message) if isinstance(m, Literal)
         )
         if reads_this_in_nested_group(text):
-            template = self._subselect(shape, constraint, text)
+            template = self._subselect(shape, constraint, text, substituted=True)
             focus_query = f"SELECT DISTINCT ?this WHERE {{ {focus} }}"
             return Check(
                 shape, SH.SPARQLConstraintComponent, self._severity(shape), template, messages, path, constraint,
@@ -329,9 +349,12 @@ class Compiler:
                 lines.append(f"PREFIX {prefix}: <{namespace}>")
         return "\n".join(sorted(set(lines)))
 
-    def _subselect(self, shape: Node, owner: Node, select: str, focus: str = "") -> str:
+    def _subselect(
+        self, shape: Node, owner: Node, select: str, focus: str = "", substituted: bool = False
+    ) -> str:
         """A SHACL-SPARQL SELECT with its prefixes resolved and the focus pattern put first in its
-        WHERE clause: pre-binding $this (SHACL 5.3.1) by joining it before anything else runs."""
+        WHERE clause: pre-binding $this (SHACL 5.3.1) by joining it before anything else runs.
+        A query that will have $this `substituted` by each node is left as written."""
         checked = prebinding_violations(select)
         if checked:
             raise ShapeError(shape, checked)
@@ -342,7 +365,33 @@ class Compiler:
         if open_brace < 0:
             raise ShapeError(shape, "SPARQL query without a WHERE clause")
         text = text[: open_brace + 1] + "\n" + focus + text[open_brace + 1 :]
-        return exists_as_joins(text) if focus else text
+        text = self._subclass_paths_listed(text)
+        if substituted or not self._many:
+            return text
+        return exists_as_joins(text, focus_first=bool(focus))
+
+    def _subclass_paths_listed(self, query: str) -> str:
+        """A triple `?kind rdfs:subClassOf* C .` whose variable another pattern binds, replaced by
+        `FILTER (?kind IN (C and its subclasses))`, the subclasses read from the store. The same
+        meaning, and it keeps Virtuoso 7 from its wrong answers for that path inside NOT EXISTS."""
+        if self._subclasses is None:
+            return query
+        namespaces = {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(query)}
+        plain = _blank(query)
+        for m in reversed(list(_SUBCLASS_STAR.finditer(plain))):
+            var, cls = m.group(1), query[m.start(2) : m.end(2)]
+            if cls.startswith("<"):
+                iri = cls[1:-1]
+            elif cls.split(":", 1)[0] in namespaces:
+                prefix, local = cls.split(":", 1)
+                iri = namespaces[prefix] + local
+            else:
+                continue
+            if len(re.findall(re.escape(var) + r"\b", plain)) < 2:
+                continue  # nothing else binds the variable: the path must stay
+            listed = ", ".join(sorted({term(URIRef(iri)), *(term(c) for c in self._subclasses(URIRef(iri)))}))
+            query = query[: m.start()] + f"FILTER ({var} IN ({listed}))" + query[m.end() :]
+        return query
 
     # ------------------------------------------------------------------ paths (SHACL 2.3.1)
 
@@ -663,6 +712,15 @@ def _group_body(text: str) -> str | None:
     return text[start + 1 : end] if 0 <= start < end else None
 
 
+def _matching_brace(plain: str, start: int) -> int:
+    depth = 0
+    for i in range(start, len(plain)):
+        depth += {"{": 1, "}": -1}.get(plain[i], 0)
+        if depth == 0:
+            return i
+    return len(plain)
+
+
 def _where_brace(text: str) -> int:
     """The position of the brace that opens the outermost WHERE group of a SELECT."""
     plain = _blank(text)
@@ -683,15 +741,20 @@ def hoist_prefixes(query: str) -> str:
     return "\n".join(f"PREFIX {p}: <{ns}>" for p, ns in sorted(found)) + "\n" + body
 
 
+_SUBCLASS_STAR = re.compile(
+    r"(?<![\w?$])([?$]\w+)\s+(?:rdfs:subClassOf|<http://www\.w3\.org/2000/01/rdf-schema#subClassOf>)\*\s+"
+    r"(<[^<>\s]+>|[A-Za-z][\w-]*:[\w-]+)\s*\."
+)
 _EXISTS_FILTER = re.compile(r"\bFILTER\s*(NOT\s+)?EXISTS\s*\{", re.IGNORECASE)
 _VARIABLE = re.compile(r"[?$]([A-Za-z_][\w]*)")
 _NOT_FLAT = re.compile(r"\b(OPTIONAL|UNION|GRAPH|SERVICE|BIND|VALUES|MINUS|SELECT|EXISTS)\b", re.IGNORECASE)
 
 
 def _filters_removed(plain: str) -> str:
-    """A flat group's text without its FILTER expressions: what is left are its triple patterns."""
+    """A flat group's text without its FILTER and BIND expressions: what is left are its triple
+    patterns (and VALUES blocks)."""
     out, i = [], 0
-    for m in re.finditer(r"\bFILTER\b", plain, re.IGNORECASE):
+    for m in re.finditer(r"\b(FILTER|BIND)\b", plain, re.IGNORECASE):
         if m.start() < i:
             continue
         out.append(plain[i : m.start()])
@@ -707,9 +770,21 @@ def _filters_removed(plain: str) -> str:
     return "".join(out)
 
 
-def exists_as_joins(query: str) -> str:
-    """Top-level `FILTER NOT EXISTS { C }` and `FILTER EXISTS { C }` of a query whose WHERE clause
-    starts with the focus pattern, rewritten as `MINUS { C }` and as a join with
+def _groups_removed(plain: str) -> str:
+    """A group's text without its nested groups (and so without OPTIONAL, UNION, EXISTS parts)."""
+    out, depth = [], 0
+    for ch in plain:
+        depth += ch == "{"
+        if depth == 0:
+            out.append(ch)
+        depth -= ch == "}"
+    return "".join(out)
+
+
+def exists_as_joins(query: str, focus_first: bool = False) -> str:
+    """Top-level `FILTER NOT EXISTS { C }` and `FILTER EXISTS { C }` of a query whose rows all
+    bind ?this (its WHERE clause starts with the focus pattern, or a triple pattern of its own
+    top level binds ?this), rewritten as `MINUS { C }` and as a join with
     `{ SELECT DISTINCT ?this WHERE { C } }` where they mean the same: C is a flat group (triple
     patterns and filters) whose only variable shared with the rest of the query is ?this, which
     the focus pattern binds in every row and which C's triple patterns bind in every solution.
@@ -722,6 +797,11 @@ def exists_as_joins(query: str) -> str:
     start = _where_brace(query)
     if start < 0:
         return query
+    if not focus_first:
+        end = _matching_brace(plain, start)
+        top = _filters_removed(_groups_removed(plain[start + 1 : end]))
+        if "this" not in _VARIABLE.findall(top):
+            return query
     spans: list[tuple[int, int, int, bool]] = []  # (FILTER start, group open, group close, negated)
     depth, i, opened, negated = 0, start, -1, False
     while i < len(plain):

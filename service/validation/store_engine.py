@@ -3,12 +3,14 @@ remote SPARQL 1.1 server), and the W3C validation report built from its rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Identifier, Node
 
 from ..store.base import Rows, Store
@@ -41,17 +43,21 @@ def run(
     """Every violation of the targeted shapes in `shapes` (or of those `only` names) over the
     store's data, one query per constraint. `focus` limits the run to those focus nodes (a VALUES
     block in each query): only they are evaluated."""
-    compiler = Compiler(shapes, subclasses_in(store))
     scope = ""
     if focus is not None:
         if not focus:
             return []
         scope = "VALUES ?this { " + " ".join(sorted(t.n3() for t in focus)) + " }\n"
     found: list[Violation] = []
-    for shape in compiler.shapes():
+    compiled_shapes, target_classes = _compiled(store, shapes, scoped=bool(scope))
+    types_in_scope = _types(store, scope) if scope else set()
+    for shape, compiled in compiled_shapes.items():
         if only is not None and shape not in only:
             continue
-        checks = [c for c in compiler.checks(shape, scope) if c.query]
+        classes = target_classes[shape]
+        if scope and classes is not None and not classes & types_in_scope:
+            continue  # no focus node in scope: nothing to ask the store
+        checks = [_scoped(c, scope) for c in compiled]
         # a shape's core constraints as one query (a UNION, each branch tagged): one round trip
         batched = [c for c in checks if c.body is not None]
         if batched:
@@ -83,13 +89,71 @@ def run(
     return list(dict.fromkeys(found))  # a result is reported once, however many rows gave it
 
 
-def subclasses_in(store: Store) -> Callable[[str], list[str]]:
-    def subclasses(query: str) -> list[str]:
-        rows = store.query(query)
-        assert isinstance(rows, Rows)
-        return [row["sub"].n3() for row in rows if isinstance(row.get("sub"), URIRef)]
+# a placeholder for the VALUES block of a scoped run: queries are compiled once per shapes graph,
+# store vocabulary and kind of run (whole store or scoped), and the scope is filled in per run
+_SCOPE = "VALUES ?this { <urn:aims-graph:scope> }\n"
+Compiled = tuple[dict[Node, list[Check]], dict[Node, set[Node] | None]]  # checks, target classes
+_COMPILED: weakref.WeakKeyDictionary[Graph, dict[bool, tuple[frozenset[tuple[Node, Node]], Compiled]]]
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled(store: Store, shapes: Graph, scoped: bool) -> Compiled:
+    """Every targeted shape's checks (with queries) and target classes, compiled once and kept
+    while the shapes graph lives, for the store's subclass relations as they are now."""
+    pairs = subclass_pairs(store)
+    cache = _COMPILED.setdefault(shapes, {})
+    if scoped not in cache or cache[scoped][0] != pairs:
+        compiler = Compiler(shapes, subclasses_from(pairs), many_focus_nodes=not scoped)
+        scope = _SCOPE if scoped else ""
+        checks = {shape: [c for c in compiler.checks(shape, scope) if c.query] for shape in compiler.shapes()}
+        cache[scoped] = (pairs, (checks, {shape: compiler.target_classes(shape) for shape in checks}))
+    return cache[scoped][1]
+
+
+def _types(store: Store, scope: str) -> set[Node]:
+    rows = store.query(f"SELECT DISTINCT ?type WHERE {{ {scope} ?this {RDF.type.n3()} ?type }}")
+    assert isinstance(rows, Rows)
+    return {row["type"] for row in rows}
+
+
+def _scoped(check: Check, scope: str) -> Check:
+    if not scope:
+        return check
+    fill = lambda text: text.replace(_SCOPE, scope) if text else text  # noqa: E731
+    return dataclasses.replace(
+        check, query=fill(check.query), body=fill(check.body), focus_query=fill(check.focus_query)
+    )
+
+
+def subclass_pairs(store: Store) -> frozenset[tuple[Node, Node]]:
+    """The store's rdfs:subClassOf statements, read in one query (no property path: Virtuoso 7
+    follows subClassOf+ wrongly in places)."""
+    rows = store.query(f"SELECT ?sub ?super WHERE {{ ?sub {RDFS.subClassOf.n3()} ?super }}")
+    assert isinstance(rows, Rows)
+    return frozenset((row["sub"], row["super"]) for row in rows)
+
+
+def subclasses_from(pairs: frozenset[tuple[Node, Node]]) -> Callable[[Node], list[Node]]:
+    """A class's subclasses, direct or not, from subClassOf pairs."""
+    direct: dict[Node, set[Node]] = {}
+    for sub, sup in pairs:
+        direct.setdefault(sup, set()).add(sub)
+
+    def subclasses(cls: Node) -> list[Node]:
+        seen: set[Node] = set()
+        todo = [cls]
+        while todo:
+            for sub in direct.get(todo.pop(), ()):
+                if sub not in seen:
+                    seen.add(sub)
+                    todo.append(sub)
+        return sorted(seen - {cls}, key=str)
 
     return subclasses
+
+
+def subclasses_in(store: Store) -> Callable[[Node], list[Node]]:
+    return subclasses_from(subclass_pairs(store))
 
 
 def _violations(check: Check, rows: Rows) -> list[Violation]:
