@@ -1,7 +1,7 @@
 """Print aims-graph's benchmark figures (`make bench`).
 
 Each measurement runs in its own process so that peak memory (ru_maxrss) is its own.
-    python bench/run.py                      # everything: store, HTTP, validation at 100 and 1,000
+    python bench/run.py                      # everything: store, HTTP, validation at 100, 1,000, 10,000
     python bench/run.py --only validation --sizes 100 1000   # a quicker run
 """
 
@@ -243,7 +243,29 @@ def run_child(name: str, path: Path) -> dict[str, object]:
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def bench_validation(sizes: list[int], workdir: Path, reference_up_to: int = 1000) -> None:
+def http_validate_ms(path: Path, workdir: Path, n: int) -> float:
+    """GET /validate on `aims serve` holding the organisation: median of 5 requests (after one
+    that warms the compiled-query cache), the JSON report read in full."""
+    import http.client
+
+    from tests.servers import aims_server
+
+    with aims_server(workdir / f"validate-http-{n}", [path], timeout=900) as port:
+
+        def get() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+            conn.request("GET", f"/validate?as_of={AS_OF.isoformat()}")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+
+        get()
+        return _median_ms(get, 5)
+
+
+def bench_validation(
+    sizes: list[int], workdir: Path, reference_up_to: int = 1000, http_up_to: int = 1000
+) -> None:
     from rdflib.namespace import SH
 
     from bench.generate import generate
@@ -256,7 +278,7 @@ def bench_validation(sizes: list[int], workdir: Path, reference_up_to: int = 100
     )
     print(
         f"{'systems':>8} | {'store: load':>11} {'validate':>9} {'peak MB':>8} {'1 system ms':>11} | "
-        f"{'pySHACL':>8} {'peak MB':>8} | {'Jena':>6} {'peak MB':>8} | {'results':>8} same"
+        f"{'HTTP ms':>8} | {'pySHACL':>8} {'peak MB':>8} | {'Jena':>6} {'peak MB':>8} | {'results':>8} same"
     )
     for n in sizes:
         path = workdir / f"org-{n}.ttl"
@@ -279,9 +301,10 @@ def bench_validation(sizes: list[int], workdir: Path, reference_up_to: int = 100
             if "total_s" in jena
             else f"{'n/a':>6} {'-':>8}"
         )
+        http_text = f"{http_validate_ms(path, workdir, n):>8.0f}" if n <= http_up_to else f"{'-':>8}"
         print(
-            f"{n:>8} | {ours['load_s']:>11.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} {ours['scoped_ms']:>11.0f} | "
-            f"{ref} | {jena_text} | {len(ours['keys']):>8} {same}",
+            f"{n:>8} | {ours['load_s']:>11.2f} {ours['validate_s']:>9.2f} {ours['peak_mb']:>8.0f} {ours['scoped_ms']:>11.0f} "
+            f"{http_text} | {ref} | {jena_text} | {len(ours['keys']):>8} {same}",
             flush=True,
         )
         if "skipped" in jena:
@@ -369,7 +392,7 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="validation sizes")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000], help="validation sizes")
     parser.add_argument(
         "--reference-up-to",
         type=int,

@@ -70,11 +70,18 @@ class Report:
     conforms: bool
     as_of: dt.date
     results: list[Result] = field(default_factory=list)
-    graph: Graph = field(default_factory=Graph)  # the W3C SHACL validation report
+    # how to build the W3C SHACL validation report graph: built when first asked for (a JSON
+    # report does not need it)
+    make_graph: Callable[[], Graph] = field(default=Graph, repr=False, compare=False)
     stage: int | None = None
     # how to find the requirements some rule of the run evaluated on at least one focus node (only
     # these can be "met"): asked of the store only when a verdict needs it
     assess: Callable[[], frozenset[str]] = field(default=frozenset, repr=False, compare=False)
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The W3C SHACL validation report (SHACL 3.6)."""
+        return self.make_graph()
 
     @cached_property
     def assessed(self) -> frozenset[str]:
@@ -339,7 +346,7 @@ def validate(
 
     if engine == "store":
         found = store_engine.run(store, shapes, focus, timeout=timeout, only=set(rules))
-        graph = store_engine.report_graph(found, shapes)
+        graph = None
     else:
         data = store.rdflib_graph()
         if builtin:
@@ -355,11 +362,12 @@ def validate(
             if _node_shape(shapes, v.shape) in set(rules) and (focus is None or v.focus in focus)
         ]
         if len(kept) != len(found):
-            found, graph = kept, store_engine.report_graph(kept, shapes)
+            found, graph = kept, None
     results = _results(store, shapes, found)
     conforms = not any(r.severity == "Violation" for r in results)
     assess = (lambda: assessed_requirements(store, shapes, rules, scope)) if builtin else frozenset
-    return Report(conforms, as_of, results, graph, stage, assess)
+    make_graph = (lambda: store_engine.report_graph(found, shapes)) if graph is None else (lambda: graph)
+    return Report(conforms, as_of, results, make_graph, stage, assess)
 
 
 def _as_store(source: Store | Graph, catalogue: bool) -> Store:

@@ -563,18 +563,24 @@ class Compiler:
             tests = [self.violates(m, v) for m in self._list(shape, members)]
             count = " + ".join(f"IF({t}, 0, 1)" for t in tests) or "0"
             yield value_test(SH.XoneConstraintComponent, f"(({count}) != 1)")
+        # Over many focus nodes, "has no such value" runs as MINUS (one anti-join) rather than as a
+        # NOT EXISTS evaluated for each focus node: at 10,000 systems 32 s against a fraction of one.
+        anti_join = (lambda pattern: f"MINUS {{ {pattern} }}") if self._many else (lambda pattern: None)
         for node_value in g.objects(shape, SH.hasValue):
-            test = (
-                f"!sameTerm({f}, {term(node_value)})"
-                if p is None
-                else f"NOT EXISTS {{ {f} {p} {term(node_value)} }}"
-            )
-            yield focus_test(SH.HasValueConstraintComponent, test)
+            if p is None:
+                yield focus_test(SH.HasValueConstraintComponent, f"!sameTerm({f}, {term(node_value)})")
+            else:
+                pattern = f"{f} {p} {term(node_value)} ."
+                yield focus_test(
+                    SH.HasValueConstraintComponent, f"NOT EXISTS {{ {pattern} }}", anti_join(pattern)
+                )
         if p is not None:
             for n in g.objects(shape, SH.minCount):
+                pattern = self._distinct(f, p, self._int(shape, n))
                 yield focus_test(
                     SH.MinCountConstraintComponent,
-                    "NOT EXISTS { " + self._distinct(f, p, self._int(shape, n)) + " }",
+                    f"NOT EXISTS {{ {pattern} }}",
+                    anti_join(pattern) if pattern else None,
                 )
             for n in g.objects(shape, SH.maxCount):
                 yield focus_test(
