@@ -234,6 +234,7 @@ class Facts:
         return str(own[0]) if own else str(requirement)
 
 
+@cache
 def _leaves(requirement: Node) -> list[Node]:
     """A leaf clause or control itself; a parent clause (6.1, 9.2) as its leaf clauses."""
     catalogue = catalogue_graph()
@@ -387,10 +388,22 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
     facts = Facts(store, {v.focus for v in found})
     catalogue = catalogue_graph()
     results = []
+
+    @cache
+    def rule_of(source: Node) -> tuple[Node | None, Node | None, Node | None, int | None]:
+        """A result's source shape -> its rule, the rule's requirement path, requirement, stage."""
+        shape = _node_shape(shapes, source)
+        stage_node = shapes.value(shape, AIMS.auditStage)
+        stage = int(str(catalogue.value(stage_node, SKOS.notation))) if stage_node is not None else None
+        return (
+            shape,
+            shapes.value(shape, AIMS.requirementPath),
+            shapes.value(shape, AIMS.checksRequirement),
+            stage,
+        )
+
     for v in found:
-        shape = _node_shape(shapes, v.shape)
-        via = shapes.value(shape, AIMS.requirementPath)
-        checks = shapes.value(shape, AIMS.checksRequirement)
+        shape, via, checks, stage = rule_of(v.shape)
         reported: list[Node] = [*facts.objects(v.focus, via)] if isinstance(via, URIRef) else []
         reported = reported or ([checks] if checks is not None else [])
         # the control the result is about: the focus node's, or the focus node itself (a control
@@ -399,7 +412,6 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
         against = {str(leaf) for r in reported for leaf in _leaves(r)} | (
             {str(control)} if control else set()
         )
-        stage_node = shapes.value(shape, AIMS.auditStage)
         requirement = reported[0] if reported else None
         results.append(
             Result(
@@ -411,18 +423,27 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
                 shape=str(shape),
                 requirement=str(requirement) if requirement is not None else None,
                 requirement_id=facts.identifier(requirement),  # type: ignore[arg-type]
-                stage=int(str(catalogue.value(stage_node, SKOS.notation)))
-                if stage_node is not None
-                else None,
+                stage=stage,
                 control=str(control) if control is not None else None,
                 control_id=facts.identifier(control),
                 against=tuple(sorted(against)),
             )
         )
 
+    @cache
+    def position(requirement: str | None) -> int:
+        ordinal = catalogue.value(URIRef(requirement), AIMS.ordinal) if requirement else None
+        return int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
+
     def standard_order(r: Result) -> tuple[int, str, str, str, str, str, str]:
-        ordinal = catalogue.value(URIRef(r.requirement), AIMS.ordinal) if r.requirement else None
-        position = int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
-        return (position, r.requirement_id or "", r.focus, r.path or "", r.message, r.value or "", r.shape)
+        return (
+            position(r.requirement),
+            r.requirement_id or "",
+            r.focus,
+            r.path or "",
+            r.message,
+            r.value or "",
+            r.shape,
+        )
 
     return sorted(results, key=standard_order)

@@ -7,6 +7,7 @@ import dataclasses
 import re
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -48,45 +49,58 @@ def run(
         if not focus:
             return []
         scope = "VALUES ?this { " + " ".join(sorted(t.n3() for t in focus)) + " }\n"
-    found: list[Violation] = []
     compiled_shapes, target_classes = _compiled(store, shapes, scoped=bool(scope))
     types_in_scope = _types(store, scope) if scope else set()
-    for shape, compiled in compiled_shapes.items():
-        if only is not None and shape not in only:
-            continue
+
+    def in_scope(shape: Node) -> bool:
+        """A scoped run skips shapes with no focus node in scope: nothing to ask the store."""
         classes = target_classes[shape]
-        if scope and classes is not None and not classes & types_in_scope:
-            continue  # no focus node in scope: nothing to ask the store
-        checks = [_scoped(c, scope) for c in compiled]
-        # a shape's core constraints as one query (a UNION, each branch tagged): one round trip
-        batched = [c for c in checks if c.body is not None]
-        if batched:
-            branches = " UNION ".join(f"{{ {c.body} BIND ({i} AS ?check) }}" for i, c in enumerate(batched))
-            rows = store.query(
-                hoist_prefixes(f"SELECT DISTINCT ?this ?value ?path ?key ?check WHERE {{ {branches} }}"),
-                timeout=timeout,
-            )
-            assert isinstance(rows, Rows)
-            by_check: dict[int, list[dict[str, Identifier]]] = {}
-            for row in rows:
-                by_check.setdefault(int(str(row["check"])), []).append(row)
-            for i, check in enumerate(batched):
-                found.extend(_violations(check, Rows(rows.variables, by_check.get(i, []))))
-        for check in checks:
-            if check.body is not None:
-                continue
-            if check.focus_query is None:
-                rows = store.query(hoist_prefixes(check.query), timeout=timeout)
-                assert isinstance(rows, Rows)
-                found.extend(_violations(check, rows))
-                continue
-            nodes = store.query(hoist_prefixes(check.focus_query), timeout=timeout)
-            assert isinstance(nodes, Rows)
-            for node in (row["this"] for row in nodes):
-                rows = store.query(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
-                assert isinstance(rows, Rows)
-                found.extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
+        return not scope or classes is None or bool(classes & types_in_scope)
+
+    todo = [
+        [_scoped(c, scope) for c in compiled]
+        for shape, compiled in compiled_shapes.items()
+        if (only is None or shape in only) and in_scope(shape)
+    ]
+    # two shapes at a time: the store evaluates one query while Python reads another's rows
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = [
+            v for part in pool.map(lambda checks: _run_shape(store, checks, timeout), todo) for v in part
+        ]
     return list(dict.fromkeys(found))  # a result is reported once, however many rows gave it
+
+
+def _run_shape(store: Store, checks: list[Check], timeout: float | None) -> list[Violation]:
+    found: list[Violation] = []
+    # a shape's core constraints as one query (a UNION, each branch tagged): one round trip
+    batched = [c for c in checks if c.body is not None]
+    if batched:
+        branches = " UNION ".join(f"{{ {c.body} BIND ({i} AS ?check) }}" for i, c in enumerate(batched))
+        rows = store.query(
+            hoist_prefixes(f"SELECT DISTINCT ?this ?value ?path ?key ?check WHERE {{ {branches} }}"),
+            timeout=timeout,
+        )
+        assert isinstance(rows, Rows)
+        by_check: dict[int, list[dict[str, Identifier]]] = {}
+        for row in rows:
+            by_check.setdefault(int(str(row["check"])), []).append(row)
+        for i, check in enumerate(batched):
+            found.extend(_violations(check, Rows(rows.variables, by_check.get(i, []))))
+    for check in checks:
+        if check.body is not None:
+            continue
+        if check.focus_query is None:
+            rows = store.query(hoist_prefixes(check.query), timeout=timeout)
+            assert isinstance(rows, Rows)
+            found.extend(_violations(check, rows))
+            continue
+        nodes = store.query(hoist_prefixes(check.focus_query), timeout=timeout)
+        assert isinstance(nodes, Rows)
+        for node in (row["this"] for row in nodes):
+            rows = store.query(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
+            assert isinstance(rows, Rows)
+            found.extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
+    return found
 
 
 # a placeholder for the VALUES block of a scoped run: queries are compiled once per shapes graph,
