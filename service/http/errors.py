@@ -9,7 +9,7 @@ from rdflib import URIRef
 from werkzeug.exceptions import HTTPException
 
 from ..queries import QueryError
-from ..store import LoadError, StoreError, StoreLocked
+from ..store import InputRefused, LoadError, StoreError, StoreLocked
 from ..store.base import check_iri
 from ..validation import ValidationError
 
@@ -51,6 +51,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(LoadError)
     def _load(e: LoadError) -> Response:
+        if isinstance(e, InputRefused):
+            title = "Content Too Large" if e.status == 413 else "RDF refused"
+            return problem_response(e.status, title, str(e), "rdf-refused", line=e.line, column=e.column)
         return problem_response(400, "Bad RDF", str(e), "rdf-syntax", line=e.line, column=e.column)
 
     @app.errorhandler(QueryError)

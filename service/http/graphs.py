@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
-from ..namespaces import CATALOGUE_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
-from ..store.base import to_ntriples
+from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
 from . import auth, formats, get_store, write_lock
 from .errors import Problem, checked_iri
 
@@ -46,7 +45,9 @@ def _body() -> tuple[bytes, RDFFormat]:
             fmt = format_for(media_type=upload.mimetype or "", path=upload.filename or name)
         except StoreError as e:
             raise Problem(415, "Unsupported Media Type", f"part {name!r}: {e}", "media-type") from None
-        parts.append(to_ntriples(upload.read(), fmt, source=f"part {name}"))
+        data = upload.read()
+        check_input(data, fmt, f"part {name}")  # before the parser that to_ntriples runs
+        parts.append(to_ntriples(data, fmt, source=f"part {name}"))
     return b"".join(parts), FORMATS["nt"]
 
 
@@ -68,8 +69,8 @@ def graph_store(direct: str | None = None) -> Response:
         body = store.export(fmt, graph)
         return Response(b"" if request.method == "HEAD" else body, mimetype=fmt.media_type)
     auth.check("editor")
-    if graph == CATALOGUE_GRAPH:
-        raise Problem(403, "Forbidden", "the catalogue graph is read-only", "read-only-graph")
+    if reserved_graph(graph):
+        raise Problem(403, "Forbidden", f"the graph {graph} is read-only or internal", "read-only-graph")
     with write_lock():
         existed = graph in store.graphs()
         if request.method == "DELETE":
@@ -78,7 +79,14 @@ def graph_store(direct: str | None = None) -> Response:
             store.drop(graph)
             return Response(status=204)
         data, fmt = _body()
-        store.load(data, fmt, graph, replace=request.method == "PUT", source="request body")
+        store.load(
+            data,
+            fmt,
+            graph,
+            replace=request.method == "PUT",
+            source="request body",
+            max_triples=MAX_TRIPLES_PER_REQUEST,
+        )
     return Response(status=204 if existed else 201)
 
 

@@ -9,11 +9,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, Response, current_app, request
 from pyparsing import ParseException, ParseResults
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.term import Variable
 
 from ..store import QueryTimeout
-from ..store.base import QueryDataset, Rows
+from ..store.base import QueryDataset, Rows, reserved_graph
 from . import auth, formats, get_store, write_lock
 from .errors import Problem, checked_iri
 
@@ -32,6 +34,7 @@ def _names(tree: object) -> set[str]:
         if isinstance(name, str):
             found.add(name)
         if isinstance(node, dict):
+            stack.extend(node.keys())  # a quads dict is keyed by graph name
             stack.extend(node.values())
         elif isinstance(node, list | tuple | ParseResults):
             stack.extend(node)
@@ -41,10 +44,13 @@ def _names(tree: object) -> set[str]:
 _parser_lock = threading.Lock()  # pyparsing, under rdflib's parser, is not thread-safe
 
 
-def _parse(text: str, update: bool) -> None:
+def _parse(text: str, update: bool) -> bool:
+    """Refuse bad SPARQL, SERVICE, LOAD and updates of reserved graphs; True when an update
+    clears or drops ALL or NAMED graphs."""
     try:
         with _parser_lock:
             tree = parseUpdate(text) if update else parseQuery(text)
+            algebra = translateUpdate(tree) if update else None  # type: ignore[arg-type]
     except ParseException as e:
         raise Problem(
             400,
@@ -56,6 +62,7 @@ def _parse(text: str, update: bool) -> None:
         ) from None
     except Exception as e:  # rdflib raises several kinds on malformed text
         raise Problem(400, "Bad SPARQL", str(e), "sparql-syntax") from None
+    every = _refuse_reserved_graphs(algebra) if algebra is not None else False
     names = _names(tree)
     if "ServiceGraphPattern" in names:
         raise Problem(
@@ -65,6 +72,35 @@ def _parse(text: str, update: bool) -> None:
         raise Problem(
             400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store", "load-refused"
         )
+    return every
+
+
+def _refuse_reserved_graphs(algebra: object) -> bool:
+    """An update that names the catalogue or an internal graph, or writes into graphs named by a
+    variable, is refused before it runs. True when it clears or drops ALL or NAMED graphs: on this
+    service those mean the organisation's graphs, and the catalogue is restored right after."""
+    every = False
+    stack = [algebra]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, URIRef) and reserved_graph(node):
+            raise Problem(403, "Forbidden", f"the graph {node} is read-only or internal", "read-only-graph")
+        if type(node) is str and node in ("ALL", "NAMED"):  # rdflib keeps these keywords as plain str
+            every = True
+        if isinstance(node, dict):
+            quads = node.get("quads")
+            if isinstance(quads, dict) and any(isinstance(g, Variable) for g in quads):
+                raise Problem(
+                    403, "Forbidden", "an update that writes into GRAPH ?variable could reach the read-only "
+                    "catalogue graph: name the graph", "read-only-graph",
+                )  # fmt: skip
+            stack.extend(node.keys())  # a quads dict is keyed by graph name
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple | ParseResults):
+            stack.extend(node)
+        elif hasattr(node, "__dict__") and not isinstance(node, URIRef | Variable):
+            stack.extend(vars(node).values())
+    return every
 
 
 def _request_text() -> tuple[str, bool]:
@@ -132,12 +168,22 @@ def sparql() -> Response:
     dataset = _dataset(update)
     # Relative IRIs resolve against the request's URL (SPARQL 1.1 Protocol); a BASE in the text wins.
     text = f"BASE <{request.base_url}>\n{text}"
-    _parse(text, update)
+    if update:
+        auth.check("editor")  # who may update is settled before what the update says
+    every = _parse(text, update)
     store = get_store()
     if update:
-        auth.check("editor")
         with write_lock():
             store.update(text)
+            # checked by content, whatever way the update found to it, and restored at once
+            if store.ensure_catalogue() and not every:
+                current_app.logger.warning("an update changed the catalogue graph; it was restored")
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    "the update reached the read-only catalogue graph, which was restored",
+                    "read-only-graph",
+                )
         return Response(status=204)
     auth.check("reader")
     timeout = current_app.extensions["aims_settings"].query_timeout

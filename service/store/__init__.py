@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import (
     FORMATS,
+    InputRefused,
     LoadError,
     QueryTimeout,
     RDFFormat,
@@ -16,6 +17,7 @@ from .base import (
 
 __all__ = [
     "FORMATS",
+    "InputRefused",
     "LoadError",
     "QueryTimeout",
     "RDFFormat",

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 from rdflib.term import Identifier
 
 from .. import resources
@@ -113,6 +114,18 @@ class LoadError(StoreError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class InputRefused(LoadError):
+    """Data refused before anything was stored: a DTD, a limit, a truncated document. `status` is
+    the HTTP status that says so (400 for a document we do not read, 413 for one too large)."""
+
+    def __init__(
+        self, message: str, status: int = 400, source: str | None = None, line: int | None = None,
+        column: int | None = None,
+    ) -> None:  # fmt: skip
+        self.status = status
+        super().__init__(message, source=source, line=line, column=column)
+
+
 @dataclass
 class Rows:
     """A SELECT result: variable names and one dict per solution (unbound variables absent)."""
@@ -161,9 +174,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def load(
-        self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None
+        self,
+        data: bytes,
+        fmt: RDFFormat,
+        graph: URIRef,
+        replace: bool = False,
+        source: str | None = None,
+        max_triples: int | None = None,
     ) -> int:
-        """Parse `data` and add it to `graph` (or replace the graph), all or nothing; the triples added."""
+        """Parse `data` and add it to `graph` (or replace the graph), all or nothing; the triples added.
+        What `check_input` refuses never reaches the store; a quad format's graph names are dropped:
+        everything goes into `graph`."""
 
     @abc.abstractmethod
     def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
@@ -192,13 +213,26 @@ class Store(abc.ABC):
 
     # ---------------------------------------------------------------- shared behaviour
 
-    def ensure_catalogue(self) -> None:
-        """Load the ontology and the ISO catalogue into the catalogue graph when it is missing or stale."""
-        expected = catalogue_graph()
-        if self.count(CATALOGUE_GRAPH) == len(expected):
-            return
-        data = expected.serialize(format="nt", encoding="utf-8")
+    def ensure_catalogue(self) -> bool:
+        """Load the ontology and the ISO catalogue into the catalogue graph unless it holds exactly
+        them (compared by content, blank nodes up to isomorphism, not by count). True when it had
+        to be (re)loaded."""
+        if self.catalogue_intact():
+            return False
+        data = catalogue_graph().serialize(format="nt", encoding="utf-8")
         self.load(data, FORMATS["nt"], CATALOGUE_GRAPH, replace=True, source="catalogue")
+        return True
+
+    def catalogue_intact(self) -> bool:
+        """Whether the catalogue graph holds exactly the shipped ontology and catalogue."""
+        expected = catalogue_graph()
+        if self.count(CATALOGUE_GRAPH) != len(expected):
+            return False
+        held = Graph().parse(data=self.export(FORMATS["nt"], CATALOGUE_GRAPH), format="nt")
+        # ground triples compared as sets, the few with blank nodes up to isomorphism (fast)
+        ground, blank = _split_blank(held)
+        expected_ground, expected_blank = _split_blank(expected)
+        return ground == expected_ground and isomorphic(blank, expected_blank)
 
     def load_file(
         self, path: Path, graph: URIRef | None = None, fmt: RDFFormat | None = None, replace: bool = False
@@ -257,6 +291,118 @@ def sparql_term(term: Identifier) -> str:
 
 
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+# Limits on what a document may hold, checked before it is stored (see check_input).
+MAX_NESTING = 200  # elements in RDF/XML, objects and arrays in JSON-LD
+MAX_LITERAL_CHARS = 1 << 20  # a literal over a million characters is not AIMS data
+MAX_TRIPLES_PER_REQUEST = 2_000_000
+
+
+# Graph names the service keeps for itself: the catalogue, the embedded store's staging graphs,
+# the remote store's registry. No client request may write them or create one.
+RESERVED_GRAPH_PREFIXES = (
+    "urn:aims:",
+    "https://w3id.org/aims/graph/catalogue",
+    "https://w3id.org/aims/graph/registry",
+)
+
+
+def reserved_graph(iri: str) -> bool:
+    return str(iri).startswith(RESERVED_GRAPH_PREFIXES)
+
+
+def _split_blank(graph: Graph) -> tuple[set[tuple[Identifier, ...]], Graph]:
+    ground: set[tuple[Identifier, ...]] = set()
+    blank = Graph()
+    for triple in graph:
+        if any(isinstance(t, BNode) for t in triple):
+            blank.add(triple)
+        else:
+            ground.add(triple)  # type: ignore[arg-type]
+    return ground, blank
+
+
+def check_input(
+    data: bytes, fmt: RDFFormat, source: str | None = None, max_triples: int | None = None
+) -> None:
+    """Refuse, before any parser of the store sees it, what could exhaust it or be read as less
+    than it is: RDF/XML with a DTD (entity expansion), documents nested deeper than MAX_NESTING,
+    truncated RDF/XML; then, reading the triples as a stream, literals over MAX_LITERAL_CHARS and
+    more than `max_triples` triples. InputRefused says which, with the line and column."""
+    if fmt.name == "xml":
+        _check_xml(data, source)
+    elif fmt.name == "json-ld":
+        _check_json(data, source)
+    count = 0
+    try:
+        for quad in ox.parse(data, format=fmt.ox, base_iri="urn:aims:check:"):
+            value = quad.object
+            if isinstance(value, ox.Literal) and len(value.value) > MAX_LITERAL_CHARS:
+                raise InputRefused(
+                    f"a literal of {len(value.value):,} characters (the limit is {MAX_LITERAL_CHARS:,})",
+                    413, source,
+                )  # fmt: skip
+            count += 1
+            if max_triples is not None and count > max_triples:
+                raise InputRefused(f"more than {max_triples:,} triples in one request", 413, source)
+    except SyntaxError as e:
+        raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
+
+
+def _check_xml(data: bytes, source: str | None) -> None:
+    """RDF/XML read once by expat: no DTD, bounded depth, and the document must be complete."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    depth = 0
+
+    def refuse(message: str, status: int = 400) -> None:
+        raise InputRefused(message, status, source, parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+
+    def start(name: str, attrs: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_NESTING:
+            refuse(f"elements nested more than {MAX_NESTING} deep", 413)
+
+    def end(name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartDoctypeDeclHandler = lambda *a: refuse(
+        "RDF/XML with a DTD (<!DOCTYPE>) is refused: entities could expand it without bound"
+    )
+    parser.EntityDeclHandler = lambda *a: refuse("RDF/XML with entity declarations is refused")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as e:
+        raise InputRefused(
+            f"not well-formed XML: {expat.ErrorString(e.code)}", 400, source, e.lineno, e.offset + 1
+        ) from None
+
+
+def _check_json(data: bytes, source: str | None) -> None:
+    """JSON-LD nested no deeper than MAX_NESTING, measured without recursion."""
+    depth, in_string, escaped = 0, False, False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_NESTING:
+                raise InputRefused(f"JSON nested more than {MAX_NESTING} deep", 413, source)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
 
 
 def to_ntriples(data: bytes, fmt: RDFFormat, source: str | None = None, base_iri: str | None = None) -> bytes:

@@ -27,7 +27,9 @@ from .base import (
     Store,
     StoreError,
     StoreLocked,
+    check_input,
     inline_values,
+    to_ntriples,
 )
 
 # Staging graphs hold a replacement until it is swapped in; leftovers of a killed load are dropped on open.
@@ -140,8 +142,17 @@ class EmbeddedStore(Store):
     # ---------------------------------------------------------------- data in and out
 
     def load(
-        self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None
+        self,
+        data: bytes,
+        fmt: RDFFormat,
+        graph: URIRef,
+        replace: bool = False,
+        source: str | None = None,
+        max_triples: int | None = None,
     ) -> int:
+        check_input(data, fmt, source, max_triples)
+        if fmt.quads:  # graph names in the data would write other graphs than `graph`
+            data, fmt = to_ntriples(data, fmt, source, str(graph)), FORMATS["nt"]
         target = ox.NamedNode(str(graph))
         staging = ox.NamedNode(f"{_STAGING}{uuid.uuid4()}")
         before = self._count_graph(target)

@@ -33,6 +33,7 @@ from .base import (
     Rows,
     Store,
     StoreError,
+    check_input,
     check_iri,
     inline_values,
     to_ntriples,
@@ -188,9 +189,16 @@ class RemoteStore(Store):
             raise StoreError(f"update failed on {self.update_endpoint}: {_short(e)}") from e
 
     def load(
-        self, data: bytes, fmt: RDFFormat, graph: URIRef, replace: bool = False, source: str | None = None
+        self,
+        data: bytes,
+        fmt: RDFFormat,
+        graph: URIRef,
+        replace: bool = False,
+        source: str | None = None,
+        max_triples: int | None = None,
     ) -> int:
         graph = check_iri(str(graph))
+        check_input(data, fmt, source, max_triples)
         # Parse here first: a syntax error is reported with its position and never reaches the server.
         body = to_ntriples(data, fmt, source=source, base_iri=str(graph))
         before = 0 if replace else self.count(graph)

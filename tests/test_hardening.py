@@ -1,0 +1,255 @@
+"""Attacks and faults on a real `aims serve` process (issue 10, the parts built so far): the
+catalogue no update or upload can change, parser bombs refused before any parser of the store
+sees them, truncated documents refused, internal graph names reserved, the catalogue checked by
+content at start. Each request that is refused must leave the data as it was and the process
+alive."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal
+from rdflib.namespace import SKOS
+
+from service.namespaces import CATALOGUE_GRAPH
+from service.store.base import MAX_LITERAL_CHARS, MAX_NESTING
+
+from .servers import aims_server
+
+TOKEN = "hardening-editor"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CAT = str(CATALOGUE_GRAPH)
+A_2_2 = "https://w3id.org/aims/iso42001#A.2.2"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    return tmp_path_factory.mktemp("hardening")
+
+
+@pytest.fixture(scope="module")
+def port(folder: Path) -> Iterator[int]:
+    with aims_server(folder, env={"AIMS_TOKENS": f"{TOKEN}=editor"}) as p:
+        yield p
+
+
+def call(port: int, method: str, target: str, body: bytes | str = b"", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(method, target, body=body, headers=headers or {})
+    response = conn.getresponse()
+    return response.status, response.getheader("Content-Type") or "", response.read()
+
+
+def catalogue_label(port: int) -> str:
+    query = f"SELECT ?l WHERE {{ GRAPH <{CAT}> {{ <{A_2_2}> <{SKOS.prefLabel}> ?l }} }}"
+    status, _, body = call(
+        port,
+        "GET",
+        "/sparql?query=" + urllib.parse.quote(query),
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert status == 200
+    return "|".join(sorted(b["l"]["value"] for b in json.loads(body)["results"]["bindings"]))
+
+
+def count(port: int) -> int:
+    status, _, body = call(port, "GET", "/health")
+    assert status == 200  # and the process is alive
+    return int(json.loads(body)["triples"])
+
+
+def update(port: int, text: str):  # type: ignore[no-untyped-def]
+    return call(port, "POST", "/sparql", text, {**AUTH, "Content-Type": "application/sparql-update"})
+
+
+# ---------------------------------------------------------------------- the catalogue
+
+CATALOGUE_UPDATES = [
+    f"INSERT DATA {{ GRAPH <{CAT}> {{ <urn:x:a> <urn:x:p> 1 }} }}",
+    f"PREFIX g: <https://w3id.org/aims/graph/> DELETE DATA {{ GRAPH g:catalogue {{ <{A_2_2}> a <https://w3id.org/aims#ReferenceControl> }} }}",
+    f"DELETE WHERE {{ GRAPH ?g {{ <{A_2_2}> ?p ?o }} }}",
+    f"WITH <{CAT}> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}",
+    f'DELETE {{ GRAPH ?g {{ ?s <{SKOS.prefLabel}> ?o }} }} INSERT {{ GRAPH ?g {{ ?s <{SKOS.prefLabel}> "changed" }} }} WHERE {{ GRAPH ?g {{ ?s <{SKOS.prefLabel}> ?o }} }}',
+    f"COPY <urn:x:empty> TO <{CAT}>",
+    f"MOVE <{CAT}> TO <urn:x:elsewhere>",
+    f"ADD <urn:x:empty> TO <{CAT}>",
+    f"DROP GRAPH <{CAT}>",
+    f"INSERT {{ GRAPH <urn:x:copy> {{ ?s ?p ?o }} }} USING <{CAT}> WHERE {{ ?s ?p ?o }}",
+]
+
+
+@pytest.mark.parametrize("text", CATALOGUE_UPDATES)
+def test_no_update_changes_the_catalogue(port: int, text: str) -> None:
+    before_label, before = catalogue_label(port), count(port)
+    status, media, body = update(port, text)
+    assert status == 403, body
+    assert media == "application/problem+json" and json.loads(body)["type"].endswith("read-only-graph")
+    assert catalogue_label(port) == before_label and count(port) == before
+
+
+@pytest.mark.parametrize("text", ["CLEAR ALL", "DROP NAMED", "CLEAR SILENT ALL", "DROP ALL"])
+def test_all_and_named_mean_the_organisations_graphs(port: int, text: str) -> None:
+    """CLEAR ALL and its kin empty the organisation's data (clients reset a store that way, the
+    W3C protocol tests among them); the catalogue is back, whole, before the answer."""
+    before = catalogue_label(port)
+    headers = {**AUTH, "Content-Type": "text/turtle"}
+    assert call(port, "PUT", "/graph-store?graph=urn:x:data", "<urn:x:a> <urn:x:p> 1 .", headers)[0] in (
+        201,
+        204,
+    )
+    status, _, body = update(port, text)
+    assert status == 204, body
+    assert catalogue_label(port) == before
+    assert call(port, "GET", "/graph-store?graph=urn:x:data")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("media", "body"),
+    [
+        ("application/trig", f"<{CAT}> {{ <urn:x:a> <urn:x:p> 1 . }}"),
+        ("application/n-quads", f'<urn:x:a> <urn:x:p> "1" <{CAT}> .\n'),
+        ("application/ld+json", json.dumps({"@id": CAT, "@graph": [{"@id": "urn:x:a", "urn:x:p": 1}]})),
+    ],
+)
+def test_quad_uploads_cannot_name_the_catalogue(port: int, media: str, body: str) -> None:
+    """A Graph Store request writes the graph it names: graph names inside the body are dropped,
+    so the triples land in that graph and the catalogue keeps its content."""
+    before = catalogue_label(port)
+    graph = "urn:x:upload-" + media.rsplit("/", 1)[-1]
+    status, _, _ = call(
+        port, "PUT", "/graph-store?graph=" + urllib.parse.quote(graph), body, {**AUTH, "Content-Type": media}
+    )
+    assert status in (201, 204)
+    assert catalogue_label(port) == before
+    status, _, data = call(
+        port,
+        "GET",
+        "/graph-store?graph=" + urllib.parse.quote(graph),
+        headers={"Accept": "application/n-triples"},
+    )
+    assert status == 200 and b"<urn:x:a> <urn:x:p>" in data
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [CAT, "urn:aims:staging:00000000-0000-0000-0000-000000000000", "https://w3id.org/aims/graph/registry"],
+)
+def test_internal_graph_names_are_reserved(port: int, graph: str) -> None:
+    """Before, a graph named like the store's staging graphs was accepted (201) and then dropped at the next start."""
+    status, _, body = call(
+        port,
+        "PUT",
+        "/graph-store?graph=" + urllib.parse.quote(graph),
+        "<urn:x:a> <urn:x:p> 1 .",
+        {**AUTH, "Content-Type": "text/turtle"},
+    )
+    assert status == 403, body
+    status, _, _ = update(port, f"INSERT DATA {{ GRAPH <{graph}> {{ <urn:x:a> <urn:x:p> 1 }} }}")
+    assert status == 403
+
+
+def test_anonymous_update_is_401_before_any_parsing(port: int) -> None:
+    status, _, _ = call(
+        port, "POST", "/sparql", "this is not SPARQL", {"Content-Type": "application/sparql-update"}
+    )
+    assert status == 401
+
+
+# ---------------------------------------------------------------------- parser bombs
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [
+ <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+ <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"> <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+ <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"> <!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">
+ <!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;"> <!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">
+]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+ <rdf:Description rdf:about="urn:x:bomb"><rdf:value>&g;</rdf:value></rdf:Description>
+</rdf:RDF>"""
+
+
+def _put(port: int, graph: str, media: str, body: bytes):  # type: ignore[no-untyped-def]
+    return call(
+        port, "PUT", "/graph-store?graph=" + urllib.parse.quote(graph), body, {**AUTH, "Content-Type": media}
+    )
+
+
+def test_rdfxml_entity_bomb_is_refused(port: int) -> None:
+    """Under 1 KB that expands to a 100 MB literal: refused at the DTD, with its line."""
+    assert len(BILLION_LAUGHS) < 1024
+    before = count(port)
+    status, media, body = _put(port, "urn:x:bomb", "application/rdf+xml", BILLION_LAUGHS)
+    problem = json.loads(body)
+    assert status == 400 and media == "application/problem+json"
+    assert "DTD" in problem["detail"] and problem["line"] == 2
+    assert count(port) == before
+
+
+def test_deep_json_ld_is_refused(port: int) -> None:
+    """JSON-LD nested a few thousand deep used to kill the server without a log line."""
+    deep = b'{"@id": "urn:x:deep", "urn:x:p": ' + b"[" * 5000 + b"1" + b"]" * 5000 + b"}"
+    before = count(port)
+    status, _, body = _put(port, "urn:x:deep", "application/ld+json", deep)
+    assert status == 413 and f"nested more than {MAX_NESTING}" in json.loads(body)["detail"]
+    assert count(port) == before
+
+
+def test_deep_rdfxml_is_refused(port: int) -> None:
+    nested = b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:x="urn:x:">'
+    nested += b'<rdf:Description rdf:about="urn:x:n"><x:p rdf:parseType="Resource">' * 3000
+    nested += b"</x:p></rdf:Description>" * 3000 + b"</rdf:RDF>"
+    status, _, _ = _put(port, "urn:x:deep-xml", "application/rdf+xml", nested)
+    assert status == 413
+
+
+def test_huge_literal_is_413(port: int) -> None:
+    big = f'<urn:x:big> <urn:x:p> "{"x" * (MAX_LITERAL_CHARS + 1)}" .\n'.encode()
+    before = count(port)
+    status, _, body = _put(port, "urn:x:big", "application/n-triples", big)
+    assert status == 413 and "literal" in json.loads(body)["detail"]
+    assert count(port) == before
+
+
+def test_truncated_rdfxml_does_not_replace_a_graph(port: int) -> None:
+    """A PUT with an unclosed document used to replace the graph with the fragment."""
+    graph = "urn:x:kept"
+    whole = b'<urn:x:a> <urn:x:p> "1" .\n<urn:x:b> <urn:x:p> "2" .\n'
+    assert _put(port, graph, "application/n-triples", whole)[0] in (201, 204)
+    truncated = (
+        b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        b'<rdf:Description rdf:about="urn:x:c"><rdf:value>3</rdf:value></rdf:Description>\n'
+    )
+    status, _, body = _put(port, graph, "application/rdf+xml", truncated)
+    assert status == 400 and "line" in json.loads(body)
+    status, _, data = call(
+        port,
+        "GET",
+        "/graph-store?graph=" + urllib.parse.quote(graph),
+        headers={"Accept": "application/n-triples"},
+    )
+    assert set(Graph().parse(data=data, format="nt")) == set(Graph().parse(data=whole, format="nt"))
+
+
+def test_catalogue_checked_by_content_at_start(tmp_path: Path) -> None:
+    """A change to the catalogue that keeps its triple count survived a restart: it no longer does."""
+    from service.store.embedded import EmbeddedStore
+
+    folder = tmp_path / "serve"
+    with aims_server(folder) as p:
+        original = catalogue_label(p)
+    store = EmbeddedStore(folder / "data")
+    store.update(
+        f"DELETE {{ GRAPH <{CAT}> {{ <{A_2_2}> <{SKOS.prefLabel}> ?l }} }} "
+        f"INSERT {{ GRAPH <{CAT}> {{ <{A_2_2}> <{SKOS.prefLabel}> {Literal('tampered').n3()} }} }} "
+        f"WHERE {{ GRAPH <{CAT}> {{ <{A_2_2}> <{SKOS.prefLabel}> ?l }} }}"
+    )
+    assert not store.catalogue_intact()
+    store.close()
+    with aims_server(folder) as p:
+        assert catalogue_label(p) == original
