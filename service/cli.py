@@ -9,6 +9,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,17 @@ from rdflib import Graph
 
 from . import __version__, config, queries, reports, validation
 from .namespaces import CATALOGUE_GRAPH
-from .store import FORMATS, LoadError, Rows, Store, StoreError, format_for, open_store
+from .store import (
+    FORMATS,
+    InputRefused,
+    LoadError,
+    Rows,
+    Store,
+    StoreError,
+    StoreLocked,
+    format_for,
+    open_store,
+)
 from .store.base import check_iri
 from .store.embedded import EmbeddedStore
 
@@ -66,9 +77,16 @@ def _overrides(args: argparse.Namespace, *extra: tuple[str, object]) -> dict[str
     return {k: v for k, v in pairs if v is not None}
 
 
-def _open(args: argparse.Namespace) -> Store:
-    """The configured store (embedded in --data, or remote at --endpoint), catalogue loaded."""
-    store = open_store(config.load(_overrides(args)))
+def _open(args: argparse.Namespace, read_only: bool = False) -> Store:
+    """The configured store (embedded in --data, or remote at --endpoint), catalogue loaded. A
+    command that only reads opens an embedded store read-only when `aims serve` holds it."""
+    settings = config.load(_overrides(args))
+    try:
+        store = open_store(settings)
+    except StoreLocked:
+        if not read_only:
+            raise
+        return EmbeddedStore(settings.data_dir, read_only=True)  # the service keeps its catalogue
     store.ensure_catalogue()
     return store
 
@@ -89,10 +107,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.format
         else (format_for(path=args.output) if args.output else FORMATS["trig"])
     )
-    with _open(args) as store:
+    with _open(args, read_only=True) as store:
         data = store.export(fmt, check_iri(args.graph) if args.graph else None)
     if args.output:
-        args.output.write_bytes(data)
+        try:
+            args.output.write_bytes(data)
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -107,7 +128,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             raise UsageError(f"--param {item!r}: write name=value")
         params[name] = value
     bindings = query.bindings(params)
-    with _open(args) as store:
+    with _open(args, read_only=True) as store:
         result = store.query(query.text, bindings)
     if not isinstance(result, Rows):
         raise UsageError(f"query {args.name!r} is not a SELECT query")
@@ -149,17 +170,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = _overrides(args, ("host", args.host), ("port", args.port))
     settings = config.load(overrides)
     store = open_store(settings)
-    app = create_app(overrides, store=store)  # loads the catalogue
+    try:
+        app = create_app(overrides, store=store)  # loads the catalogue
+    except ValueError as e:  # settings that cannot be used (tokens, roles, names)
+        store.close()
+        raise UsageError(f"bad settings: {e}") from None
     if args.load:
         added = store.load_files(_existing(args.load), replace=True)
         print(f"loaded {added} triples from {len(args.load)} file(s)")
-    print(
-        f"aims-graph serving the {store.kind} store at http://{settings.host}:{settings.port}/ "
-        f"(API: http://{settings.host}:{settings.port}/api)",
-        flush=True,
-    )
     try:
-        waitress.serve(app, host=settings.host, port=settings.port, threads=8, ident="aims-graph")
+        try:
+            server = waitress.create_server(
+                app, host=settings.host, port=settings.port, threads=8, ident="aims-graph"
+            )
+        except OSError as e:  # the port is taken, or not ours to use
+            raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}") from None
+        print(
+            f"aims-graph serving the {store.kind} store at http://{settings.host}:{settings.port}/ "
+            f"(API: http://{settings.host}:{settings.port}/api)",
+            flush=True,
+        )
+        server.run()
     finally:
         store.close()
     return 0
@@ -362,9 +393,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except InputRefused as e:
+        print(f"aims: refused: {e}", file=sys.stderr)
+        return 2
     except LoadError as e:
         print(f"aims: RDF syntax error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `aims ... | head`: the reader has gone, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("aims: interrupted", file=sys.stderr)
+        return 130
     except (
         UsageError,
         StoreError,

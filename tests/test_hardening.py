@@ -253,3 +253,111 @@ def test_catalogue_checked_by_content_at_start(tmp_path: Path) -> None:
     store.close()
     with aims_server(folder) as p:
         assert catalogue_label(p) == original
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def aims(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: int | None = None):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+
+
+def one_clear_line(stderr: str) -> bool:
+    return "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1 and stderr.startswith("aims: ")
+
+
+def test_reading_commands_work_while_serve_holds_the_store(folder: Path, port: int) -> None:
+    """Before, any other command failed while `aims serve` held the embedded store."""
+    assert call(
+        port,
+        "PUT",
+        "/graph-store?graph=urn:x:live",
+        "<urn:x:live> <urn:x:p> 1 .",
+        {**AUTH, "Content-Type": "text/turtle"},
+    )[0] in (201, 204)
+    exported = aims("export", "--data", str(folder / "data"), "--format", "nt", "--graph", "urn:x:live")
+    assert exported.returncode == 0, exported.stderr
+    assert "<urn:x:live> <urn:x:p>" in exported.stdout
+    listed = aims("query", "--data", str(folder / "data"), "statement-of-applicability", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    # a write still gets the clear message, not a second writer
+    written = aims("load", "--data", str(folder / "data"), "examples/organisation.ttl")
+    assert written.returncode == 2 and one_clear_line(written.stderr) and "aims serve" in written.stderr
+
+
+def test_busy_port_is_one_line(port: int, tmp_path: Path) -> None:
+    done = aims("serve", "--data", str(tmp_path / "d"), "--port", str(port))
+    assert done.returncode == 2 and one_clear_line(done.stderr) and str(port) in done.stderr
+
+
+def test_unwritable_output_is_one_line(tmp_path: Path) -> None:
+    done = aims("export", "--data", str(tmp_path / "d"), "-o", str(tmp_path / "no-such-folder" / "x.ttl"))
+    assert done.returncode == 2 and one_clear_line(done.stderr)
+
+
+def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = f"{sys.executable} -m service.cli validate --format json examples/*.ttl | head -c 10"
+    done = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_files_with_one_name_are_not_silently_merged(tmp_path: Path) -> None:
+    """`aims load a/org.ttl b/org.ttl` kept only one of them: both would be the graph source/org.ttl."""
+    for sub, n in (("a", 1), ("b", 2)):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "org.ttl").write_text(f"<urn:x:{n}> <urn:x:p> {n} .\n")
+    done = aims(
+        "load",
+        "--data",
+        str(tmp_path / "d"),
+        "--replace",
+        str(tmp_path / "a" / "org.ttl"),
+        str(tmp_path / "b" / "org.ttl"),
+    )
+    assert done.returncode == 2 and one_clear_line(done.stderr) and "same graph" in done.stderr
+
+
+def test_huge_literal_in_a_file_is_one_line(tmp_path: Path) -> None:
+    big = tmp_path / "big.nt"
+    big.write_text(f'<urn:x:big> <urn:x:p> "{"x" * (MAX_LITERAL_CHARS + 1)}" .\n')
+    done = aims("load", "--data", str(tmp_path / "d"), str(big))
+    assert done.returncode == 2 and one_clear_line(done.stderr) and "literal" in done.stderr
+
+
+@pytest.mark.parametrize("tokens", ["=editor", " =editor", "good=editor, =admin"])
+def test_blank_tokens_are_refused_at_start(tmp_path: Path, tokens: str) -> None:
+    """An empty token in the settings granted its role to an `Authorization: Bearer ` header."""
+    done = aims("serve", "--data", str(tmp_path / "d"), "--port", "1", env={"AIMS_TOKENS": tokens})
+    assert done.returncode == 2 and one_clear_line(done.stderr) and "token" in done.stderr
+
+
+def test_401_says_how_to_authenticate(port: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(
+        "POST",
+        "/sparql",
+        body="INSERT DATA { <urn:x:a> <urn:x:p> 1 }",
+        headers={"Content-Type": "application/sparql-update"},
+    )
+    response = conn.getresponse()
+    assert response.status == 401 and response.getheader("WWW-Authenticate", "").startswith("Bearer")

@@ -28,6 +28,10 @@ def load_tokens(settings: Settings) -> dict[str, str]:
             tokens[token] = role
     if settings.tokens_file:
         tokens.update(json.loads(settings.tokens_file.read_text(encoding="utf-8")))
+    if any(not token.strip() or token != token.strip() for token in tokens):
+        raise ValueError(
+            "a configured token is empty or has spaces around it: every token must be a non-blank word"
+        )
     bad = sorted({r for r in tokens.values() if r not in ROLES})
     if bad:
         raise ValueError(f"unknown token roles {bad}; use {', '.join(ROLES)}")

@@ -41,7 +41,10 @@ def problem_response(status: int, title: str, detail: str, kind: str | None = No
         "detail": detail,
         **{k: v for k, v in extra.items() if v is not None},
     }
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    if status == 401:  # RFC 9110: a 401 says how to authenticate
+        response.headers["WWW-Authenticate"] = 'Bearer realm="aims-graph"'
+    return response
 
 
 def register(app: Flask) -> None:

@@ -253,9 +253,20 @@ class Store(abc.ABC):
         """Load several files, each into its own source graph unless `graph` is given. With several
         files, every one is parsed before anything is written, so a syntax error anywhere changes
         nothing (one file's load is all or nothing by itself)."""
+        if graph is None:
+            targets: dict[URIRef, Path] = {}
+            for path in paths:
+                other = targets.setdefault(source_graph(path), path)
+                if other != path:
+                    raise StoreError(
+                        f"{other} and {path} would load into the same graph {source_graph(path)} "
+                        "(graphs are named after the file name): rename one, or give --graph"
+                    )
         if len(paths) > 1:
             for path in paths:
-                to_ntriples(path.read_bytes(), fmt or format_for(path=path), source=str(path))
+                data, file_fmt = path.read_bytes(), fmt or format_for(path=path)
+                check_input(data, file_fmt, str(path))
+                to_ntriples(data, file_fmt, source=str(path))
         added = 0
         for i, path in enumerate(paths):
             added += self.load_file(path, graph, fmt, replace=replace and (graph is None or i == 0))

@@ -67,12 +67,19 @@ def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 class EmbeddedStore(Store):
     kind = "embedded"
 
-    def __init__(self, path: Path | str | None = None) -> None:
-        """A persistent store in folder `path`, or an in-memory one when `path` is None."""
+    def __init__(self, path: Path | str | None = None, read_only: bool = False) -> None:
+        """A persistent store in folder `path`, or an in-memory one when `path` is None. A
+        read-only store can be opened while another process (`aims serve`) holds the folder."""
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only
         try:
             if self.path is None:
                 self._store = ox.Store()
+            elif read_only:
+                if not (self.path / "CURRENT").exists():
+                    raise StoreError(f"there is no store in {self.path}")
+                self._store = ox.Store.read_only(str(self.path))
+                return
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
@@ -213,7 +220,7 @@ class EmbeddedStore(Store):
         return result
 
     def flush(self) -> None:
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self._store.flush()
 
     def close(self) -> None:
