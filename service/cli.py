@@ -163,9 +163,14 @@ def cmd_queries(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the HTTP API under waitress (a production WSGI server), on 127.0.0.1 by default."""
+    import logging
+
     import waitress
 
     from .http import create_app
+
+    # the access log and warnings, one line each, on stderr
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     overrides = _overrides(args, ("host", args.host), ("port", args.port))
     settings = config.load(overrides)

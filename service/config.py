@@ -24,6 +24,7 @@ class Settings:
     tokens: str | None = None  # "TOKEN=role,TOKEN=role" (roles: reader, editor, admin)
     tokens_file: Path | None = None  # JSON object {"TOKEN": "role"}; kept out of the environment
     read_requires_token: bool = False
+    audit_log: Path | None = None  # the audit trail of writes; default: <data_dir>-audit.jsonl beside it
 
 
 def _coerce(value: str, kind: Any) -> Any:

@@ -361,3 +361,32 @@ def test_401_says_how_to_authenticate(port: int) -> None:
     )
     response = conn.getresponse()
     assert response.status == 401 and response.getheader("WWW-Authenticate", "").startswith("Bearer")
+
+
+# ---------------------------------------------------------------------- logs
+
+ADMIN = "hardening-admin"
+
+
+def test_audit_trail_and_access_log(tmp_path: Path) -> None:
+    """Every write is in the trail (who by role and token fingerprint, when, which graph, triples
+    before and after), admins read it at /audit-log, and no token appears in it or in the log."""
+    folder = tmp_path / "audited"
+    with aims_server(folder, env={"AIMS_TOKENS": f"{TOKEN}=editor,{ADMIN}=admin"}) as p:
+        body = "<urn:x:a> <urn:x:p> 1 .\n<urn:x:b> <urn:x:p> 2 .\n"
+        assert _put(p, "urn:x:audited", "text/turtle", body.encode())[0] == 201
+        assert update(p, "INSERT DATA { GRAPH <urn:x:audited> { <urn:x:c> <urn:x:p> 3 } }")[0] == 204
+        assert call(p, "DELETE", "/graph-store?graph=urn:x:audited", headers=AUTH)[0] == 204
+        assert call(p, "GET", "/audit-log", headers=AUTH)[0] == 403  # editors do not read it
+        status, _, data = call(p, "GET", "/audit-log", headers={"Authorization": f"Bearer {ADMIN}"})
+        assert status == 200
+        trail = json.loads(data)
+        assert [e["action"] for e in trail] == ["graph-store PUT", "sparql update", "graph-store DELETE"]
+        put, insert, delete = trail
+        assert (put["graph"], put["triples_before"], put["triples_after"]) == ("urn:x:audited", 0, 2)
+        assert insert["triples_after"] - insert["triples_before"] == 1
+        assert (delete["triples_before"], delete["triples_after"]) == (3, 0)
+        assert all(e["who"].startswith("editor token ") for e in trail)
+    written = (folder / "data-audit.jsonl").read_text() + (folder / "serve.log").read_text()
+    assert TOKEN not in written and ADMIN not in written
+    assert "PUT /graph-store 201" in (folder / "serve.log").read_text()  # the access log

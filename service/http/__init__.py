@@ -11,7 +11,7 @@ from flask import Flask, current_app
 
 from .. import config, queries, validation
 from ..store import Store, open_store
-from . import auth, errors
+from . import audit, auth, errors
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
@@ -30,10 +30,16 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     store.ensure_catalogue()
     app.extensions["aims_store"] = store
     app.extensions["aims_write_lock"] = threading.Lock()  # one writer at a time; reads run alongside
+    # beside the store folder, not in it (that folder is the database's own)
+    app.extensions["aims_audit_log"] = settings.audit_log or settings.data_dir.with_name(
+        settings.data_dir.name + "-audit.jsonl"
+    )
 
     errors.register(app)
+    audit.register(app)
     from . import graphs, reports, sparql
 
+    app.register_blueprint(audit.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(graphs.bp)
     app.register_blueprint(reports.bp)

@@ -7,7 +7,7 @@ from rdflib import URIRef
 
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
-from . import auth, formats, get_store, write_lock
+from . import audit, auth, formats, get_store, write_lock
 from .errors import Problem, checked_iri
 
 bp = Blueprint("graphs", __name__)
@@ -73,10 +73,12 @@ def graph_store(direct: str | None = None) -> Response:
         raise Problem(403, "Forbidden", f"the graph {graph} is read-only or internal", "read-only-graph")
     with write_lock():
         existed = graph in store.graphs()
+        before = store.count(graph) if existed else 0
         if request.method == "DELETE":
             if not existed:
                 raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
             store.drop(graph)
+            audit.record("graph-store DELETE", str(graph), before, 0)
             return Response(status=204)
         data, fmt = _body()
         store.load(
@@ -87,6 +89,7 @@ def graph_store(direct: str | None = None) -> Response:
             source="request body",
             max_triples=MAX_TRIPLES_PER_REQUEST,
         )
+        audit.record(f"graph-store {request.method}", str(graph), before, store.count(graph))
     return Response(status=204 if existed else 201)
 
 

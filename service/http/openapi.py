@@ -53,6 +53,14 @@ RDF_TYPES = [
 
 PATHS: dict[str, dict[str, Any]] = {
     "/health": {"get": _op("Status, store kind and triple count")},
+    "/audit-log": {
+        "get": _op(
+            "The audit trail of writes, newest last (admin role): who (role and token fingerprint), "
+            "when, which graph, triples before and after",
+            [("limit", "How many entries (default 100)", False)],
+            {"200": "Entries", "401": "No token", "403": "Not an admin"},
+        )
+    },
     "/sparql": {
         "get": _op(
             "SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE); SERVICE refused",

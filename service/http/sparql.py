@@ -16,7 +16,7 @@ from rdflib.term import Variable
 
 from ..store import QueryTimeout
 from ..store.base import QueryDataset, Rows, reserved_graph
-from . import auth, formats, get_store, write_lock
+from . import audit, auth, formats, get_store, write_lock
 from .errors import Problem, checked_iri
 
 bp = Blueprint("sparql", __name__)
@@ -174,7 +174,9 @@ def sparql() -> Response:
     store = get_store()
     if update:
         with write_lock():
+            before = store.count()
             store.update(text)
+            audit.record("sparql update", None, before, store.count(), update=text[:2000])
             # checked by content, whatever way the update found to it, and restored at once
             if store.ensure_catalogue() and not every:
                 current_app.logger.warning("an update changed the catalogue graph; it was restored")

@@ -1,0 +1,84 @@
+"""The access log (one line per request, on the `aims.access` logger) and the audit trail of
+writes: who (the token's role and a fingerprint, never the token), when, which graph, and how
+many triples the graph or store held before and after. The trail is a JSON Lines file beside
+the data (`audit_log` setting), appended under the write lock, and readable by admins at
+`GET /audit-log`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+
+from . import auth
+
+bp = Blueprint("audit", __name__)
+access = logging.getLogger("aims.access")
+
+
+def caller() -> str:
+    """Who made the request, as the trail names them: role and token fingerprint, or anonymous."""
+    header = request.headers.get("Authorization", "")
+    token = header.partition(" ")[2].strip()
+    if not token:
+        return "anonymous"
+    fingerprint = hashlib.sha256(token.encode()).hexdigest()[:12]
+    return f"{auth.caller_role() or 'unknown'} token {fingerprint}"
+
+
+def record(action: str, graph: str | None, before: int, after: int, **extra: Any) -> None:
+    """Append one write to the trail (call it under the write lock, after the write succeeded)."""
+    path: Path = current_app.extensions["aims_audit_log"]
+    entry = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "who": caller(),
+        "action": action,
+        "graph": graph,
+        "triples_before": before,
+        "triples_after": after,
+        **extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")
+
+
+@bp.route("/audit-log")
+@auth.requires("admin")
+def audit_log() -> Response:
+    """The latest writes, newest last (?limit=, default 100)."""
+    path: Path = current_app.extensions["aims_audit_log"]
+    try:
+        limit = max(1, min(int(request.args.get("limit", "100")), 10_000))
+    except ValueError:
+        from .errors import Problem
+
+        raise Problem(400, "Bad parameter", "limit must be a whole number", "bad-parameter") from None
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return jsonify([json.loads(line) for line in lines[-limit:]])
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        # path only: query strings can be long SPARQL, and no secret ever travels in a URL here
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access.info(
+            "%s %s %s %d %.0fms",
+            request.remote_addr,
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+        )
+        return response
