@@ -390,3 +390,101 @@ def test_audit_trail_and_access_log(tmp_path: Path) -> None:
     written = (folder / "data-audit.jsonl").read_text() + (folder / "serve.log").read_text()
     assert TOKEN not in written and ADMIN not in written
     assert "PUT /graph-store 201" in (folder / "serve.log").read_text()  # the access log
+
+
+# ---------------------------------------------------------------------- queries that stop
+
+SLOW = (
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # billions of rows over the catalogue
+)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and all its descendants (from /proc), in seconds."""
+    import os
+
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / os.sysconf(
+                "SC_CLK_TCK"
+            )
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = Path(f"/proc/{p}/task/{task.name}/children")
+                if children.exists():
+                    todo += [int(c) for c in children.read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def test_a_query_past_its_limit_is_stopped_and_its_cpu_released(tmp_path: Path) -> None:
+    """Before, the client got 503 and the query kept two cores busy until a restart."""
+    import time
+
+    with aims_server(tmp_path / "slow", env={"AIMS_QUERY_TIMEOUT": "1"}) as p:
+        started = time.monotonic()
+        status, _, body = call(p, "GET", "/sparql?query=" + urllib.parse.quote(SLOW))
+        assert status == 503 and json.loads(body)["type"].endswith("query-timeout")
+        assert time.monotonic() - started < 10
+        pid = _server_pid(p)
+        before = _cpu_seconds(pid)
+        time.sleep(2)
+        assert _cpu_seconds(pid) - before < 0.5  # nothing is still computing
+
+
+def _server_pid(port: int) -> int:
+    """The pid of the process listening on 127.0.0.1:port (from /proc/net/tcp and fds)."""
+    import os
+
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if parts[1].endswith(f":{port:04X}") and parts[3] == "0A":  # LISTEN
+            inode = parts[9]
+    assert inode is not None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return int(pid)
+        except (PermissionError, FileNotFoundError):
+            continue
+    raise AssertionError("no process listens on the port")
+
+
+def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> None:
+    """A dozen slow anonymous queries used to fill the worker pool: every later query got 503
+    until a restart. Now those beyond the running limit get 503 with Retry-After at once, and a
+    quick query is answered as soon as the slow ones are stopped."""
+    import threading
+    import time
+
+    with aims_server(tmp_path / "flood", env={"AIMS_QUERY_TIMEOUT": "2"}) as p:
+        answers: list[tuple[int, str]] = []
+
+        def slow() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", p, timeout=60)
+            conn.request("GET", "/sparql?query=" + urllib.parse.quote(SLOW))
+            response = conn.getresponse()
+            response.read()
+            answers.append((response.status, response.getheader("Retry-After") or ""))
+
+        threads = [threading.Thread(target=slow) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(status == 503 for status, _ in answers)
+        assert any(retry == "5" for _, retry in answers)  # refused at once, told when to come back
+        time.sleep(0.5)
+        quick = "ASK { ?s a <https://w3id.org/aims#ReferenceControl> }"
+        status, _, body = call(
+            p,
+            "GET",
+            "/sparql?query=" + urllib.parse.quote(quick),
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        assert status == 200 and json.loads(body)["boolean"] is True

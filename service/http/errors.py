@@ -20,9 +20,13 @@ TYPE_BASE = "https://w3id.org/aims/problems/"
 class Problem(Exception):
     """An error answered as problem details; `extra` adds members (line, column, ...)."""
 
-    def __init__(self, status: int, title: str, detail: str, kind: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, kind: str | None = None,
+        headers: dict[str, str] | None = None, **extra: Any,
+    ) -> None:  # fmt: skip
         super().__init__(detail)
         self.status, self.title, self.detail, self.kind, self.extra = status, title, detail, kind, extra
+        self.headers = headers or {}
 
 
 def checked_iri(value: str, title: str = "Bad graph", kind: str = "bad-graph") -> URIRef:
@@ -50,7 +54,9 @@ def problem_response(status: int, title: str, detail: str, kind: str | None = No
 def register(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(e: Problem) -> Response:
-        return problem_response(e.status, e.title, e.detail, e.kind, **e.extra)
+        response = problem_response(e.status, e.title, e.detail, e.kind, **e.extra)
+        response.headers.update(e.headers)
+        return response
 
     @app.errorhandler(LoadError)
     def _load(e: LoadError) -> Response:

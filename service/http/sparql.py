@@ -16,7 +16,8 @@ from rdflib.term import Variable
 
 from ..store import QueryTimeout
 from ..store.base import QueryDataset, Rows, reserved_graph
-from . import audit, auth, formats, get_store, write_lock
+from ..store.embedded import EmbeddedStore
+from . import audit, auth, formats, get_store, query_process, write_lock
 from .errors import Problem, checked_iri
 
 bp = Blueprint("sparql", __name__)
@@ -189,13 +190,20 @@ def sparql() -> Response:
         return Response(status=204)
     auth.check("reader")
     timeout = current_app.extensions["aims_settings"].query_timeout
-    future = _workers.submit(store.query, text, None, timeout, dataset)
     try:
-        result = future.result(timeout=timeout + 1)
+        if isinstance(store, EmbeddedStore) and store.path is not None:
+            result = query_process.run(store.path, text, timeout, dataset)
+        else:  # a remote server stops its own queries; an in-memory store has no folder to share
+            result = _workers.submit(store.query, text, None, timeout, dataset).result(timeout=timeout + 1)
     except (FutureTimeout, QueryTimeout):
         raise Problem(
             503, "Query timeout", f"the query ran past the {timeout} s limit and was stopped", "query-timeout"
         ) from None
+    except query_process.Busy:
+        raise Problem(
+            503, "Busy", f"{query_process.MAX_RUNNING} queries are running; try again shortly", "busy",
+            headers={"Retry-After": "5"},
+        ) from None  # fmt: skip
     if isinstance(result, Graph):
         fmt = formats.graph_type()
         return Response(formats.serialize_graph(result, fmt), mimetype=fmt.media_type)

@@ -1,0 +1,83 @@
+"""SPARQL queries on the embedded store run in a process of their own, so that one past its time
+limit can be stopped for real: the process is killed and its CPU released (Oxigraph has no way to
+cancel a query from outside, and a thread cannot be killed). The process opens the store
+read-only, which sees every committed write, runs the query and sends the result back.
+
+At most `MAX_RUNNING` such processes run at once; a query that finds them all busy is answered
+503 with Retry-After at once, so a flood of slow queries costs a bounded share of the machine and
+never holds requests in a queue."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ..store.base import QueryDataset, QueryResult, QueryTimeout, StoreError
+
+MAX_RUNNING = 4
+_slots = threading.BoundedSemaphore(MAX_RUNNING)
+_context: Any = None
+
+
+class Busy(Exception):
+    """Every query process is taken."""
+
+
+def _ctx() -> Any:
+    global _context
+    if _context is None:
+        # forkserver: children fork from a clean server that has already imported the store code
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(["service.store.embedded"])
+    return _context
+
+
+def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None, out: Connection) -> None:
+    from ..store.embedded import EmbeddedStore
+
+    try:
+        store = EmbeddedStore(Path(path), read_only=True)
+        result = store.query(sparql, None, timeout, dataset)
+        out.send(("ok", result))
+    except QueryTimeout as e:
+        out.send(("timeout", str(e)))
+    except StoreError as e:
+        out.send(("error", str(e)))
+    except Exception as e:  # noqa: BLE001 - reported to the parent as a store error, not a crash
+        out.send(("error", f"the query failed: {e}"))
+    finally:
+        out.close()
+
+
+def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -> QueryResult:
+    """The query's result; QueryTimeout when it ran past `timeout` (the process is killed), Busy
+    when MAX_RUNNING queries are already running."""
+    if not _slots.acquire(blocking=False):
+        raise Busy()
+    try:
+        ctx = _ctx()
+        receive, send = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child, args=(str(path), sparql, timeout, dataset, send), daemon=True)
+        process.start()
+        send.close()
+        try:
+            if not receive.poll(timeout + 0.5):
+                raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
+            kind, payload = receive.recv()
+        except EOFError:
+            raise StoreError("the query process ended without an answer") from None
+        finally:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            receive.close()
+    finally:
+        _slots.release()
+    if kind == "timeout":
+        raise QueryTimeout(payload)
+    if kind == "error":
+        raise StoreError(payload)
+    return payload  # type: ignore[no-any-return]
