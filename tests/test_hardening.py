@@ -488,3 +488,41 @@ def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> N
             headers={"Accept": "application/sparql-results+json"},
         )
         assert status == 200 and json.loads(body)["boolean"] is True
+
+
+def test_the_query_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> None:
+    """Whatever a parser makes of the text, the process that runs a query has no network: a
+    SERVICE call to a server on this very machine never arrives. (Before, a crafted query that
+    the refusing parser read differently from Oxigraph made the service fetch a loopback URL.)"""
+    import http.server
+    import threading
+
+    from service.http import query_process
+    from service.store.embedded import EmbeddedStore
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server hook
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = EmbeddedStore(tmp_path / "store")
+    store.close()
+    query = (
+        f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{server.server_address[1]}/sparql> {{ ?s ?p ?o }} }}"
+    )
+    try:
+        with pytest.raises(query_process.FederatedQuery):
+            query_process.run(tmp_path / "store", query, 10, None)
+    finally:
+        server.shutdown()
+    assert hits == []

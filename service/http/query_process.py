@@ -1,7 +1,8 @@
 """SPARQL queries on the embedded store run in a process of their own, so that one past its time
 limit can be stopped for real: the process is killed and its CPU released (Oxigraph has no way to
 cancel a query from outside, and a thread cannot be killed). The process opens the store
-read-only, which sees every committed write, runs the query and sends the result back.
+read-only, which sees every committed write, runs the query and sends the result back. It has no
+network: SERVICE is refused by the engine that runs the query, not only by a parser's reading.
 
 At most `MAX_RUNNING` such processes run at once; a query that finds them all busy is answered
 503 with Retry-After at once, so a flood of slow queries costs a bounded share of the machine and
@@ -9,6 +10,8 @@ never holds requests in a queue."""
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import multiprocessing
 import threading
 from multiprocessing.connection import Connection
@@ -17,6 +20,7 @@ from typing import Any
 
 from ..store.base import QueryDataset, QueryResult, QueryTimeout, StoreError
 
+log = logging.getLogger("aims.query")
 MAX_RUNNING = 4
 _slots = threading.BoundedSemaphore(MAX_RUNNING)
 _context: Any = None
@@ -24,6 +28,10 @@ _context: Any = None
 
 class Busy(Exception):
     """Every query process is taken."""
+
+
+class FederatedQuery(StoreError):
+    """The query tried to reach another host (SERVICE): the query process has no network."""
 
 
 def _ctx() -> Any:
@@ -35,19 +43,31 @@ def _ctx() -> Any:
     return _context
 
 
+def _without_network() -> bool:
+    """Move this process into a network namespace of its own, with no interface up: whatever the
+    query says (SERVICE, however written), the engine running it cannot reach any host, this one
+    included. True when that worked (it needs root, or unprivileged user namespaces)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    return libc.unshare(clone_newnet) == 0 or libc.unshare(clone_newuser | clone_newnet) == 0
+
+
 def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None, out: Connection) -> None:
     from ..store.embedded import EmbeddedStore
 
+    isolated = _without_network()
     try:
         store = EmbeddedStore(Path(path), read_only=True)
         result = store.query(sparql, None, timeout, dataset)
-        out.send(("ok", result))
+        out.send(("ok", result, isolated))
     except QueryTimeout as e:
-        out.send(("timeout", str(e)))
+        out.send(("timeout", str(e), isolated))
     except StoreError as e:
-        out.send(("error", str(e)))
+        out.send(("error", str(e), isolated))
+    except OSError as e:  # what Oxigraph raises when a SERVICE call cannot connect
+        out.send(("network", f"the query tried to reach another host: {e}", isolated))
     except Exception as e:  # noqa: BLE001 - reported to the parent as a store error, not a crash
-        out.send(("error", f"the query failed: {e}"))
+        out.send(("error", f"the query failed: {e}", isolated))
     finally:
         out.close()
 
@@ -66,7 +86,7 @@ def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -
         try:
             if not receive.poll(timeout + 0.5):
                 raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
-            kind, payload = receive.recv()
+            kind, payload, isolated = receive.recv()
         except EOFError:
             raise StoreError("the query process ended without an answer") from None
         finally:
@@ -76,8 +96,14 @@ def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -
             receive.close()
     finally:
         _slots.release()
+    if not isolated:
+        log.warning(
+            "the query process could not leave the network namespace: SERVICE is refused by parsing only"
+        )
     if kind == "timeout":
         raise QueryTimeout(payload)
+    if kind == "network":
+        raise FederatedQuery(payload)
     if kind == "error":
         raise StoreError(payload)
     return payload  # type: ignore[no-any-return]

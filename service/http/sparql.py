@@ -199,6 +199,10 @@ def sparql() -> Response:
         raise Problem(
             503, "Query timeout", f"the query ran past the {timeout} s limit and was stopped", "query-timeout"
         ) from None
+    except query_process.FederatedQuery as e:
+        raise Problem(
+            400, "SERVICE refused", f"federated queries are not allowed here ({e})", "service-refused"
+        ) from None
     except query_process.Busy:
         raise Problem(
             503, "Busy", f"{query_process.MAX_RUNNING} queries are running; try again shortly", "busy",
