@@ -389,6 +389,143 @@ def bench_http(n: int, workdir: Path, clients: int = 8, seconds: float = 10.0) -
             )
 
 
+def bench_soak(n: int, workdir: Path, clients: int = 32, seconds: float = 60.0) -> None:
+    """`clients` concurrent clients for `seconds` against `aims serve` holding n systems, each
+    looping over a mix: reads (SoA, a named query), traces, scoped and whole validation, writes
+    (a PUT of a small graph, each acknowledged one remembered), and now and then a query that
+    cannot finish within the time limit. Afterwards every acknowledged write must be there."""
+    import http.client
+    import random
+    import statistics
+    import threading
+    import urllib.parse
+
+    from bench.generate import generate
+    from tests.servers import aims_server
+
+    token = "soak-editor"
+    path = workdir / f"org-{n}.ttl"
+    path.write_text(generate(n), encoding="utf-8")
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    mix = [
+        ("GET /soa", "GET", lambda i: "/soa"),
+        ("GET /queries/open-nonconformities", "GET", lambda i: "/queries/open-nonconformities"),
+        (
+            "GET /trace/risk",
+            "GET",
+            lambda i: "/trace/risk?iri=" + urllib.parse.quote(f"https://bench.example/org/risk-{i % n}-3"),
+        ),
+        (
+            "GET /validate?system=",
+            "GET",
+            lambda i: (
+                "/validate?as_of=2026-11-20&system="
+                + urllib.parse.quote(f"https://bench.example/org/sys-{i % n}")
+            ),
+        ),
+        ("GET /validate", "GET", lambda i: "/validate?as_of=2026-11-20"),
+        ("PUT /graph-store", "PUT", lambda i: f"/graph-store?graph=urn:soak:{i}"),
+        ("GET /sparql (slow)", "GET", lambda i: "/sparql?query=" + urllib.parse.quote(slow)),
+    ]
+    weights = [20, 20, 20, 10, 1, 10, 2]
+    env = {"AIMS_TOKENS": f"{token}=editor", "AIMS_QUERY_TIMEOUT": "2"}
+    with aims_server(workdir / f"soak-{n}", [path], env=env, timeout=600) as port:
+        pid = _listening_pid(port)
+        rss_before = _rss_mb(pid)
+        latencies: dict[str, list[float]] = {name: [] for name, _, _ in mix}
+        statuses: dict[str, dict[int, int]] = {name: {} for name, _, _ in mix}
+        acknowledged: list[str] = []
+        deadline = time.monotonic() + seconds
+
+        def client(k: int) -> None:
+            rng = random.Random(k)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            i = k
+            while time.monotonic() < deadline:
+                name, method, target = rng.choices(mix, weights)[0]
+                i += clients
+                url = target(i)
+                body, headers = None, {}
+                if method == "PUT":
+                    body = f"<urn:soak:s{i}> <urn:soak:p> {i} .\n"
+                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/turtle"}
+                t = time.perf_counter()
+                try:
+                    conn.request(method, url, body=body, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException):
+                    status = 0
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                latencies[name].append(time.perf_counter() - t)
+                statuses[name][status] = statuses[name].get(status, 0) + 1
+                if method == "PUT" and status in (200, 201, 204):
+                    acknowledged.append(url.split("=", 1)[1])
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rss_after = _rss_mb(pid)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s <urn:soak:p> ?o } }"
+        conn.request(
+            "GET",
+            "/sparql?query=" + urllib.parse.quote(query),
+            headers={"Accept": "application/sparql-results+json"},
+        )
+        found = {b["g"]["value"] for b in json.loads(conn.getresponse().read())["results"]["bindings"]}
+    print(f"Soak: {clients} clients for {seconds:.0f} s on aims serve with {n} systems (query limit 2 s)")
+    print(f"  {'endpoint':36s} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8}  statuses")
+    for name, _, _ in mix:
+        times = sorted(latencies[name])
+        if not times:
+            continue
+        print(
+            f"  {name:36s} {len(times):>8} {statistics.median(times) * 1000:>8.0f} "
+            f"{times[int(len(times) * 0.95)] * 1000:>8.0f}  {dict(sorted(statuses[name].items()))}"
+        )
+    total = sum(len(v) for v in latencies.values())
+    # the slow queries are meant to end in 503; anything else that is not 2xx is an error
+    errors = sum(
+        c
+        for name, by in statuses.items()
+        for s, c in by.items()
+        if not 200 <= s < 300 and not (name.endswith("(slow)") and s == 503)
+    )
+    print(f"  errors: {errors} of {total} requests ({100 * errors / max(total, 1):.2f} %)")
+    print(f"  RSS of aims serve: {rss_before:.0f} MB before, {rss_after:.0f} MB after")
+    print(
+        f"  acknowledged writes found afterwards: {len(set(acknowledged) & found)} of {len(set(acknowledged))}"
+    )
+
+
+def _listening_pid(port: int) -> int:
+    import os
+
+    inode = next(
+        line.split()[9]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
+    )
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError("no process listens on the port")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
@@ -400,7 +537,9 @@ def main() -> None:
         help="run pySHACL up to this size (it took over 25 min at 1,000)",
     )
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
-    parser.add_argument("--only", choices=("validation", "store", "http"))
+    parser.add_argument("--only", choices=("validation", "store", "http", "soak"))
+    parser.add_argument("--soak-size", type=int, default=100)
+    parser.add_argument("--soak-seconds", type=float, default=60.0)
     parser.add_argument("--http-size", type=int, default=1000)
     args = parser.parse_args()
     if args.child:
@@ -413,6 +552,8 @@ def main() -> None:
             bench_http(args.http_size, Path(tmp))
         if args.only in (None, "validation"):
             bench_validation(args.sizes, Path(tmp), args.reference_up_to)
+        if args.only in (None, "soak"):
+            bench_soak(args.soak_size, Path(tmp), seconds=args.soak_seconds)
 
 
 if __name__ == "__main__":
