@@ -526,3 +526,53 @@ def test_the_query_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> Non
     finally:
         server.shutdown()
     assert hits == []
+
+
+# ---------------------------------------------------------------------- smaller defects
+
+
+def test_sparql_error_line_is_the_callers(port: int) -> None:
+    """The service puts a BASE line before the text; the line it reports was one too high."""
+    text = "SELECT * WHERE {\n  ?s ?p ?o\n  FOO }"  # the stray word is on line 3
+    status, _, body = call(port, "GET", "/sparql?query=" + urllib.parse.quote(text))
+    assert status == 400 and json.loads(body)["line"] == 3
+
+
+def test_an_update_that_is_not_utf8_is_refused(port: int) -> None:
+    """Before, the bytes were stored as U+FFFD."""
+    before = count(port)
+    body = b'INSERT DATA { GRAPH <urn:x:latin1> { <urn:x:a> <urn:x:p> "caf\xe9" } }'
+    status, _, problem = call(
+        port, "POST", "/sparql", body, {**AUTH, "Content-Type": "application/sparql-update"}
+    )
+    assert status == 400 and "UTF-8" in json.loads(problem)["detail"]
+    assert count(port) == before
+
+
+def test_a_remote_server_that_fails_is_502() -> None:
+    """The status came from matching the error message's text; it comes from the error's kind:
+    a server that cannot be reached is a ServerError, answered 502; other store errors 400."""
+    from flask import Flask
+
+    from service.http import errors
+    from service.store.base import ServerError, StoreError
+    from service.store.remote import RemoteStore
+
+    from .servers import free_port
+
+    with pytest.raises(ServerError):
+        RemoteStore(f"http://127.0.0.1:{free_port()}/sparql").query("ASK { ?s ?p ?o }")
+    app = Flask(__name__)
+    errors.register(app)
+
+    @app.route("/down")
+    def down() -> None:
+        raise ServerError("the server said nothing")
+
+    @app.route("/bad")
+    def bad() -> None:
+        raise StoreError("a message that mentions failed on nothing")
+
+    client = app.test_client()
+    assert client.get("/down").status_code == 502
+    assert client.get("/bad").status_code == 400

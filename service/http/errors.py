@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..queries import QueryError
 from ..store import InputRefused, LoadError, StoreError, StoreLocked
-from ..store.base import check_iri
+from ..store.base import ServerError, check_iri
 from ..validation import ValidationError
 
 PROBLEM = "application/problem+json"
@@ -79,7 +79,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreError)
     def _store(e: StoreError) -> Response:
-        return problem_response(502 if "failed on" in str(e) else 400, "Store error", str(e), "store-error")
+        return problem_response(
+            502 if isinstance(e, ServerError) else 400, "Store error", str(e), "store-error"
+        )
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException) -> Response:

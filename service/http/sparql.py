@@ -53,12 +53,13 @@ def _parse(text: str, update: bool) -> bool:
             tree = parseUpdate(text) if update else parseQuery(text)
             algebra = translateUpdate(tree) if update else None  # type: ignore[arg-type]
     except ParseException as e:
+        line = max(e.lineno - 1, 1)  # the caller's line: a BASE line was put before the text
         raise Problem(
             400,
             "Bad SPARQL",
-            f"{e.msg} at line {e.lineno}, column {e.col}",
+            f"{e.msg} at line {line}, column {e.col}",
             "sparql-syntax",
-            line=e.lineno,
+            line=line,
             column=e.col,
         ) from None
     except Exception as e:  # rdflib raises several kinds on malformed text
@@ -104,6 +105,14 @@ def _refuse_reserved_graphs(algebra: object) -> bool:
     return every
 
 
+def _utf8(body: bytes) -> str:
+    """SPARQL is UTF-8 (SPARQL 1.1 Protocol 2.1): other bytes are refused, never stored as U+FFFD."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Problem(400, "Bad SPARQL", f"the body is not UTF-8 (byte {e.start})", "sparql-syntax") from None
+
+
 def _request_text() -> tuple[str, bool]:
     """(text, is_update) from GET ?query=, a form (query= or update=) or a direct POST body."""
     for name in ("query", "update"):
@@ -118,9 +127,9 @@ def _request_text() -> tuple[str, bool]:
         return text, False
     content_type = (request.mimetype or "").lower()
     if content_type == "application/sparql-query":
-        return request.get_data(as_text=True), False
+        return _utf8(request.get_data()), False
     if content_type == "application/sparql-update":
-        return request.get_data(as_text=True), True
+        return _utf8(request.get_data()), True
     if content_type == "application/x-www-form-urlencoded":
         if "update" in request.form and "query" in request.form:
             raise Problem(400, "Bad request", "give either query= or update=, not both", "bad-request")

@@ -93,6 +93,10 @@ class StoreError(Exception):
     """A store operation failed; the message says why."""
 
 
+class ServerError(StoreError):
+    """The remote SPARQL server failed or could not be reached (the service answers 502)."""
+
+
 class StoreLocked(StoreError):
     """The embedded store's folder is held by another process (the running service)."""
 

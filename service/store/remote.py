@@ -31,6 +31,7 @@ from .base import (
     QueryResult,
     RDFFormat,
     Rows,
+    ServerError,
     Store,
     StoreError,
     check_input,
@@ -140,7 +141,7 @@ class RemoteStore(Store):
         try:
             return w.queryAndConvert()
         except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
-            raise StoreError(f"query failed on {self.endpoint}: {_short(e)}") from e
+            raise ServerError(f"query failed on {self.endpoint}: {_short(e)}") from e
 
     def _name_dataset(self, w: SPARQLWrapper, dataset: QueryDataset | None) -> None:
         """Name the dataset on every request: the given one, else all of the store's own graphs."""
@@ -186,7 +187,7 @@ class RemoteStore(Store):
         try:
             w.query()
         except (SPARQLWrapperException, urllib.error.URLError, OSError) as e:
-            raise StoreError(f"update failed on {self.update_endpoint}: {_short(e)}") from e
+            raise ServerError(f"update failed on {self.update_endpoint}: {_short(e)}") from e
 
     def load(
         self,
@@ -228,9 +229,9 @@ class RemoteStore(Store):
         except urllib.error.HTTPError as e:
             if method == "GET" and e.code == 404:
                 return b""
-            raise StoreError(f"graph store {method} {url} failed: {e.code} {e.read()[:300]!r}") from e
+            raise ServerError(f"graph store {method} {url} failed: {e.code} {e.read()[:300]!r}") from e
         except (urllib.error.URLError, OSError) as e:
-            raise StoreError(f"graph store {method} {url} failed: {e}") from e
+            raise ServerError(f"graph store {method} {url} failed: {e}") from e
 
     def _register(self, graph: URIRef) -> None:
         self._update(f"INSERT DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
