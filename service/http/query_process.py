@@ -64,8 +64,10 @@ def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None,
         out.send(("timeout", str(e), isolated))
     except StoreError as e:
         out.send(("error", str(e), isolated))
-    except OSError as e:  # what Oxigraph raises when a SERVICE call cannot connect
-        out.send(("network", f"the query tried to reach another host: {e}", isolated))
+    except OSError as e:  # Oxigraph's error for a SERVICE call it could not make, or a read error
+        reached_out = any(word in str(e).lower() for word in ("http", "unreachable", "connect", "resolve"))
+        kind = "network" if reached_out else "error"
+        out.send((kind, f"the query tried to reach another host: {e}" if reached_out else str(e), isolated))
     except Exception as e:  # noqa: BLE001 - reported to the parent as a store error, not a crash
         out.send(("error", f"the query failed: {e}", isolated))
     finally:

@@ -35,7 +35,6 @@ def _names(tree: object) -> set[str]:
         if isinstance(name, str):
             found.add(name)
         if isinstance(node, dict):
-            stack.extend(node.keys())  # a quads dict is keyed by graph name
             stack.extend(node.values())
         elif isinstance(node, list | tuple | ParseResults):
             stack.extend(node)
