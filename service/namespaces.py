@@ -23,6 +23,9 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 
 # The catalogue graph (ontology + ISO catalogue) in the store; read-only.
 CATALOGUE_GRAPH = URIRef("https://w3id.org/aims/graph/catalogue")
+# The name the service gives the store's default graph (the Graph Store Protocol's `?default`, what
+# a SPARQL update without GRAPH writes): one graph however it is reached.
+DEFAULT_GRAPH = URIRef("https://w3id.org/aims/graph/default")
 
 PREFIXES = {
     "aims": AIMS_IRI,

@@ -576,3 +576,31 @@ def test_a_remote_server_that_fails_is_502() -> None:
     client = app.test_client()
     assert client.get("/down").status_code == 502
     assert client.get("/bad").status_code == 400
+
+
+# ---------------------------------------------------------------------- one dataset model
+
+
+def test_default_graph_is_one_graph_however_reached(port: int) -> None:
+    """`INSERT DATA` without GRAPH was visible to /sparql but not at `?default`, and `CLEAR
+    DEFAULT` did not clear what was PUT to `?default`: they are now the same graph."""
+    assert update(port, "INSERT DATA { <urn:x:in-default> <urn:x:p> 1 }")[0] == 204
+    status, _, data = call(port, "GET", "/graph-store?default", headers={"Accept": "application/n-triples"})
+    assert status == 200 and b"<urn:x:in-default>" in data
+    put = "<urn:x:put-default> <urn:x:p> 2 ."
+    assert call(port, "PUT", "/graph-store?default", put, {**AUTH, "Content-Type": "text/turtle"})[0] in (
+        201,
+        204,
+    )
+    status, _, data = call(port, "GET", "/graph-store?default", headers={"Accept": "application/n-triples"})
+    assert b"<urn:x:put-default>" in data and b"<urn:x:in-default>" not in data  # PUT replaced it
+    ask = "ASK { <urn:x:put-default> <urn:x:p> 2 }"
+    status, _, body = call(
+        port,
+        "GET",
+        "/sparql?query=" + urllib.parse.quote(ask),
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert json.loads(body)["boolean"] is True
+    assert update(port, "CLEAR DEFAULT")[0] == 204
+    assert call(port, "GET", "/graph-store?default")[0] == 404

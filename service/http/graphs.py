@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
+from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
 from . import audit, auth, formats, get_store, write_lock
 from .errors import Problem, checked_iri
 
 bp = Blueprint("graphs", __name__)
-# The protocol's default graph is kept as a named graph of its own: queries see the union anyway.
-DEFAULT_GRAPH = URIRef("https://w3id.org/aims/graph/default")
+# `?default` is the store's default graph, the one a SPARQL update without GRAPH writes.
 
 
 def _target(direct: str | None = None) -> URIRef:

@@ -16,6 +16,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Identifier
 
+from ..namespaces import DEFAULT_GRAPH
 from .base import (
     FORMATS,
     LoadError,
@@ -62,6 +63,11 @@ def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise StoreError(f"unsupported RDF term {term!r}")
+
+
+def _node(graph: URIRef) -> ox.NamedNode | ox.DefaultGraph:
+    """The store's graph for a graph name (DEFAULT_GRAPH is the store's default graph)."""
+    return ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(str(graph))
 
 
 class EmbeddedStore(Store):
@@ -160,7 +166,7 @@ class EmbeddedStore(Store):
         check_input(data, fmt, source, max_triples)
         if fmt.quads:  # graph names in the data would write other graphs than `graph`
             data, fmt = to_ntriples(data, fmt, source, str(graph)), FORMATS["nt"]
-        target = ox.NamedNode(str(graph))
+        target = _node(graph)
         staging = ox.NamedNode(f"{_STAGING}{uuid.uuid4()}")
         before = self._count_graph(target)
         if replace and before == 0:
@@ -176,12 +182,13 @@ class EmbeddedStore(Store):
             raise LoadError(str(e), source=source) from e
         if replace:
             # One update is one transaction: the old graph is swapped for the new one at once.
-            self._store.update(f"MOVE SILENT <{staging.value}> TO <{target.value}>")
+            into = "DEFAULT" if isinstance(target, ox.DefaultGraph) else f"<{target.value}>"
+            self._store.update(f"MOVE SILENT <{staging.value}> TO {into}")
             return self._count_graph(target)
         return self._count_graph(target) - before
 
     def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
-        graph_node = ox.NamedNode(str(graph)) if graph is not None else None
+        graph_node = _node(graph) if graph is not None else None
         quads = self._store.quads_for_pattern(None, None, None, graph_node)
         if fmt.quads:
             # a single graph keeps its name in TriG, N-Quads and JSON-LD
@@ -192,19 +199,24 @@ class EmbeddedStore(Store):
         return data
 
     def graphs(self) -> list[URIRef]:
-        return sorted(URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        named = [URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
+        if next(iter(self._store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None:
+            named.append(DEFAULT_GRAPH)
+        return sorted(named)
 
     def count(self, graph: URIRef | None = None) -> int:
         if graph is None:
             return len(self._store)
-        return self._count_graph(ox.NamedNode(str(graph)))
+        return self._count_graph(_node(graph))
 
-    def _count_graph(self, graph: ox.NamedNode) -> int:
+    def _count_graph(self, graph: ox.NamedNode | ox.DefaultGraph) -> int:
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
 
     def drop(self, graph: URIRef) -> None:
-        node = ox.NamedNode(str(graph))
-        if self._store.contains_named_graph(node):
+        node = _node(graph)
+        if isinstance(node, ox.DefaultGraph):
+            self._store.clear_graph(node)
+        elif self._store.contains_named_graph(node):
             self._store.remove_graph(node)
 
     def rdflib_graph(self, graphs: list[URIRef] | None = None) -> Graph:
@@ -215,7 +227,7 @@ class EmbeddedStore(Store):
         for g in wanted:
             if graphs is None and g == CATALOGUE_GRAPH:
                 continue  # the catalogue is added by callers that need it (validation mixes it in)
-            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(g))):
+            for q in self._store.quads_for_pattern(None, None, None, _node(g)):
                 result.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
         return result
 
