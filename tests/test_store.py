@@ -185,3 +185,24 @@ def test_remote_store_basics(request, tmp_path) -> None:  # type: ignore[no-unty
         assert isomorphic(exported, Graph().parse(EXAMPLE_FILES[0])), kind
         store.drop(G)
         assert G not in store.graphs() and store.count(G) == 0
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("kind", ["oxigraph", "virtuoso"])
+def test_remote_query_form_and_construct(request, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """The query form is read past comments and strings (a comment saying "construct" made a
+    SELECT look like a CONSTRUCT), and CONSTRUCT results come as Turtle: in RDF/XML a property
+    whose IRI ends in a digit cannot be written, and the query failed."""
+    store = request.getfixturevalue(f"{kind}_remote")
+    store.load(b"<urn:x:a> <http://example.org/p/1> <urn:x:b> .\n", FORMATS["nt"], G, replace=True)
+    try:
+        rows = store.query(
+            '# construct a table\nSELECT ?o WHERE { ?s <http://example.org/p/1> ?o FILTER (STR(?o) != "CONSTRUCT") }'
+        )
+        assert [str(r["o"]) for r in rows] == ["urn:x:b"]  # type: ignore[union-attr]
+        graph = store.query(
+            "CONSTRUCT { ?s <http://example.org/p/1> ?o } WHERE { ?s <http://example.org/p/1> ?o }"
+        )
+        assert isinstance(graph, Graph) and len(graph) == 1
+    finally:
+        store.drop(G)

@@ -433,6 +433,17 @@ def to_ntriples(data: bytes, fmt: RDFFormat, source: str | None = None, base_iri
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
+_COMMENT_OR_STRING = re.compile(
+    r'#[^\n]*|"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|<[^<>\s]*>'
+)
+
+
+def sparql_code(text: str) -> str:
+    """SPARQL text with its comments, strings and IRIs blanked (same length), so that keywords
+    and braces can be found in what is left."""
+    return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:
     """The query with `VALUES (?a ?b) { (<iri> "lit"^^xsd:date) }` opening its WHERE clause.
 

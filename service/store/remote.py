@@ -23,7 +23,7 @@ from typing import Any
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Identifier
-from SPARQLWrapper import DIGEST, JSON, POST, RDFXML, SPARQLWrapper
+from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from .base import (
@@ -37,6 +37,7 @@ from .base import (
     check_input,
     check_iri,
     inline_values,
+    sparql_code,
     to_ntriples,
 )
 
@@ -166,9 +167,9 @@ class RemoteStore(Store):
         text = inline_values(sparql, bindings)
         form = _query_form(text)
         if form in ("CONSTRUCT", "DESCRIBE"):
-            result = self._send(text, form, RDFXML, timeout, dataset)
-            assert isinstance(result, Graph)
-            return result
+            # asked for as Turtle: RDF/XML cannot write every IRI as a property (…/1, …#)
+            data = self._send(text, form, TURTLE, timeout, dataset)
+            return Graph().parse(data=data, format="turtle")
         rows = self._select(text, form=form, timeout=timeout, dataset=dataset)
         if form == "ASK":  # Virtuoso may answer an ASK as one row of 1 or 0
             value = next(iter(rows.rows[0].values())) if rows.rows and rows.rows[0] else Literal(False)
@@ -278,8 +279,9 @@ def _short(error: Exception, limit: int = 600) -> str:
 
 
 def _query_form(sparql: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of these keywords outside comments and IRIs."""
-    body = re.sub(r"<[^>]*>", "<>", sparql)
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of these keywords outside comments, strings
+    and IRIs."""
+    body = sparql_code(sparql)
     m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", body, re.IGNORECASE)
     if not m:
         raise StoreError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")

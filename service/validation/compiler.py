@@ -23,6 +23,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from ..store.base import sparql_code
+
 _TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 # XSD types whose lexical form SPARQL can check with a cast (an ill-formed literal fails the cast)
 CASTABLE = {XSD.integer, XSD.decimal, XSD.double, XSD.float, XSD.boolean, XSD.dateTime, XSD.date, XSD.string}
@@ -378,7 +380,7 @@ class Compiler:
         if self._subclasses is None:
             return query
         namespaces = {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(query)}
-        plain = _blank(query)
+        plain = sparql_code(query)
         for m in reversed(list(_SUBCLASS_STAR.finditer(plain))):
             var, cls = m.group(1), query[m.start(2) : m.end(2)]
             if cls.startswith("<"):
@@ -698,15 +700,6 @@ class Compiler:
 
 # ---------------------------------------------------------------------- SHACL-SPARQL text checks
 
-_COMMENT_OR_STRING = re.compile(
-    r'#[^\n]*|"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|<[^<>\s]*>'
-)
-
-
-def _blank(text: str) -> str:
-    """The query with comments, strings and IRIs blanked (same length), so keywords and braces can be found."""
-    return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group(0)), text)
-
 
 def _local_name(iri: URIRef) -> str:
     return re.split(r"[/#]", str(iri))[-1]
@@ -714,7 +707,7 @@ def _local_name(iri: URIRef) -> str:
 
 def _group_body(text: str) -> str | None:
     """What is between the outermost braces of an ASK query."""
-    plain = _blank(text)
+    plain = sparql_code(text)
     start, end = plain.find("{"), plain.rfind("}")
     return text[start + 1 : end] if 0 <= start < end else None
 
@@ -730,7 +723,7 @@ def _matching_brace(plain: str, start: int) -> int:
 
 def _where_brace(text: str) -> int:
     """The position of the brace that opens the outermost WHERE group of a SELECT."""
-    plain = _blank(text)
+    plain = sparql_code(text)
     m = re.search(r"\bSELECT\b", plain, re.IGNORECASE)
     return plain.find("{", m.end()) if m else -1
 
@@ -800,7 +793,7 @@ def exists_as_joins(query: str, focus_first: bool = False) -> str:
     each), and MINUS or a join once: at 1,000 systems one rule took 19 s one way and a tenth of a
     second the other. SHACL forbids MINUS in the rule's own text (pre-binding), not in what the
     engine runs."""
-    plain = _blank(query)
+    plain = sparql_code(query)
     start = _where_brace(query)
     if start < 0:
         return query
@@ -844,7 +837,7 @@ def reads_this_in_nested_group(query: str) -> bool:
     """Whether $this appears inside a group nested in the WHERE clause other than an EXISTS
     group: there a focus pattern joined at the start would not bind it (groups are evaluated
     bottom up), so the query is run with $this substituted instead."""
-    plain = _blank(query)
+    plain = sparql_code(query)
     start = _where_brace(query)
     if start < 0:
         return False
@@ -869,7 +862,7 @@ def substitute_this(query: str, node_text: str) -> str:
     """The query with $this replaced by a node (SHACL 5.3.1 pre-binding by substitution); a
     projection of $this is dropped (the caller knows the node)."""
     query = re.sub(r"\bBOUND\s*\(\s*[?$]this\s*\)", "(true)", query, flags=re.IGNORECASE)  # it is bound
-    plain = _blank(query)
+    plain = sparql_code(query)
     out, last = [], 0
     for m in re.finditer(r"[?$]this\b", plain):
         out.append(query[last : m.start()])
@@ -891,7 +884,7 @@ def prebinding_violations(
     """The SHACL 5.3.1 rules a query breaks for pre-binding: no MINUS, no VALUES, no SERVICE,
     no nested SELECT that does not project $this, and no assignment (AS, BIND) to a pre-bound
     variable. None when the query may be used."""
-    plain = _blank(select)
+    plain = sparql_code(select)
     for keyword in ("MINUS", "VALUES", "SERVICE"):
         if re.search(rf"\b{keyword}\b", plain, re.IGNORECASE):
             return f"SPARQL query uses {keyword}, which SHACL forbids in constraints (pre-binding)"
