@@ -65,6 +65,44 @@ def to_oxigraph(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise StoreError(f"unsupported RDF term {term!r}")
 
 
+def _collected(
+    result: Any, deadline: float | None, timeout: float | None
+) -> tuple[list[str] | None, list[Any]]:
+    """The solutions' values (names, rows) or the triples (None, triples), as pyoxigraph terms;
+    streamed, so a deadline stops it between rows."""
+    names = [v.value for v in result.variables] if isinstance(result, ox.QuerySolutions) else None
+    raw = []
+    for item in result:
+        if deadline and time.monotonic() > deadline:
+            raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
+        raw.append(
+            [item[name] for name in names]
+            if names is not None
+            else (item.subject, item.predicate, item.object)
+        )
+    return names, raw
+
+
+def _as_rdflib(names: list[str] | None, raw: list[Any]) -> Rows | Graph:
+    if names is None:
+        graph = Graph()
+        for s, p, o in raw:
+            graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+        return graph
+    converted: dict[object, Identifier] = {}  # rdflib terms are costly to build; values repeat
+    rows = []
+    for values in raw:
+        row = {}
+        for name, value in zip(names, values, strict=True):
+            if value is not None:
+                term = converted.get(value)
+                if term is None:
+                    term = converted[value] = to_rdflib(value)
+                row[name] = term
+        rows.append(row)
+    return Rows(names, rows)
+
+
 def _node(graph: URIRef) -> ox.NamedNode | ox.DefaultGraph:
     """The store's graph for a graph name (DEFAULT_GRAPH is the store's default graph)."""
     return ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(str(graph))
@@ -122,29 +160,17 @@ class EmbeddedStore(Store):
             raise StoreError(f"SPARQL syntax error: {e}") from e
         if isinstance(result, ox.QueryBoolean):
             return bool(result)
-        if isinstance(result, ox.QuerySolutions):
-            names = [v.value for v in result.variables]
-            converted: dict[object, Identifier] = {}  # rdflib terms are costly to build; values repeat
-            rows = []
-            for solution in result:
-                if deadline and time.monotonic() > deadline:  # results stream: stop between rows
-                    raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
-                row = {}
-                for name in names:
-                    value = solution[name]
-                    if value is not None:
-                        term = converted.get(value)
-                        if term is None:
-                            term = converted[value] = to_rdflib(value)
-                        row[name] = term
-                rows.append(row)
-            return Rows(names, rows)
-        graph = Graph()
-        for triple in result:
-            if deadline and time.monotonic() > deadline:
-                raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
-            graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
-        return graph
+        # pyoxigraph's result objects must be dropped on the thread that made them: they are
+        # read into plain terms and let go before anything (an exception's traceback, a log
+        # record of rdflib's about an ill-formed literal) can hold this frame for another thread
+        try:
+            names, raw = _collected(result, deadline, timeout)
+        except Exception as e:  # noqa: BLE001 - re-raised below, without this frame
+            failure = e.with_traceback(None)
+            del result
+            raise failure from None
+        del result
+        return _as_rdflib(names, raw)
 
     def update(self, sparql: str) -> None:
         try:
