@@ -604,3 +604,33 @@ def test_default_graph_is_one_graph_however_reached(port: int) -> None:
     assert json.loads(body)["boolean"] is True
     assert update(port, "CLEAR DEFAULT")[0] == 204
     assert call(port, "GET", "/graph-store?default")[0] == 404
+
+
+def test_ctrl_c_stops_the_service_after_a_stopped_query(tmp_path: Path) -> None:
+    """Ctrl-C stopped working once a query had been stopped at its limit (its thread ran on)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .servers import free_port, wait_until_up
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--data", str(tmp_path / "d")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "AIMS_QUERY_TIMEOUT": "1"},
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", process, 60)
+        assert call(port, "GET", "/sparql?query=" + urllib.parse.quote(SLOW))[0] == 503
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+        assert process.returncode in (0, 130)
+        assert "Traceback" not in stderr.decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
