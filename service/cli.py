@@ -240,7 +240,14 @@ def _date(text: str) -> dt.date:
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.no_builtin and not args.shapes:
         raise UsageError("--no-builtin needs --shapes FILE: there would be no rules to validate against")
-    store = _memory_store(args.files, catalogue=not args.no_builtin)
+    if args.store == bool(args.files):
+        raise UsageError("give the files to validate, or --store to validate the store, not both")
+    # the store is read, never written: opened read-only when `aims serve` holds it
+    store = (
+        _open(args, read_only=True)
+        if args.store
+        else _memory_store(args.files, catalogue=not args.no_builtin)
+    )
     report = validation.validate(
         store,
         as_of=args.as_of,
@@ -374,7 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-builtin", action="store_true", help="only the --shapes rules: plain SHACL, no catalogue"
     )
     p.add_argument("--format", choices=("text", "json", "turtle"), default="text")
-    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument(
+        "--store", action="store_true", help="validate the store (--data or --endpoint) instead of files"
+    )
+    _store_options(p)
+    p.add_argument("files", nargs="*", type=Path)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("gap", help="gap analysis: a status for every leaf clause, Annex A and own control")

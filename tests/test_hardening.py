@@ -291,6 +291,11 @@ def test_reading_commands_work_while_serve_holds_the_store(folder: Path, port: i
     assert "<urn:x:live> <urn:x:p>" in exported.stdout
     listed = aims("query", "--data", str(folder / "data"), "statement-of-applicability", "--format", "json")
     assert listed.returncode == 0, listed.stderr
+    checked = aims(
+        "validate", "--store", "--data", str(folder / "data"), "--format", "json", "--as-of", "2026-11-20"
+    )
+    assert checked.returncode == 1, checked.stderr  # the store holds no AIMS: violations
+    assert any(r["shape"].endswith("#AIMSExists") for r in json.loads(checked.stdout)["results"])
     # a write still gets the clear message, not a second writer
     written = aims("load", "--data", str(folder / "data"), "examples/organisation.ttl")
     assert written.returncode == 2 and one_clear_line(written.stderr) and "aims serve" in written.stderr
