@@ -639,3 +639,44 @@ def test_ctrl_c_stops_the_service_after_a_stopped_query(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_review_findings_on_updates(port: int) -> None:
+    """A relative second BASE could make rdflib check one graph name while Oxigraph wrote another
+    (the catalogue); a `PREFIX ALL:` made the restore silent; the default graph's IRI named a
+    second graph of its own."""
+    before = catalogue_label(port)
+    sneaky = "BASE <https://w3id.org/aims/graph/x/> BASE <../> INSERT DATA { GRAPH <catalogue> { <urn:x:a> <urn:x:p> 1 } }"
+    assert update(port, sneaky)[0] == 400
+    assert (
+        update(port, f"PREFIX ALL: <urn:x:> INSERT DATA {{ GRAPH <{CAT}> {{ <urn:x:a> <urn:x:p> 1 }} }}")[0]
+        == 403
+    )
+    assert (
+        update(port, "INSERT DATA { GRAPH <https://w3id.org/aims/graph/default> { <urn:x:a> <urn:x:p> 1 } }")[
+            0
+        ]
+        == 400
+    )
+    assert catalogue_label(port) == before
+
+
+def test_review_findings_in_the_compiler() -> None:
+    """`?a<?b` is not an IRI: the EXISTS it sits in stays correlated (a rewrite to MINUS gave a
+    false violation); a blank-node subclass and `$this rdfs:subClassOf*` are left as written."""
+    from rdflib import BNode, URIRef
+
+    from service.validation.compiler import Compiler, exists_as_joins
+
+    text = "SELECT $this WHERE {\n{ SELECT ?this WHERE { ?this a <urn:x:C> } }\n$this <urn:x:min> ?min . FILTER NOT EXISTS { $this <urn:x:val> ?v . FILTER(?v<?min&&?v>0) } }"
+    assert "MINUS" not in exists_as_joins(text, focus_first=True)
+    compiler = Compiler(Graph(), subclasses=lambda c: [BNode()])
+    assert "subClassOf*" in compiler._subclass_paths_listed(
+        "SELECT ?k WHERE { ?x a ?k . ?k rdfs:subClassOf* <urn:x:C> . }"
+    )
+    compiler = Compiler(Graph(), subclasses=lambda c: [URIRef("urn:x:D")])
+    listed = compiler._subclass_paths_listed("SELECT ?k WHERE { ?x a ?k . ?k rdfs:subClassOf* <urn:x:C> . }")
+    assert "VALUES ?k { <urn:x:C> <urn:x:D> }" in listed  # an IRI class is listed too
+    assert "subClassOf*" in compiler._subclass_paths_listed(
+        "SELECT $this WHERE { $this rdfs:subClassOf* <urn:x:C> . }"
+    )

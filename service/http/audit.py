@@ -60,8 +60,14 @@ def audit_log() -> Response:
         from .errors import Problem
 
         raise Problem(400, "Bad parameter", "limit must be a whole number", "bad-parameter") from None
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return jsonify([json.loads(line) for line in lines[-limit:]])
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+    entries = []
+    for line in lines[-limit:]:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:  # a line torn by a crash mid-write
+            entries.append({"unreadable": line[:200]})
+    return jsonify(entries)
 
 
 def register(app: Flask) -> None:

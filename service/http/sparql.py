@@ -14,6 +14,7 @@ from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.term import Variable
 
+from ..namespaces import DEFAULT_GRAPH
 from ..store import QueryTimeout
 from ..store.base import QueryDataset, Rows, reserved_graph
 from ..store.embedded import EmbeddedStore
@@ -63,7 +64,10 @@ def _parse(text: str, update: bool) -> bool:
         ) from None
     except Exception as e:  # rdflib raises several kinds on malformed text
         raise Problem(400, "Bad SPARQL", str(e), "sparql-syntax") from None
-    every = _refuse_reserved_graphs(algebra) if algebra is not None else False
+    every = False
+    if algebra is not None:
+        _refuse_relative_base(tree)
+        every = _refuse_reserved_graphs(algebra.algebra)  # the operations, not the prologue
     names = _names(tree)
     if "ServiceGraphPattern" in names:
         raise Problem(
@@ -76,6 +80,22 @@ def _parse(text: str, update: bool) -> bool:
     return every
 
 
+def _refuse_relative_base(tree: object) -> None:
+    """A relative BASE would be resolved against the one before it by Oxigraph but not by rdflib,
+    so the graph names checked here would not be the ones written: refused."""
+    for part in getattr(tree, "get", lambda _: None)("prologue") or []:
+        for declaration in part:
+            iri = (
+                getattr(declaration, "get", lambda _: None)("iri")
+                if getattr(declaration, "name", "") == "Base"
+                else None
+            )
+            if iri is not None and ":" not in str(iri):
+                raise Problem(
+                    400, "Bad SPARQL", f"BASE <{iri}> is relative: give an absolute IRI", "sparql-syntax"
+                )
+
+
 def _refuse_reserved_graphs(algebra: object) -> bool:
     """An update that names the catalogue or an internal graph, or writes into graphs named by a
     variable, is refused before it runs. True when it clears or drops ALL or NAMED graphs: on this
@@ -86,6 +106,13 @@ def _refuse_reserved_graphs(algebra: object) -> bool:
         node = stack.pop()
         if isinstance(node, URIRef) and reserved_graph(node):
             raise Problem(403, "Forbidden", f"the graph {node} is read-only or internal", "read-only-graph")
+        if isinstance(node, URIRef) and node == DEFAULT_GRAPH:
+            raise Problem(
+                400,
+                "Bad graph",
+                f"{node} is the name of the default graph: write DEFAULT, or no GRAPH",
+                "bad-graph",
+            )
         if type(node) is str and node in ("ALL", "NAMED"):  # rdflib keeps these keywords as plain str
             every = True
         if isinstance(node, dict):

@@ -137,6 +137,9 @@ class EmbeddedStore(Store):
         for graph in self._store.named_graphs():
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(_STAGING):
                 self._store.remove_graph(graph)
+        if self._store.contains_named_graph(ox.NamedNode(str(DEFAULT_GRAPH))):
+            # a store written before `?default` was the default graph: merged into it, once
+            self._store.update(f"ADD <{DEFAULT_GRAPH}> TO DEFAULT ; DROP GRAPH <{DEFAULT_GRAPH}>")
 
     # ---------------------------------------------------------------- queries
 

@@ -373,16 +373,19 @@ class Compiler:
         return exists_as_joins(text, focus_first=bool(focus))
 
     def _subclass_paths_listed(self, query: str) -> str:
-        """A triple `?kind rdfs:subClassOf* C .` replaced by
-        `VALUES ?kind { C and its subclasses }`, the subclasses read from the store. The same
-        meaning, and it keeps Virtuoso 7 from its wrong answers for that path inside NOT EXISTS.
-        (VALUES, not FILTER IN: the filter would scan every rdf:type triple of the store.)"""
+        """A triple `?kind rdfs:subClassOf* C .` replaced by `VALUES ?kind { C and its subclasses }`,
+        the subclasses read from the store. The same meaning, and it keeps Virtuoso 7 from its
+        wrong answers for that path inside NOT EXISTS. (VALUES, not FILTER IN: the filter would
+        scan every rdf:type triple of the store.) Left as written for `$this` (substituted by a
+        node in some runs) and when a subclass is a blank node (VALUES cannot match one)."""
         if self._subclasses is None:
             return query
         namespaces = {(m.group(1) or ""): m.group(2) for m in _PREFIX.finditer(query)}
-        plain = sparql_code(query)
-        for m in reversed(list(_SUBCLASS_STAR.finditer(plain))):
-            var, cls = m.group(1), query[m.start(2) : m.end(2)]
+        code = sparql_code(query)
+        for m in reversed(list(_SUBCLASS_STAR.finditer(query))):
+            var, cls = m.group(1), m.group(2)
+            if code[m.start()] == " " or var[1:] == "this":
+                continue  # inside a comment or string, or the focus node
             if cls.startswith("<"):
                 iri = cls[1:-1]
             elif cls.split(":", 1)[0] in namespaces:
@@ -390,7 +393,10 @@ class Compiler:
                 iri = namespaces[prefix] + local
             else:
                 continue
-            listed = " ".join(sorted({term(URIRef(iri)), *(term(c) for c in self._subclasses(URIRef(iri)))}))
+            subs = self._subclasses(URIRef(iri))
+            if not all(isinstance(c, URIRef) for c in subs):
+                continue
+            listed = " ".join(sorted({term(URIRef(iri)), *(term(c) for c in subs)}))
             query = query[: m.start()] + f"VALUES {var} {{ {listed} }}" + query[m.end() :]
         return query
 
@@ -578,17 +584,23 @@ class Compiler:
                 yield focus_test(SH.HasValueConstraintComponent, f"NOT EXISTS {{ {has} }}", anti_join(has))
         if p is not None:
             for n in g.objects(shape, SH.minCount):
-                enough = self._distinct(f, p, self._int(shape, n))
+                # over one value only: for more, the pattern lists every tuple of distinct values,
+                # which an EXISTS stops at the first of, and a store-wide join would enumerate
+                minimum = self._int(shape, n)
+                enough = self._distinct(f, p, minimum)
                 yield focus_test(
-                    SH.MinCountConstraintComponent, f"NOT EXISTS {{ {enough} }}", anti_join(enough)
+                    SH.MinCountConstraintComponent,
+                    f"NOT EXISTS {{ {enough} }}",
+                    anti_join(enough) if minimum == 1 else None,
                 )
             for n in g.objects(shape, SH.maxCount):
-                too_many = self._distinct(f, p, self._int(shape, n) + 1)
+                maximum = self._int(shape, n)
+                too_many = self._distinct(f, p, maximum + 1)
                 # joined over many focus nodes: one row per offending pair, deduplicated
                 yield focus_test(
                     SH.MaxCountConstraintComponent,
                     f"EXISTS {{ {too_many} }}",
-                    too_many if self._many else None,
+                    too_many if self._many and maximum <= 1 else None,
                 )
             if g.value(shape, SH.uniqueLang) == Literal(True):
                 a, b = self._var(), self._var()
@@ -745,6 +757,7 @@ _SUBCLASS_STAR = re.compile(
     r"(?<![\w?$])([?$]\w+)\s+(?:rdfs:subClassOf|<http://www\.w3\.org/2000/01/rdf-schema#subClassOf>)\*\s+"
     r"(<[^<>\s]+>|[A-Za-z][\w-]*:[\w-]+)\s*\."
 )
+_LESS_THAN_A_VARIABLE = re.compile(r"<[^<>\s]*[?$][A-Za-z_]")
 _EXISTS_FILTER = re.compile(r"\bFILTER\s*(NOT\s+)?EXISTS\s*\{", re.IGNORECASE)
 _VARIABLE = re.compile(r"[?$]([A-Za-z_][\w]*)")
 _NOT_FLAT = re.compile(r"\b(OPTIONAL|UNION|GRAPH|SERVICE|BIND|VALUES|MINUS|SELECT|EXISTS)\b", re.IGNORECASE)
@@ -795,8 +808,8 @@ def exists_as_joins(query: str, focus_first: bool = False) -> str:
     engine runs."""
     plain = sparql_code(query)
     start = _where_brace(query)
-    if start < 0:
-        return query
+    if start < 0 or _LESS_THAN_A_VARIABLE.search(query):
+        return query  # `?a<?b` could have been read as an IRI, hiding a shared variable
     if not focus_first:
         end = _matching_brace(plain, start)
         top = _filters_removed(_groups_removed(plain[start + 1 : end]))
