@@ -30,6 +30,12 @@ class Busy(Exception):
     """Every query process is taken."""
 
 
+class Unavailable(Exception):
+    """The query process could not read the store. pyoxigraph calls a read-only opening while
+    another process writes "undefined behaviour" (RocksDB files can be compacted away under it):
+    such a failure is answered as a moment's unavailability, to be retried."""
+
+
 class FederatedQuery(StoreError):
     """The query tried to reach another host (SERVICE): the query process has no network."""
 
@@ -66,7 +72,7 @@ def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None,
         out.send(("error", str(e), isolated))
     except OSError as e:  # Oxigraph's error for a SERVICE call it could not make, or a read error
         reached_out = any(word in str(e).lower() for word in ("http", "unreachable", "connect", "resolve"))
-        kind = "network" if reached_out else "error"
+        kind = "network" if reached_out else "io"
         out.send((kind, f"the query tried to reach another host: {e}" if reached_out else str(e), isolated))
     except Exception as e:  # noqa: BLE001 - reported to the parent as a store error, not a crash
         out.send(("error", f"the query failed: {e}", isolated))
@@ -106,6 +112,8 @@ def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -
         raise QueryTimeout(payload)
     if kind == "network":
         raise FederatedQuery(payload)
+    if kind == "io":
+        raise Unavailable(payload)
     if kind == "error":
         raise StoreError(payload)
     return payload  # type: ignore[no-any-return]

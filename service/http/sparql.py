@@ -238,6 +238,15 @@ def sparql() -> Response:
         raise Problem(
             400, "SERVICE refused", f"federated queries are not allowed here ({e})", "service-refused"
         ) from None
+    except query_process.Unavailable as e:
+        current_app.logger.warning("a query process could not read the store: %s", e)
+        raise Problem(
+            503,
+            "Store busy",
+            "the store could not be read just now; try again",
+            "busy",
+            headers={"Retry-After": "1"},
+        ) from None
     except query_process.Busy:
         raise Problem(
             503, "Busy", f"{query_process.MAX_RUNNING} queries are running; try again shortly", "busy",
