@@ -36,7 +36,7 @@ def record(action: str, graph: str | None, before: int, after: int, **extra: Any
     """Append one write to the trail (call it under the write lock, after the write succeeded)."""
     path: Path = current_app.extensions["aims_audit_log"]
     entry = {
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "who": caller(),
         "action": action,
         "graph": graph,
