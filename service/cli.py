@@ -164,6 +164,8 @@ def cmd_queries(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the HTTP API under waitress (a production WSGI server), on 127.0.0.1 by default."""
     import logging
+    import signal
+    import threading
 
     import waitress
 
@@ -171,6 +173,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # the access log and warnings, one line each, on stderr
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    def interrupted(signum: int, frame: object) -> None:
+        """Ctrl-C: waitress stops and the store is closed; should anything still hold the process
+        ten seconds later, it ends anyway (every write is one transaction: all or nothing)."""
+        watchdog = threading.Timer(10, os._exit, args=(130,))
+        watchdog.daemon = True
+        watchdog.start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
 
     overrides = _overrides(args, ("host", args.host), ("port", args.port))
     settings = config.load(overrides)

@@ -632,7 +632,7 @@ def test_ctrl_c_stops_the_service_after_a_stopped_query(tmp_path: Path) -> None:
         wait_until_up(f"http://127.0.0.1:{port}/health", process, 60)
         assert call(port, "GET", "/sparql?query=" + urllib.parse.quote(SLOW))[0] == 503
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
+        _, stderr = process.communicate(timeout=30)
         assert process.returncode in (0, 130)
         assert "Traceback" not in stderr.decode()
     finally:
