@@ -401,7 +401,7 @@ def bench_soak(n: int, workdir: Path, clients: int = 32, seconds: float = 60.0) 
     import urllib.parse
 
     from bench.generate import generate
-    from tests.servers import aims_server
+    from tests.servers import aims_server, listening_pid
 
     token = "soak-editor"
     path = workdir / f"org-{n}.ttl"
@@ -430,7 +430,7 @@ def bench_soak(n: int, workdir: Path, clients: int = 32, seconds: float = 60.0) 
     weights = [20, 20, 20, 10, 1, 10, 2]
     env = {"AIMS_TOKENS": f"{token}=editor", "AIMS_QUERY_TIMEOUT": "2"}
     with aims_server(workdir / f"soak-{n}", [path], env=env, timeout=600) as port:
-        pid = _listening_pid(port)
+        pid = listening_pid(port)
         rss_before = _rss_mb(pid)
         latencies: dict[str, list[float]] = {name: [] for name, _, _ in mix}
         statuses: dict[str, dict[int, int]] = {name: {} for name, _, _ in mix}
@@ -500,23 +500,6 @@ def bench_soak(n: int, workdir: Path, clients: int = 32, seconds: float = 60.0) 
     print(
         f"  acknowledged writes found afterwards: {len(set(acknowledged) & found)} of {len(set(acknowledged))}"
     )
-
-
-def _listening_pid(port: int) -> int:
-    import os
-
-    inode = next(
-        line.split()[9]
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-        if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"
-    )
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in Path(f"/proc/{pid}/fd").iterdir()):
-                return int(pid)
-        except OSError:
-            continue
-    raise RuntimeError("no process listens on the port")
 
 
 def _rss_mb(pid: int) -> float:

@@ -178,3 +178,23 @@ def aims_server(
     finally:
         stop(process)
         log.close()
+
+
+def listening_pid(port: int) -> int:
+    """The pid of the process listening on 127.0.0.1:port (from /proc/net/tcp and its fds)."""
+    inode = next(
+        (
+            line.split()[9]
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"  # LISTEN
+        ),
+        None,
+    )
+    if inode is not None:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if any(os.readlink(fd) == f"socket:[{inode}]" for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                    return int(pid)
+            except OSError:
+                continue
+    raise RuntimeError(f"no process listens on port {port}")

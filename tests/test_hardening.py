@@ -19,7 +19,7 @@ from rdflib.namespace import SKOS
 from service.namespaces import CATALOGUE_GRAPH
 from service.store.base import MAX_LITERAL_CHARS, MAX_NESTING
 
-from .servers import aims_server
+from .servers import aims_server, listening_pid
 
 TOKEN = "hardening-editor"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -258,7 +258,7 @@ def test_catalogue_checked_by_content_at_start(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- the command line
 
 
-def aims(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: int | None = None):  # type: ignore[no-untyped-def]
+def aims(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     import os
     import subprocess
     import sys
@@ -434,30 +434,10 @@ def test_a_query_past_its_limit_is_stopped_and_its_cpu_released(tmp_path: Path) 
         status, _, body = call(p, "GET", "/sparql?query=" + urllib.parse.quote(SLOW))
         assert status == 503 and json.loads(body)["type"].endswith("query-timeout")
         assert time.monotonic() - started < 10
-        pid = _server_pid(p)
+        pid = listening_pid(p)
         before = _cpu_seconds(pid)
         time.sleep(2)
         assert _cpu_seconds(pid) - before < 0.5  # nothing is still computing
-
-
-def _server_pid(port: int) -> int:
-    """The pid of the process listening on 127.0.0.1:port (from /proc/net/tcp and fds)."""
-    import os
-
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        if parts[1].endswith(f":{port:04X}") and parts[3] == "0A":  # LISTEN
-            inode = parts[9]
-    assert inode is not None
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                if os.readlink(fd) == f"socket:[{inode}]":
-                    return int(pid)
-        except (PermissionError, FileNotFoundError):
-            continue
-    raise AssertionError("no process listens on the port")
 
 
 def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> None:

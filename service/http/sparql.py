@@ -12,6 +12,7 @@ from pyparsing import ParseException, ParseResults
 from rdflib import Graph, URIRef
 from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
 from ..namespaces import DEFAULT_GRAPH
@@ -66,7 +67,7 @@ def _parse(text: str, update: bool) -> bool:
         raise Problem(400, "Bad SPARQL", str(e), "sparql-syntax") from None
     every = False
     if algebra is not None:
-        _refuse_relative_base(tree)
+        _refuse_relative_base(tree)  # type: ignore[arg-type]  # an update parses to a CompValue
         every = _refuse_reserved_graphs(algebra.algebra)  # the operations, not the prologue
     names = _names(tree)
     if "ServiceGraphPattern" in names:
@@ -80,19 +81,17 @@ def _parse(text: str, update: bool) -> bool:
     return every
 
 
-def _refuse_relative_base(tree: object) -> None:
+def _refuse_relative_base(tree: CompValue) -> None:
     """A relative BASE would be resolved against the one before it by Oxigraph but not by rdflib,
     so the graph names checked here would not be the ones written: refused."""
-    for part in getattr(tree, "get", lambda _: None)("prologue") or []:
-        for declaration in part:
-            iri = (
-                getattr(declaration, "get", lambda _: None)("iri")
-                if getattr(declaration, "name", "") == "Base"
-                else None
-            )
-            if iri is not None and ":" not in str(iri):
+    for declarations in tree.get("prologue") or []:
+        for declaration in declarations:
+            if declaration.name == "Base" and ":" not in str(declaration["iri"]):
                 raise Problem(
-                    400, "Bad SPARQL", f"BASE <{iri}> is relative: give an absolute IRI", "sparql-syntax"
+                    400,
+                    "Bad SPARQL",
+                    f"BASE <{declaration['iri']}> is relative: give an absolute IRI",
+                    "sparql-syntax",
                 )
 
 
