@@ -187,6 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = _overrides(args, ("host", args.host), ("port", args.port))
     settings = config.load(overrides)
     store = open_store(settings)
+    overrides["audit_log"] = settings.audit_trail()
     try:
         app = create_app(overrides, store=store)  # loads the catalogue
     except ValueError as e:  # settings that cannot be used (tokens, roles, names)

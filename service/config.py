@@ -26,6 +26,11 @@ class Settings:
     read_requires_token: bool = False
     audit_log: Path | None = None  # the audit trail of writes; default: <data_dir>-audit.jsonl beside it
 
+    def audit_trail(self) -> Path:
+        """The audit trail file: the setting, or beside the store folder (not in it: that folder
+        is the database's own)."""
+        return self.audit_log or self.data_dir.with_name(self.data_dir.name + "-audit.jsonl")
+
 
 def _coerce(value: str, kind: Any) -> Any:
     if kind in (bool, "bool"):

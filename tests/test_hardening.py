@@ -513,6 +513,75 @@ def test_the_query_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> Non
     assert hits == []
 
 
+def test_an_update_past_its_limit_is_stopped_before_it_writes(tmp_path: Path) -> None:
+    """Updates had no time limit and held the write lock. Now each WHERE is counted first in a
+    query process that is killed at the limit: the update is refused, nothing is written, no CPU
+    is left busy, and the next write goes through at once."""
+    import time
+
+    tokens = {"AIMS_QUERY_TIMEOUT": "1", "AIMS_TOKENS": f"{TOKEN}=editor"}
+    with aims_server(tmp_path / "slow-update", env=tokens) as p:
+        before = count(p)
+        started = time.monotonic()
+        slow = "INSERT { GRAPH <urn:x:slow> { ?a <urn:x:p> ?g } } WHERE { GRAPH ?x { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } }"
+        status, _, body = update(p, slow)
+        assert status == 503 and json.loads(body)["type"].endswith("update-timeout"), body
+        assert time.monotonic() - started < 10
+        pid = listening_pid(p)
+        cpu = _cpu_seconds(pid)
+        time.sleep(2)
+        assert _cpu_seconds(pid) - cpu < 0.5
+        assert count(p) == before
+        assert update(p, "INSERT DATA { GRAPH <urn:x:after> { <urn:x:a> <urn:x:p> 1 } }")[0] == 204
+
+
+def test_an_update_that_would_insert_past_the_triple_limit_is_refused(port: int) -> None:
+    """The count of a WHERE's solutions times its INSERT template's triples bounds what an update
+    adds: 1,500 x 1,500 solutions of one triple each is past the 2,000,000 a request may add."""
+    values = " ".join(str(n) for n in range(1500))
+    text = f"INSERT {{ GRAPH <urn:x:many> {{ ?a <urn:x:p> ?b }} }} WHERE {{ VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} }}"
+    before = count(port)
+    status, _, body = update(port, text)
+    assert status == 413 and "2,250,000" in json.loads(body)["detail"]
+    assert count(port) == before
+
+
+def test_the_update_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> None:
+    """Updates run on a writer thread with no network: LOAD and SERVICE, however a parser reads
+    the text, fail in Oxigraph itself, and a server on this machine never sees the request."""
+    import http.server
+    import threading
+
+    from service.http import query_process
+    from service.store.embedded import EmbeddedStore
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server hook
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/turtle")
+            self.end_headers()
+            self.wfile.write(b"<urn:x:a> <urn:x:p> 1 .")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/data.ttl"
+    store = EmbeddedStore()
+    try:
+        with pytest.raises(OSError):
+            query_process.update(store, f"LOAD <{url}> INTO GRAPH <urn:x:loaded>")
+        query_process.update(store, f"LOAD SILENT <{url}> INTO GRAPH <urn:x:loaded>")
+        store.update(f"LOAD <{url}> INTO GRAPH <urn:x:control>")  # the same LOAD on this thread does reach it
+    finally:
+        server.shutdown()
+    assert hits == ["/data.ttl"]
+
+
 # ---------------------------------------------------------------------- smaller defects
 
 

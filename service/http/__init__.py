@@ -24,16 +24,15 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["aims_settings"] = settings
     app.extensions["aims_tokens"] = auth.load_tokens(settings)
+    audit_log = settings.audit_log  # a store handed in keeps a trail file only when one is named
     if store is None:
         store = open_store(settings)
         atexit.register(store.close)
+        audit_log = settings.audit_trail()
     store.ensure_catalogue()
     app.extensions["aims_store"] = store
     app.extensions["aims_write_lock"] = threading.Lock()  # one writer at a time; reads run alongside
-    # beside the store folder, not in it (that folder is the database's own)
-    app.extensions["aims_audit_log"] = settings.audit_log or settings.data_dir.with_name(
-        settings.data_dir.name + "-audit.jsonl"
-    )
+    app.extensions["aims_audit_log"] = audit_log
 
     errors.register(app)
     audit.register(app)

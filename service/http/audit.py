@@ -1,8 +1,9 @@
 """The access log (one line per request, on the `aims.access` logger) and the audit trail of
 writes: who (the token's role and a fingerprint, never the token), when, which graph, and how
-many triples the graph or store held before and after. The trail is a JSON Lines file beside
-the data (`audit_log` setting), appended under the write lock, and readable by admins at
-`GET /audit-log`."""
+many triples the graph or store held before and after. Each entry goes to the `aims.audit`
+logger and, when the app has a trail file (`audit_log` setting; by default beside the data folder
+of the store it opened), to that JSON Lines file, appended under the write lock and readable by
+admins at `GET /audit-log`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from . import auth
 
 bp = Blueprint("audit", __name__)
 access = logging.getLogger("aims.access")
+trail = logging.getLogger("aims.audit")
 
 
 def caller() -> str:
@@ -34,7 +37,7 @@ def caller() -> str:
 
 def record(action: str, graph: str | None, before: int, after: int, **extra: Any) -> None:
     """Append one write to the trail (call it under the write lock, after the write succeeded)."""
-    path: Path = current_app.extensions["aims_audit_log"]
+    path: Path | None = current_app.extensions["aims_audit_log"]
     entry = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "who": caller(),
@@ -44,25 +47,32 @@ def record(action: str, graph: str | None, before: int, after: int, **extra: Any
         "triples_after": after,
         **extra,
     }
+    line = json.dumps(entry)
+    trail.info("%s", line)
+    if path is None:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(entry) + "\n")
+        out.write(line + "\n")
 
 
 @bp.route("/audit-log")
 @auth.requires("admin")
 def audit_log() -> Response:
     """The latest writes, newest last (?limit=, default 100)."""
-    path: Path = current_app.extensions["aims_audit_log"]
+    path: Path | None = current_app.extensions["aims_audit_log"]
     try:
         limit = max(1, min(int(request.args.get("limit", "100")), 10_000))
     except ValueError:
         from .errors import Problem
 
         raise Problem(400, "Bad parameter", "limit must be a whole number", "bad-parameter") from None
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+    lines: deque[str] = deque(maxlen=limit)  # the file is read through, only the last lines kept
+    if path is not None and path.exists():
+        with path.open(encoding="utf-8", errors="replace") as log:
+            lines.extend(line.rstrip("\n") for line in log)
     entries = []
-    for line in lines[-limit:]:
+    for line in lines:
         try:
             entries.append(json.loads(line))
         except ValueError:  # a line torn by a crash mid-write

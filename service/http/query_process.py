@@ -6,7 +6,13 @@ network: SERVICE is refused by the engine that runs the query, not only by a par
 
 At most `MAX_RUNNING` such processes run at once; a query that finds them all busy is answered
 503 with Retry-After at once, so a flood of slow queries costs a bounded share of the machine and
-never holds requests in a queue."""
+never holds requests in a queue.
+
+Updates must write the store this process holds, so they cannot run in another. Each operation's
+WHERE is first counted in a query process under the same time limit (`check_update`): one past
+the limit is stopped there and the update refused before it starts, and the count bounds what
+its INSERT template can add. The update itself then runs on one writer thread that has left the
+network (a network namespace of its own), so LOAD and SERVICE fail in the engine that runs them."""
 
 from __future__ import annotations
 
@@ -14,11 +20,23 @@ import ctypes
 import logging
 import multiprocessing
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ..store.base import QueryDataset, QueryResult, QueryTimeout, StoreError
+from ..store.base import (
+    MAX_TRIPLES_PER_REQUEST,
+    InputRefused,
+    QueryDataset,
+    QueryResult,
+    QueryTimeout,
+    Rows,
+    Store,
+    StoreError,
+    where_clauses,
+)
 
 log = logging.getLogger("aims.query")
 MAX_RUNNING = 4
@@ -56,6 +74,64 @@ def _without_network() -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     clone_newuser, clone_newnet = 0x10000000, 0x40000000
     return libc.unshare(clone_newnet) == 0 or libc.unshare(clone_newuser | clone_newnet) == 0
+
+
+def _thread_without_network() -> None:
+    """The writer thread's own network namespace (a thread may leave alone: namespaces are per
+    task in Linux; this needs CAP_SYS_ADMIN, as a user namespace cannot be made by a thread)."""
+    global _writer_isolated
+    libc = ctypes.CDLL(None, use_errno=True)
+    _writer_isolated = libc.unshare(0x40000000) == 0  # CLONE_NEWNET
+    if not _writer_isolated:
+        log.warning("the writer thread could not leave the network: LOAD is refused by parsing only")
+
+
+_writer_isolated = False
+_writer = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="aims-writer", initializer=_thread_without_network
+)
+
+
+def update(store: Store, sparql: str) -> None:
+    """Run an update on the writer thread, which has no network."""
+    _writer.submit(store.update, sparql).result()
+
+
+def check_update(path: Path, sparql: str, operations: list[Any], timeout: float) -> None:
+    """Count the solutions of each WHERE of the update (`operations`: rdflib's algebra of it) in
+    a query process: QueryTimeout when that runs past `timeout` in all, InputRefused when an
+    INSERT template would add more triples than a request may. Each WHERE is counted against the
+    store as the request finds it (not after the operations before it in the same request)."""
+    reading = [op for op in operations if op.name in ("Modify", "DeleteWhere")]
+    groups = where_clauses(sparql)
+    if len(groups) != len(reading):
+        raise StoreError("the update's WHERE clauses could not be told apart")
+    deadline = time.monotonic() + timeout
+    for op, (prologue, group) in zip(reading, groups, strict=True):
+        part = dict(op)  # rdflib's CompValue.get answers a missing key with the key's name
+        using = part.get("using") or []
+        if using:  # USING replaces the dataset: these graphs and no others
+            dataset = QueryDataset(
+                tuple(u["default"] for u in using if "default" in u),
+                tuple(u["named"] for u in using if "named" in u),
+            )
+        else:  # WITH's graph, or the store's default graph, and every graph by name
+            with_graph = part.get("withClause")
+            dataset = QueryDataset((with_graph,) if with_graph else (), every_named=True)
+        count = f"{prologue}\nSELECT (COUNT(*) AS ?solutions) WHERE {group}"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise QueryTimeout(f"the update ran past its {timeout} s limit")
+        rows = run(path, count, left, dataset)
+        solutions = int(rows.rows[0]["solutions"]) if isinstance(rows, Rows) and rows.rows else 0
+        template = dict(part.get("insert") or {})
+        size = len(template.get("triples") or []) + sum(map(len, (template.get("quads") or {}).values()))
+        if solutions * size > MAX_TRIPLES_PER_REQUEST:
+            raise InputRefused(
+                f"the update would insert up to {solutions * size:,} triples; "
+                f"at most {MAX_TRIPLES_PER_REQUEST:,} per request",
+                status=413,
+            )
 
 
 def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None, out: Connection) -> None:

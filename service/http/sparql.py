@@ -1,11 +1,15 @@
 """GET|POST /sparql: the SPARQL 1.1 Protocol. Queries are open to readers; updates need an editor
-token; SERVICE and LOAD are refused; a query past the time limit is stopped with an error."""
+token; SERVICE and LOAD are refused; a query or update past the time limit is stopped with an
+error (see query_process)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from pyparsing import ParseException, ParseResults
@@ -46,9 +50,9 @@ def _names(tree: object) -> set[str]:
 _parser_lock = threading.Lock()  # pyparsing, under rdflib's parser, is not thread-safe
 
 
-def _parse(text: str, update: bool) -> bool:
-    """Refuse bad SPARQL, SERVICE, LOAD and updates of reserved graphs; True when an update
-    clears or drops ALL or NAMED graphs."""
+def _parse(text: str, update: bool) -> tuple[bool, list[Any]]:
+    """Refuse bad SPARQL, SERVICE, LOAD and updates of reserved graphs. For an update: whether it
+    clears or drops ALL or NAMED graphs, and its operations (rdflib's algebra)."""
     try:
         with _parser_lock:
             tree = parseUpdate(text) if update else parseQuery(text)
@@ -65,10 +69,11 @@ def _parse(text: str, update: bool) -> bool:
         ) from None
     except Exception as e:  # rdflib raises several kinds on malformed text
         raise Problem(400, "Bad SPARQL", str(e), "sparql-syntax") from None
-    every = False
+    every, operations = False, []
     if algebra is not None:
         _refuse_relative_base(tree)  # type: ignore[arg-type]  # an update parses to a CompValue
-        every = _refuse_reserved_graphs(algebra.algebra)  # the operations, not the prologue
+        operations = list(algebra.algebra)
+        every = _refuse_reserved_graphs(operations)  # the operations, not the prologue
     names = _names(tree)
     if "ServiceGraphPattern" in names:
         raise Problem(
@@ -78,7 +83,7 @@ def _parse(text: str, update: bool) -> bool:
         raise Problem(
             400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store", "load-refused"
         )
-    return every
+    return every, operations
 
 
 def _refuse_relative_base(tree: CompValue) -> None:
@@ -205,12 +210,18 @@ def sparql() -> Response:
     text = f"BASE <{request.base_url}>\n{text}"
     if update:
         auth.check("editor")  # who may update is settled before what the update says
-    every = _parse(text, update)
+    every, operations = _parse(text, update)
     store = get_store()
+    timeout = current_app.extensions["aims_settings"].query_timeout
     if update:
         with write_lock():
             before = store.count()
-            store.update(text)
+            if isinstance(store, EmbeddedStore) and store.path is not None:
+                with _stopped_work(timeout, "update"):
+                    query_process.check_update(store.path, text, operations, timeout)
+                query_process.update(store, text)
+            else:  # a remote server runs (and limits) its own updates
+                store.update(text)
             audit.record("sparql update", None, before, store.count(), update=text[:2000])
             # checked by content, whatever way the update found to it, and restored at once
             if store.ensure_catalogue() and not every:
@@ -223,16 +234,31 @@ def sparql() -> Response:
                 )
         return Response(status=204)
     auth.check("reader")
-    timeout = current_app.extensions["aims_settings"].query_timeout
-    try:
+    with _stopped_work(timeout, "query"):
         if isinstance(store, EmbeddedStore) and store.path is not None:
             result = query_process.run(store.path, text, timeout, dataset)
         else:  # a remote server stops its own queries; an in-memory store has no folder to share
             result = _workers.submit(store.query, text, None, timeout, dataset).result(timeout=timeout + 1)
+    if isinstance(result, Graph):
+        fmt = formats.graph_type()
+        return Response(formats.serialize_graph(result, fmt), mimetype=fmt.media_type)
+    media = formats.result_type()
+    if isinstance(result, Rows):
+        return Response(formats.serialize_rows(result, media), mimetype=media)
+    return Response(formats.serialize_boolean(bool(result), media), mimetype=media)
+
+
+@contextmanager
+def _stopped_work(timeout: float, what: str) -> Iterator[None]:
+    """The problems of work run in a query process: past the time limit, refused, or no room."""
+    try:
+        yield
     except (FutureTimeout, QueryTimeout):
+        stopped = "nothing was changed" if what == "update" else "it was stopped"
         raise Problem(
-            503, "Query timeout", f"the query ran past the {timeout} s limit and was stopped", "query-timeout"
-        ) from None
+            503, f"{what.capitalize()} timeout", f"the {what} ran past the {timeout} s limit; {stopped}",
+            f"{what}-timeout",
+        ) from None  # fmt: skip
     except query_process.FederatedQuery as e:
         raise Problem(
             400, "SERVICE refused", f"federated queries are not allowed here ({e})", "service-refused"
@@ -251,10 +277,3 @@ def sparql() -> Response:
             503, "Busy", f"{query_process.MAX_RUNNING} queries are running; try again shortly", "busy",
             headers={"Retry-After": "5"},
         ) from None  # fmt: skip
-    if isinstance(result, Graph):
-        fmt = formats.graph_type()
-        return Response(formats.serialize_graph(result, fmt), mimetype=fmt.media_type)
-    media = formats.result_type()
-    if isinstance(result, Rows):
-        return Response(formats.serialize_rows(result, media), mimetype=media)
-    return Response(formats.serialize_boolean(bool(result), media), mimetype=media)

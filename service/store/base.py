@@ -155,6 +155,7 @@ class QueryDataset:
 
     default_graphs: tuple[URIRef, ...] = ()
     named_graphs: tuple[URIRef, ...] = ()
+    every_named: bool = False  # every graph by name, as an update's WHERE sees them (embedded store)
 
 
 class Store(abc.ABC):
@@ -448,6 +449,44 @@ def sparql_code(text: str) -> str:
     """SPARQL text with its comments, strings and IRIs blanked (same length), so that keywords
     and braces can be found in what is left."""
     return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group(0)), text)
+
+
+_UPDATE_TOKEN = re.compile(r"[{}]|\b(?:PREFIX|BASE|WHERE)\b", re.IGNORECASE)
+_DECLARED = re.compile(r"\s*(?:[^\s:<]*:)?\s*<[^<>\s]*>")
+
+
+def where_clauses(update: str) -> list[tuple[str, str]]:
+    """For each WHERE of an update's operations, in order: the prologue (PREFIX and BASE lines)
+    in force there, and the group `{ ... }` it reads. Read from the text with comments, strings
+    and IRIs blanked, so that neither can hide a brace or a keyword."""
+    code = sparql_code(update)
+    prologue: list[str] = []
+    found: list[tuple[str, str]] = []
+    depth = 0
+    for m in _UPDATE_TOKEN.finditer(code):
+        token = m.group(0)
+        if token in "{}":
+            depth += 1 if token == "{" else -1
+            continue
+        if depth:
+            continue  # a subquery's WHERE, or a keyword inside a group
+        if token.upper() in ("PREFIX", "BASE"):
+            declared = _DECLARED.match(update, m.end())
+            if declared:
+                prologue.append(update[m.start() : declared.end()])
+            continue
+        start = m.end() + len(code[m.end() :]) - len(code[m.end() :].lstrip())
+        if code[start : start + 1] != "{":
+            raise StoreError("a WHERE without its group { ... }")
+        level = 0
+        for end in range(start, len(code)):
+            level += {"{": 1, "}": -1}.get(code[end], 0)
+            if level == 0:
+                found.append(("\n".join(prologue), update[start : end + 1]))
+                break
+        else:
+            raise StoreError("a WHERE group that is never closed")
+    return found
 
 
 def inline_values(sparql: str, bindings: dict[str, Identifier] | None) -> str:

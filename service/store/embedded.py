@@ -157,6 +157,8 @@ class EmbeddedStore(Store):
                 "default_graph": [ox.NamedNode(str(g)) for g in dataset.default_graphs] or ox.DefaultGraph(),
                 "named_graphs": [ox.NamedNode(str(g)) for g in dataset.named_graphs],
             }
+            if dataset.every_named:
+                del options["named_graphs"]
         try:
             result = self._store.query(inline_values(sparql, bindings), **options)
         except SyntaxError as e:
