@@ -120,18 +120,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    query = queries.get(args.name)
     params = {}
     for item in args.param or []:
         name, sep, value = item.partition("=")
         if not sep:
             raise UsageError(f"--param {item!r}: write name=value")
         params[name] = value
-    bindings = query.bindings(params)
+    queries.get(args.name).bindings(params)  # bad parameters are told before the store is opened
     with _open(args, read_only=True) as store:
-        result = store.query(query.text, bindings)
-    if not isinstance(result, Rows):
-        raise UsageError(f"query {args.name!r} is not a SELECT query")
+        result = queries.run(store, args.name, params)
     if args.format == "json":
         print(
             json.dumps(

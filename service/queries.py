@@ -27,7 +27,7 @@ from rdflib.term import Identifier
 
 from . import resources
 from .namespaces import PREFIXES
-from .store.base import StoreError, check_iri
+from .store.base import Rows, Store, StoreError, check_iri
 
 PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
@@ -155,3 +155,13 @@ def get(name: str) -> NamedQuery:
         return catalogue()[name]
     except KeyError:
         raise QueryError(f"no named query {name!r}; known: {', '.join(sorted(catalogue()))}") from None
+
+
+def run(store: Store, name: str, params: dict[str, str] | None = None, timeout: float | None = None) -> Rows:
+    """The rows of a named query with its parameters checked and bound as RDF terms: the one way
+    the service, the pages, the reports and the command line run one."""
+    query = get(name)
+    result = store.query(query.text, query.bindings(params or {}), timeout)
+    if not isinstance(result, Rows):
+        raise QueryError(f"query {name!r} is not a SELECT query")
+    return result

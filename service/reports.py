@@ -37,14 +37,7 @@ class RequirementStatus:
     resources: dict[str, list[str]] = field(default_factory=dict)  # kind -> IRIs answering the requirement
 
 
-def _rows(store: Store, name: str, **params: str) -> Rows:
-    query = queries.get(name)
-    result = store.query(query.text, query.bindings(params))
-    assert isinstance(result, Rows)
-    return result
-
-
-def _group(notation: str, own: bool) -> str:
+def group_of(notation: str, own: bool) -> str:
     """Clause 4-10, Annex A group A.2-A.10, or "own" for organisation-defined controls."""
     if own:
         return "own"
@@ -84,11 +77,11 @@ def gap_analysis(
             against[requirement].append(r)
     excluded = {
         str(r["control"])
-        for r in _rows(store, "statement-of-applicability")
+        for r in queries.run(store, "statement-of-applicability")
         if "justification" in r and _false(r.get("applicable"))
     }
     statuses: dict[str, RequirementStatus] = {}
-    for row in _rows(store, "requirement-coverage"):
+    for row in queries.run(store, "requirement-coverage"):
         iri, notation, own = str(row["requirement"]), str(row["notation"]), _true(row.get("own"))
         if iri not in statuses:
             kind = "control" if own or notation.startswith("A.") else "clause"
@@ -97,7 +90,7 @@ def gap_analysis(
                 iri,
                 notation,
                 kind,
-                _group(notation, own),
+                group_of(notation, own),
                 verdict(results, iri in report.assessed, iri in excluded),
                 [asdict(r) for r in results],
             )

@@ -36,12 +36,13 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
 
     errors.register(app)
     audit.register(app)
-    from . import graphs, reports, sparql
+    from . import graphs, pages, reports, sparql
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(graphs.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(pages.bp)
     return app
 
 

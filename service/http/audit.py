@@ -48,6 +48,8 @@ def record(action: str, graph: str | None, before: int, after: int, **extra: Any
         **extra,
     }
     line = json.dumps(entry)
+    # pages cache verdicts per state of the store: every write goes through here
+    current_app.extensions["aims_writes"] = current_app.extensions.get("aims_writes", 0) + 1
     trail.info("%s", line)
     if path is None:
         return

@@ -100,3 +100,10 @@ def serialize_boolean(value: bool, media: str) -> bytes:
 
 def serialize_graph(graph: Graph, fmt: RDFFormat) -> bytes:
     return graph.serialize(format=fmt.name, encoding="utf-8")
+
+
+def choose(offered: dict[str, str]) -> str:
+    """The media type to answer in, of `offered` (media type -> ?format= name, the first the
+    default): a browser asking for HTML gets the page, a client asking for nothing in particular
+    (*/*) the first, and one asking for nothing offered 406."""
+    return _choose(list(offered), offered)

@@ -72,7 +72,7 @@ def _parse(text: str, update: bool) -> tuple[bool, list[Any]]:
     every, operations = False, []
     if algebra is not None:
         _refuse_relative_base(tree)  # type: ignore[arg-type]  # an update parses to a CompValue
-        operations = list(algebra.algebra)
+        operations = list(getattr(algebra, "algebra", None) or [])  # an empty update translates to []
         every = _refuse_reserved_graphs(operations)  # the operations, not the prologue
     names = _names(tree)
     if "ServiceGraphPattern" in names:

@@ -306,10 +306,7 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
 
 def system_resources(store: Store, system: URIRef) -> set[Identifier]:
     """The AI system and everything that hangs off it (the `system-resources` named query)."""
-    query = queries.get("system-resources")
-    rows = store.query(query.text, query.bindings({"system": str(system)}))
-    assert isinstance(rows, Rows)
-    return {row["resource"] for row in rows}
+    return {row["resource"] for row in queries.run(store, "system-resources", {"system": str(system)})}
 
 
 def validate(

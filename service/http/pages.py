@@ -1,0 +1,470 @@
+"""Pages for people: the dashboard, the registers, the Statement of Applicability, traces,
+validation and gap analysis, and a page for any resource. Server-rendered (Jinja2, one
+stylesheet, no script), from the same functions below the HTTP layer that the JSON answers use."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import threading
+from collections import Counter, defaultdict
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
+from rdflib import BNode, Literal, URIRef
+
+from .. import browse, queries, reports, traces, validation
+from ..browse import REGISTERS, Label
+from ..store.base import Rows, Store
+from . import auth, formats, get_store
+from .errors import Problem, checked_iri
+
+bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+
+PAGE_SIZE = 100
+AS_OF_COOKIE = "aims_as_of"
+HTML_OR_JSON = {"application/json": "json", "text/html": "html"}
+HTML_JSON_CSV = {"application/json": "json", "text/html": "html", "text/csv": "csv"}
+
+
+# ------------------------------------------------------------------------------ the day and labels
+
+
+def as_of(from_cookie: bool = True) -> dt.date:
+    """The day reports are judged on: ?as_of=, else the day chosen earlier (a cookie), else today."""
+    raw = request.args.get("as_of") or (request.cookies.get(AS_OF_COOKIE) if from_cookie else None)
+    if not raw:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise Problem(400, "Bad date", f"as_of={raw!r} is not a date (YYYY-MM-DD)", "bad-parameter") from None
+
+
+@bp.route("/as-of")
+def choose_day() -> Response:
+    """Keep the chosen day for every page (a cookie), and go back to the page it was chosen on."""
+    day = request.args.get("day", "")
+    back = request.args.get("next", "/")
+    if not back.startswith("/") or back.startswith("//"):  # only back to this site
+        back = "/"
+    response = make_response(redirect(back))
+    if day:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise Problem(400, "Bad date", f"day={day!r} is not a date (YYYY-MM-DD)", "bad-parameter") from None
+        response.set_cookie(AS_OF_COOKIE, day, samesite="Lax", httponly=True)
+    else:
+        response.delete_cookie(AS_OF_COOKIE)
+    return response
+
+
+def _names(*iris: set[str]) -> dict[str, Label]:
+    return browse.labels(get_store(), set().union(*iris))
+
+
+def _link(iri: str, names: dict[str, Label]) -> Markup:
+    label = names.get(iri) or Label(iri, browse.local_name(iri))
+    ident = f'<span class="id">{escape(label.id)}</span> ' if label.id and label.id not in label.text else ""
+    return Markup('<a href="{}" title="{}">{}{}</a>').format(
+        url_for("pages.resource_page", iri=iri), iri, Markup(ident), label.text
+    )
+
+
+def show(value: Any, names: dict[str, Label] | None = None) -> Markup:
+    """A value as a person reads it: a labelled link for an IRI, a date as a date, a boolean as a word."""
+    names = names if names is not None else g.get("names", {})
+    if value is None or value == "":
+        return Markup('<span class="none">—</span>')
+    if isinstance(value, URIRef):
+        return _link(str(value), names)
+    if isinstance(value, BNode):
+        return Markup('<span class="none">(unnamed)</span>')
+    if isinstance(value, Literal):
+        value = value.toPython()
+    if isinstance(value, bool):
+        return Markup("Yes" if value else "No")
+    if isinstance(value, dt.datetime):
+        return Markup("{} {}").format(value.strftime("%-d %b %Y"), value.strftime("%H:%M"))
+    if isinstance(value, dt.date):
+        return Markup("{}").format(value.strftime("%-d %b %Y"))
+    if isinstance(value, str) and value.startswith(("http://", "https://", "urn:")) and value in names:
+        return _link(value, names)
+    return Markup("{}").format(value)
+
+
+def _text(value: Any, names: dict[str, Label]) -> str:
+    """The words a cell shows, for filtering and sorting."""
+    if isinstance(value, URIRef):
+        label = names.get(str(value))
+        return label.text if label else str(value)
+    if isinstance(value, Literal):
+        return str(value.toPython())
+    return "" if value is None else str(value)
+
+
+def _sort_key(value: Any, names: dict[str, Label]) -> tuple[int, Any]:
+    if isinstance(value, Literal):
+        py = value.toPython()
+        if isinstance(py, bool | int | float):
+            return (0, float(py))
+        if isinstance(py, dt.date):
+            return (1, py.isoformat())
+    return (2 if value is not None else 3, _text(value, names).lower())
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"show": show, "heading": browse.heading, "registers": REGISTERS, "curie": browse.curie}
+
+
+def _page(template: str, **context: Any) -> Response:
+    context.setdefault("as_of", as_of())
+    context.setdefault("today", dt.date.today())
+    return Response(render_template(template, **context), mimetype="text/html")
+
+
+# ------------------------------------------------------------------------------ cached verdicts
+
+_cache_lock = threading.Lock()
+_verdicts: dict[tuple[Any, ...], Any] = {}
+
+
+def _generation(store: Store) -> tuple[int, int]:
+    """What a cached verdict depends on: this service's writes (audit.record counts them) and the
+    store's size (a remote server can be written by others)."""
+    return current_app.extensions.get("aims_writes", 0), store.count()
+
+
+def readiness(stage: int, day: dt.date) -> reports.Readiness:
+    """Readiness for a stage on a day, computed once per state of the store (validation is the
+    slowest thing a page shows)."""
+    store = get_store()
+    key = ("readiness", stage, day, _generation(store))
+    with _cache_lock:
+        if key not in _verdicts:
+            if len(_verdicts) > 32:
+                _verdicts.clear()
+            _verdicts[key] = reports.readiness(store, stage, as_of=day)
+        return _verdicts[key]  # type: ignore[no-any-return]
+
+
+def report(stage: int | None, day: dt.date) -> validation.Report:
+    store = get_store()
+    key = ("report", stage, day, _generation(store))
+    with _cache_lock:
+        if key not in _verdicts:
+            if len(_verdicts) > 32:
+                _verdicts.clear()
+            _verdicts[key] = validation.validate(store, as_of=day, stage=stage)
+        return _verdicts[key]  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------ dashboard
+
+
+@bp.route("/")
+@auth.requires("reader")
+def dashboard() -> Response:
+    store = get_store()
+    day = as_of()
+    counts = {str(r["label"]): int(r["count"].toPython()) for r in queries.run(store, "summary")}
+    organisation = queries.run(store, "organisation")
+    if not organisation.rows and not any(counts.values()):
+        return _page("empty.html")
+    stages = {stage: readiness(stage, day) for stage in (1, 2)}
+    horizon = day + dt.timedelta(days=90)
+    expiring = queries.run(store, "evidence-expiring", {"until": horizon.isoformat()})
+    reviews = queries.run(store, "documents-due-for-review", {"asOf": horizon.isoformat()})
+    findings = queries.run(store, "register-findings", {"asOf": day.isoformat()})
+    actions = [
+        r
+        for r in findings
+        if r.get("action") is not None
+        and r.get("dueDate") is not None
+        and str(r.get("actionStatus", "")) != "https://w3id.org/aims#Closed"
+        and r["dueDate"].toPython() <= horizon
+    ]
+    risks = queries.run(store, "register-risks")
+    threshold = _threshold(store)
+    levels = Counter(
+        "above" if threshold is not None and r["riskLevel"].toPython() > threshold else "within"
+        for r in risks
+        if r.get("riskLevel") is not None
+    )
+    soa = queries.run(store, "statement-of-applicability")
+    by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
+    iris = {str(v) for rows in (organisation, expiring, reviews, soa) for r in rows for v in r.values() if isinstance(v, URIRef)}
+    iris |= {str(r[k]) for r in actions for k in ("action", "finding", "owner") if r.get(k) is not None}
+    g.names = _names(iris, {s for s in by_status if s})
+    return _page(
+        "dashboard.html",
+        counts=counts,
+        organisation=organisation.rows,
+        stages=stages,
+        horizon=horizon,
+        expiring=expiring.rows,
+        reviews=reviews.rows,
+        actions=actions,
+        levels=levels,
+        threshold=threshold,
+        by_status=by_status,
+        groups=_group_order(stages[2].groups),
+        day=day,
+    )
+
+
+def _threshold(store: Store) -> int | None:
+    rows = store.query(
+        "PREFIX aims: <https://w3id.org/aims#> SELECT ?t WHERE { ?aims a aims:AIManagementSystem ; "
+        "aims:usesCriteria/aims:acceptanceThreshold ?t } LIMIT 1"
+    )
+    assert isinstance(rows, Rows)
+    return int(rows.rows[0]["t"].toPython()) if rows.rows else None
+
+
+def _group_key(group: str) -> tuple[int, float, str]:
+    """Clauses 4-10, then Annex A groups in number order (A.2 before A.10), then own controls."""
+    if group == "own":
+        return (2, 0, group)
+    if group.startswith("A."):
+        return (1, float(group[2:]), group)
+    return (0, float(group) if group.isdigit() else math.inf, group)
+
+
+def _group_order(groups: dict[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(groups.items(), key=lambda item: _group_key(item[0]))
+
+
+# ------------------------------------------------------------------------------ registers
+
+
+def _register(name: str) -> Response:
+    register = REGISTERS[name]
+    store = get_store()
+    day = as_of()
+    rows = browse.register_rows(store, register, day)
+    media = formats.choose(HTML_JSON_CSV)
+    if media == "application/json":
+        return Response(
+            current_app.json.dumps([{k: browse.plain(v) for k, v in r.items()} for r in rows]),
+            mimetype="application/json",
+        )
+    if media == "text/csv":
+        return _csv(rows, register.name)
+    item = rows.variables[0]
+    others = {str(v) for r in rows for k, v in r.items() if k != item and isinstance(v, URIRef)}
+    g.names = _names(others)
+    records = list(rows)
+    for column in rows.variables:  # exact filters, as the heat map's cells link them
+        if column in request.args:
+            wanted = request.args[column]
+            records = [r for r in records if _text(r.get(column), g.names) == wanted or str(r.get(column)) == wanted]
+    words = request.args.get("q", "").strip().lower()
+    if words:
+        records = [r for r in records if words in " ".join(_text(v, g.names) for v in r.values()).lower()]
+    sort = request.args.get("sort")
+    if sort in rows.variables:
+        records.sort(key=lambda r: _sort_key(r.get(sort), g.names), reverse=request.args.get("dir") == "desc")
+    pages = max(1, math.ceil(len(records) / PAGE_SIZE))
+    try:
+        page = min(max(int(request.args.get("page", "1")), 1), pages)
+    except ValueError:
+        page = 1
+    shown = records[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    label_of = {str(r[item]): r.get("label") for r in shown if "label" in r}
+    g.names.update(
+        {
+            iri: Label(iri, str(label) if label is not None else browse.local_name(iri))
+            for iri, label in label_of.items()
+        }
+    )
+    heat = _heat_map(rows) if name == "risks" else None
+    return _page(
+        "register.html",
+        register=register,
+        columns=[v for v in rows.variables if v != "label"] if "label" in rows.variables else rows.variables,
+        item=item,
+        rows=shown,
+        total=len(rows),
+        matching=len(records),
+        page=page,
+        pages=pages,
+        heat=heat,
+    )
+
+
+def _heat_map(rows: Rows) -> dict[tuple[int, int], int]:
+    """How many risks sit in each likelihood x severity cell."""
+    seen: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for r in rows:
+        if r.get("likelihood") is not None and r.get("severity") is not None:
+            seen[(int(r["likelihood"].toPython()), int(r["severity"].toPython()))].add(str(r["risk"]))
+    return {cell: len(risks) for cell, risks in seen.items()}
+
+
+def _csv(rows: Rows, name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(rows.variables)
+    for r in rows:
+        writer.writerow(["" if r.get(v) is None else browse.plain(r.get(v)) for v in rows.variables])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _register_view(name: str) -> Any:
+    def view() -> Response:
+        return _register(name)
+
+    view.__name__ = f"register_{name}"
+    return auth.requires("reader")(view)
+
+
+for _name in REGISTERS:
+    bp.add_url_rule(f"/{_name}", f"register_{_name}", _register_view(_name))
+
+
+# ------------------------------------------------------------------------------ the SoA
+
+
+@bp.route("/soa")
+@auth.requires("reader")
+def soa() -> Response:
+    store = get_store()
+    day = as_of(from_cookie=formats.choose(HTML_JSON_CSV) == "text/html")
+    rows = queries.run(store, "statement-of-applicability")
+    media = formats.choose(HTML_JSON_CSV)
+    if media == "application/json":
+        return Response(
+            current_app.json.dumps([{v: browse.plain(r.get(v)) for v in rows.variables} for r in rows]),
+            mimetype="application/json",
+        )
+    if media == "text/csv":
+        return _csv(rows, "statement-of-applicability")
+    evidence: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
+    for r in queries.run(store, "register-implementations", {"asOf": day.isoformat()}):
+        if r.get("control") is not None:
+            counts = evidence[str(r["control"])]
+            counts[0] += int(r["validEvidenceItems"].toPython())
+            counts[1] += int(r["evidenceItems"].toPython())
+    g.names = _names({str(r["status"]) for r in rows if r.get("status") is not None})
+    organisation = queries.run(store, "organisation")
+    g.names.update(_names({str(v) for r in organisation for v in r.values() if isinstance(v, URIRef)}))
+    return _page("soa.html", rows=rows.rows, evidence=evidence, organisation=organisation.rows)
+
+
+# ------------------------------------------------------------------------------ traces
+
+
+@bp.route("/trace/<kind>")
+@auth.requires("reader")
+def trace(kind: str) -> Response:
+    media = formats.choose(HTML_OR_JSON)
+    iri = checked_iri(request.args.get("iri", ""), "Bad IRI", "bad-parameter") if request.args.get("iri") else None
+    if iri is None:
+        raise Problem(400, "Missing parameter", "give ?iri=IRI", "bad-parameter")
+    day = as_of(from_cookie=media == "text/html")
+    try:
+        found = traces.trace(get_store(), kind, iri, day)
+    except traces.TraceNotFound as e:
+        raise Problem(404, "Not Found", str(e), "unknown-iri" if kind in traces.KINDS else "no-trace") from None
+    if media == "application/json":
+        return Response(current_app.json.dumps(found.to_json()), mimetype="application/json")
+    g.names = found.names
+    return _page("trace.html", trace=found, day=day)
+
+
+# ------------------------------------------------------------------------------ any resource
+
+
+@bp.route("/resource")
+@auth.requires("reader")
+def resource_page() -> Response:
+    raw = request.args.get("iri")
+    if not raw:
+        raise Problem(400, "Missing parameter", "give ?iri=IRI", "bad-parameter")
+    found = browse.resource(get_store(), checked_iri(raw, "Bad IRI", "bad-parameter"))
+    if not found.exists():
+        raise Problem(404, "Not Found", f"nothing in the graph is about {raw}", "unknown-iri")
+    media = formats.choose(HTML_OR_JSON)
+    if media == "application/json":
+        return Response(
+            current_app.json.dumps(
+                {
+                    **found.label.to_json(),
+                    "types": found.types,
+                    "properties": [[p, browse.plain(v)] for p, v in found.properties],
+                    "linkedFrom": [[s, p] for s, p in found.linked_from],
+                }
+            ),
+            mimetype="application/json",
+        )
+    g.names = found.names
+    kinds = {
+        "https://w3id.org/aims#Risk": "risk",
+        "https://w3id.org/aims#AISystem": "system",
+        "https://w3id.org/aims#ReferenceControl": "control",
+        "https://w3id.org/aims#OrganisationControl": "control",
+        "https://w3id.org/aims#Evidence": "evidence",
+        "https://w3id.org/aims#Clause": "requirement",
+    }
+    trace_kind = next((kinds[t] for t in found.types if t in kinds), None)
+    return _page("resource.html", found=found, trace_kind=trace_kind)
+
+
+# ------------------------------------------------------------------------------ validation and gaps
+
+
+def _stage() -> int | None:
+    raw = request.args.get("stage")
+    if raw in (None, ""):
+        return None
+    if raw not in ("1", "2"):
+        raise Problem(400, "Bad stage", f"stage={raw!r}: use 1 or 2", "bad-parameter")
+    return int(raw)
+
+
+def validation_page() -> Response:
+    """The validation report as a page: results by clause group, each with its rule's purpose."""
+    stage, day = _stage(), as_of()
+    found = report(stage, day)
+    comments = _rule_comments()
+    grouped: dict[str, list[validation.Result]] = defaultdict(list)
+    for r in found.results:
+        grouped[reports.group_of(r.requirement_id or "", False)].append(r)
+    g.names = _names({r.focus for r in found.results if not r.focus.startswith("_:")})
+    return _page(
+        "validation.html",
+        report=found,
+        groups=sorted(grouped.items(), key=lambda item: _group_key(item[0])),
+        comments=comments,
+        stage=stage,
+        counts=Counter(r.severity for r in found.results),
+    )
+
+
+def gap_page() -> Response:
+    stage, day = _stage(), as_of()
+    statuses = reports.gap_analysis(get_store(), day, report(stage, day), stage=stage)
+    grouped: dict[str, list[reports.RequirementStatus]] = defaultdict(list)
+    for s in statuses:
+        grouped[s.group].append(s)
+    g.names = _names({s.requirement for s in statuses})
+    return _page(
+        "gaps.html",
+        groups=sorted(grouped.items(), key=lambda item: _group_key(item[0])),
+        stage=stage,
+        counts=Counter(s.status for s in statuses),
+    )
+
+
+def _rule_comments() -> dict[str, str]:
+    shapes = validation.shapes_graph()
+    comment = URIRef("http://www.w3.org/2000/01/rdf-schema#comment")
+    return {str(s): str(o) for s, o in shapes.subject_objects(comment)}
