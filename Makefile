@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: help venv run test lint format bench docs catalogue clean
+.PHONY: help venv run test lint format bench docs catalogue screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ docs: $(STAMP) ## generate docs/vocabulary.md (ontology) and docs/rules.md (shap
 
 catalogue: $(STAMP) ## regenerate ontology/iso42001.ttl from vendor/iso42001/*.csv
 	$(PY) scripts/build_catalogue.py
+
+screenshots: $(STAMP) ## full-page PNGs of the site in docs/screenshots/ (needs Debian chromium)
+	$(PY) scripts/screenshots.py
 
 clean: ## remove the virtual environment, caches and local data
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache aims-data

@@ -322,6 +322,46 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     return 0 if result.ready else 1
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    """The chain from a risk, control, requirement, system or evidence item, by IRI or identifier."""
+    from . import traces
+
+    store = _memory_store(args.file) if args.file else _open(args, read_only=True)
+    with store:
+        try:
+            found = traces.trace(store, args.kind, traces.resolve(store, args.kind, args.id), args.as_of)
+        except traces.TraceNotFound as e:
+            raise UsageError(str(e)) from None
+    if args.format == "json":
+        print(json.dumps(found.to_json(), indent=2))
+        return 0
+
+    def name(iri: object) -> str:
+        label = found.names.get(str(iri))
+        if label is None:
+            return str(iri)
+        return f"{label.id} {label.text}" if label.id and label.id not in label.text else label.text
+
+    def show(nodes: list[dict[str, object]], depth: int) -> None:
+        for node in nodes:
+            details = [
+                f"{k}: {name(v) if str(v) in found.names else v}"
+                for k, v in node.items()
+                if k != "iri" and v is not None and not isinstance(v, list)
+            ]
+            print("  " * depth + f"- {name(node['iri'])}" + (f"  ({'; '.join(details)})" if details else ""))
+            for k, v in node.items():
+                if isinstance(v, list) and v:
+                    print("  " * (depth + 1) + f"{k}:")
+                    show(v, depth + 2)  # type: ignore[arg-type]
+
+    print(f"{found.kind.title}: {name(found.top['iri'])}  (as of {found.as_of})")
+    for key, nodes in found.items.items():
+        print(f"{key}:")
+        show(nodes, 1)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aims", description="ISO/IEC 42001 AI management system graph")
     parser.add_argument("--version", action="version", version=f"aims-graph {__version__}")
@@ -359,6 +399,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="NAME=VALUE")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("trace", help="the whole chain from a risk, control, requirement, system or evidence")
+    _store_options(p)
+    p.add_argument("kind", choices=("risk", "control", "requirement", "system", "evidence"))
+    p.add_argument("id", help="an IRI, or an identifier or label (R01, A.6.2.4, CreditLens)")
+    p.add_argument("--as-of", type=_date, help="the day evidence validity is judged on (default: today)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--file", action="append", type=Path, help="trace in these files instead of the store")
+    p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("queries", help="list the named queries and their parameters")
     p.set_defaults(func=cmd_queries)

@@ -18,7 +18,7 @@ PARAMS: dict[str, dict[str, str]] = {
     "system-resources": {"system": EX + "fraud-detector"},
     "open-nonconformities": {"asOf": "2026-11-20"},
     "trace-risk": {"risk": EX + "risk-01", "asOf": "2026-11-20"},
-    "trace-control": {"control": ISO + "A.6.2.4"},
+    "trace-control": {"control": ISO + "A.6.2.4", "asOf": "2026-11-20"},
     "trace-requirement": {"requirement": ISO + "clause-6.1.3"},
     "trace-system": {"system": EX + "support-assistant"},
     "trace-evidence": {"evidence": EX + "ev-supplier-contract"},
@@ -26,6 +26,15 @@ PARAMS: dict[str, dict[str, str]] = {
     "evidence-expiring": {"until": "2026-12-31"},
     "audit-coverage": {"asOf": "2026-11-20"},
     "documents-due-for-review": {"asOf": "2026-11-20"},
+    "organisation": {},
+    "register-systems": {},
+    "register-risks": {},
+    "register-implementations": {"asOf": "2026-11-20"},
+    "register-documents": {"asOf": "2026-11-20"},
+    "register-audits": {},
+    "register-findings": {"asOf": "2026-11-20"},
+    "register-parties": {},
+    "register-roles": {},
 }
 
 

@@ -18,7 +18,7 @@ bp = Blueprint("graphs", __name__)
 def _target(direct: str | None = None) -> URIRef:
     """The graph a request names: ?graph=IRI, ?default, or (direct identification) its own URL."""
     if direct is not None:
-        return URIRef(request.base_url)
+        return checked_iri(request.base_url)  # a URL path can hold what an IRI cannot (<, >, spaces)
     has_default, graph = "default" in request.args, request.args.get("graph")
     if has_default == (graph is not None):
         raise Problem(400, "Bad graph", "name exactly one of ?graph=IRI and ?default", "bad-graph")

@@ -136,19 +136,58 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/soa": {
         "get": _op(
-            "Statement of Applicability as JSON, CSV (Accept: text/csv) or HTML",
-            [("format", "json, csv or html", False)],
+            "Statement of Applicability in the standard's order as JSON, CSV (Accept: text/csv) or a page",
+            [("format", "json, csv or html", False), AS_OF],
         )
     },
     **{
         f"/trace/{k}": {
             "get": _op(
-                f"Traceability chain of a {k} as nested JSON",
-                [IRI, AS_OF] if k == "risk" else [IRI],
+                f"Traceability chain of a {k}: nested JSON with a label for every IRI, or a page",
+                [IRI, AS_OF] if k in ("risk", "control") else [IRI],
                 {"200": "The chain", "404": "Unknown IRI"},
             )
         }
         for k in ("risk", "control", "requirement", "system", "evidence")
+    },
+    **{
+        f"/{name}": {
+            "get": _op(
+                f"Register: {title.lower()}; JSON, CSV or a sortable, filterable page",
+                [
+                    ("format", "json, csv or html", False),
+                    ("q", "Only rows containing these words (page)", False),
+                    ("sort", "Sort the page by this column", False),
+                    ("page", "Page number (100 rows a page)", False),
+                    AS_OF,
+                ],
+            )
+        }
+        for name, title in (
+            ("systems", "AI systems"),
+            ("risks", "Risks"),
+            ("controls", "Control implementations"),
+            ("documents", "Documents"),
+            ("audits", "Audits"),
+            ("findings", "Findings and corrective actions"),
+            ("parties", "Interested parties"),
+            ("roles", "People and roles"),
+        )
+    },
+    "/resource": {
+        "get": _op(
+            "Any resource of the graph: label, types, properties and what links to it (JSON or a page)",
+            [("iri", "The resource", True)],
+            {"200": "The resource", "404": "Nothing in the graph is about it"},
+        )
+    },
+    "/validation": {"get": _op("The validation report as a page (the same as /validate in a browser)", [AS_OF])},
+    "/as-of": {
+        "get": _op(
+            "Keep a day for every page (a cookie) and go back to the page it was chosen on",
+            [("day", "YYYY-MM-DD; empty to go back to today", False), ("next", "The page to go back to", False)],
+            {"302": "Back to the page"},
+        )
     },
     "/queries": {"get": _op("The named queries and their parameters")},
     "/queries/{name}": {

@@ -312,7 +312,7 @@ def _csv(rows: Rows, name: str) -> Response:
     writer = csv.writer(out)
     writer.writerow(rows.variables)
     for r in rows:
-        writer.writerow(["" if r.get(v) is None else browse.plain(r.get(v)) for v in rows.variables])
+        writer.writerow(["" if r.get(v) is None else str(r[v]) for v in rows.variables])  # lexical forms
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response

@@ -1,0 +1,137 @@
+"""The pages, through the Flask app on the example organisation. Expected values are read off the
+example files by hand (examples/*.ttl), with the line that gives each written beside it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.http import create_app
+from service.store.embedded import EmbeddedStore
+
+from .conftest import load_example
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+EX = "https://aurora-lending.example/aims/"
+AS_OF = "2026-11-20"
+
+
+@pytest.fixture(scope="module")
+def client() -> FlaskClient:
+    return create_app({}, store=load_example(EmbeddedStore())).test_client()
+
+
+def page(client: FlaskClient, target: str, **query: str) -> str:
+    response = client.get(target, query_string=query, headers=BROWSER)
+    assert response.status_code == 200 and response.mimetype == "text/html", (target, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def text(html: str) -> str:
+    """What a reader sees: tags dropped, spaces squeezed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_an_empty_store_says_how_to_load_data() -> None:
+    empty = create_app({}, store=EmbeddedStore()).test_client()
+    shown = text(page(empty, "/"))
+    assert "No organisation loaded yet" in shown and "aims serve --load examples/*.ttl" in shown
+
+
+def test_dashboard(client: FlaskClient) -> None:
+    shown = text(page(client, "/", as_of=AS_OF))
+    assert "Aurora Lending Ltd" in shown  # organisation.ttl: ex:aims aims:ofOrganisation ex:aurora
+    assert "Stage 1 readiness" in shown and "Stage 2 readiness" in shown
+    # risks.ttl: 18 risks; threshold 8 (organisation.ttl ex:risk-criteria); levels above 8: 15, 12, 12,
+    # and the others read from the file: counted here from the register instead of by hand
+    assert re.search(r"\d+ above the acceptance threshold \(8\)", shown)
+    # audit.ttl: ca-1 "Restore and alert on FraudGuard monitoring" was due 2026-09-30 and is in progress
+    assert "Restore and alert on FraudGuard monitoring" in shown and "(overdue)" in shown
+    # documents.ttl line 97: the monitoring SOP was due for review on 2026-09-01
+    assert "SOP: model monitoring and alert handling" in shown
+
+
+def test_risk_register_and_heat_map(client: FlaskClient) -> None:
+    html = page(client, "/risks")
+    shown = text(html)
+    # risks.ttl line 34-36: R01, "Scores disadvantage a protected group", likelihood 3, severity 5, level 15
+    assert "Scores disadvantage a protected group" in shown and "CreditLens" in shown
+    assert "18 of 18 rows" in shown
+    # five risks have likelihood 3 and severity 3 (counted in risks.ttl): the heat map's cell says 5
+    cell = re.search(r'href="/risks\?likelihood=3&amp;severity=3">(\d+)</a>', html)
+    assert cell and cell.group(1) == "5"
+    only = text(page(client, "/risks", likelihood="3", severity="5"))
+    assert "1 of 18 rows" in only and "R01" in only
+    assert "https://aurora-lending.example" not in shown.replace("http", " http")  # IRIs only in links
+    ordered = text(page(client, "/risks", sort="riskLevel", dir="desc"))
+    assert ordered.index("R01") < ordered.index("R04")  # level 15 before level 6 (risks.ttl line 57)
+
+
+def test_registers_answer_json_and_csv_on_the_same_url(client: FlaskClient) -> None:
+    rows = client.get("/risks", headers={"Accept": "application/json"}).get_json()
+    assert len(rows) == 18 and {r["id"] for r in rows} >= {"R01", "R18"}
+    csv_text = client.get("/documents", query_string={"format": "csv"}).get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("document,label,kind,version")
+
+
+def test_overdue_flags_follow_the_chosen_day(client: FlaskClient) -> None:
+    """The day is chosen once (/as-of sets a cookie) and kept by every page after it."""
+    response = client.get("/as-of", query_string={"day": AS_OF, "next": "/documents"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/documents")
+    late = page(client, "/documents", q="monitoring")
+    assert "SOP: model monitoring" in late and re.search(r"<td>Yes</td>", late)  # 2026-09-01 < 11-20
+    client.get("/as-of", query_string={"day": "2026-08-01", "next": "/"})
+    early = page(client, "/documents", q="monitoring")
+    assert not re.search(r"<td>Yes</td>", early)  # not yet due on 1 August
+    client.get("/as-of", query_string={"day": "", "next": "/"})  # back to today for the other tests
+    assert client.get("/as-of", query_string={"day": "someday"}).status_code == 400
+    assert client.get("/as-of", query_string={"day": AS_OF, "next": "//evil.example/"}).headers[
+        "Location"
+    ].endswith("/")
+
+
+def test_soa_page_in_the_standards_order(client: FlaskClient) -> None:
+    shown = text(page(client, "/soa"))
+    # catalogue order: A.2.2 first, A.9.4 before A.10.2 (the first release sorted A.10 before A.2)
+    assert shown.index("A.2.2") < shown.index("A.9.4") < shown.index("A.10.2") < shown.index("OC-01")
+    # controls.ttl line 70: A.7.6 excluded without a justification
+    assert "Aurora Lending Ltd" in shown and "Verification and validation" in shown
+
+
+def test_risk_trace_page_shows_the_chain_with_labels(client: FlaskClient) -> None:
+    shown = text(page(client, "/trace/risk", iri=EX + "risk-01", as_of=AS_OF))
+    # risks.ttl line 34-39: R01 is mitigated by impl-A6-2-4 and impl-A7-4; controls.ttl gives their
+    # labels and evidence
+    for expected in (
+        "Scores disadvantage a protected group",
+        "Fairness, robustness and adversarial testing before release",
+        "A.6.2.4",
+        "Data quality",
+        "Fairness test report for scoring model v4",
+    ):
+        assert expected in shown, expected
+    assert "Treatment" in shown and "Implementation" in shown and "Evidence" in shown  # the diagram
+
+
+def test_trace_json_carries_labels(client: FlaskClient) -> None:
+    found = client.get("/trace/control", query_string={"iri": "https://w3id.org/aims/iso42001#A.6.2.4"}).get_json()
+    implementation = found["implementations"][0]
+    assert implementation["evidence"], "a control's trace reaches its evidence"
+    assert found["labels"][implementation["iri"]]["label"] == "Fairness, robustness and adversarial testing before release"
+
+
+def test_resource_page(client: FlaskClient) -> None:
+    shown = text(page(client, "/resource", iri=EX + "credit-scorer"))
+    # systems.ttl line 8-10: CreditLens and its purpose; risks.ttl line 30 links it to its risks
+    assert "CreditLens" in shown and "Scores consumer loan applications" in shown
+    assert "What links here" in shown and "Trace this system" in shown
+    assert client.get("/resource", query_string={"iri": EX + "nothing-here"}, headers=BROWSER).status_code == 404
+
+
+def test_validation_and_gap_pages_group_by_clause(client: FlaskClient) -> None:
+    shown = text(page(client, "/validation", as_of=AS_OF))
+    assert "Violation" in shown and "Rule:" in shown and "Clause " in shown
+    gaps = text(page(client, "/gap-analysis", as_of=AS_OF))
+    assert "not met" in gaps and "A.7.6" in gaps  # controls.ttl line 70: excluded without a reason
