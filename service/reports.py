@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from rdflib import Literal
 
 from . import queries, validation
-from .store.base import Rows, Store
+from .store.base import Store
 
 MET, PARTLY, NOT_MET, NOT_APPLICABLE, NOT_ASSESSED = (
     "met",

@@ -12,7 +12,7 @@ from rdflib import Literal, URIRef
 
 from . import queries
 from .browse import Label, labels, plain
-from .store.base import Store, StoreError, check_iri
+from .store.base import Rows, Store, StoreError, check_iri
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class Level:
     children: tuple[Level, ...] = ()
 
 
-_EVIDENCE = Level("evidence", "evidence", ("generatedAt", "validUntil", "valid"), (Level("supports", "supports"),))
+_EVIDENCE = Level(
+    "evidence", "evidence", ("generatedAt", "validUntil", "valid"), (Level("supports", "supports"),)
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,14 @@ KINDS = {
                     "treatments",
                     "treatment",
                     ("option",),
-                    (Level("implementations", "implementation", ("status", "control", "controlId"), (_EVIDENCE,)),),
+                    (
+                        Level(
+                            "implementations",
+                            "implementation",
+                            ("status", "control", "controlId"),
+                            (_EVIDENCE,),
+                        ),
+                    ),
                 ),
             ),
             ("riskLevel",),
@@ -78,7 +87,10 @@ KINDS = {
                     "implementations",
                     "implementation",
                     ("status",),
-                    (Level("risks", "risk"), Level("evidence", "evidence", ("generatedAt", "validUntil", "valid"))),
+                    (
+                        Level("risks", "risk"),
+                        Level("evidence", "evidence", ("generatedAt", "validUntil", "valid")),
+                    ),
                 ),
             ),
             ("controlId",),
@@ -154,8 +166,10 @@ class Trace:
                 found.setdefault(key, [])
                 if node["iri"] not in found[key]:
                     found[key].append(node["iri"])
-                if key == "implementations" and node.get("control") and node["control"] not in found.setdefault(
-                    "control", []
+                if (
+                    key == "implementations"
+                    and node.get("control")
+                    and node["control"] not in found.setdefault("control", [])
                 ):
                     found["control"].append(node["control"])
                 for child_key, value in node.items():
@@ -164,7 +178,9 @@ class Trace:
 
         for key, nodes in self.items.items():
             walk(nodes, key)
-        return [(title, [iri for key in keys for iri in found.get(key, [])]) for title, keys in self.kind.diagram]
+        return [
+            (title, [iri for key in keys for iri in found.get(key, [])]) for title, keys in self.kind.diagram
+        ]
 
 
 def _nest(rows: list[dict[str, Any]], level: Level) -> list[dict[str, Any]]:
@@ -200,7 +216,8 @@ SELECT DISTINCT ?thing WHERE {
   { ?thing dcterms:identifier ?key } UNION { ?thing skos:notation ?key } UNION { ?thing rdfs:label ?key }
 } ORDER BY ?thing"""
     rows = store.query(query, {"key": Literal(key)})
-    found = [row["thing"] for row in rows if isinstance(row["thing"], URIRef)]  # type: ignore[union-attr]
+    assert isinstance(rows, Rows)
+    found = [row["thing"] for row in rows if isinstance(row["thing"], URIRef)]
     if not found:
         raise TraceNotFound(f"nothing has the identifier or label {key!r}")
     for iri in found:  # the first that traces as this kind

@@ -87,9 +87,11 @@ def test_overdue_flags_follow_the_chosen_day(client: FlaskClient) -> None:
     assert not re.search(r"<td>Yes</td>", early)  # not yet due on 1 August
     client.get("/as-of", query_string={"day": "", "next": "/"})  # back to today for the other tests
     assert client.get("/as-of", query_string={"day": "someday"}).status_code == 400
-    assert client.get("/as-of", query_string={"day": AS_OF, "next": "//evil.example/"}).headers[
-        "Location"
-    ].endswith("/")
+    assert (
+        client.get("/as-of", query_string={"day": AS_OF, "next": "//evil.example/"})
+        .headers["Location"]
+        .endswith("/")
+    )
 
 
 def test_soa_page_in_the_standards_order(client: FlaskClient) -> None:
@@ -98,6 +100,11 @@ def test_soa_page_in_the_standards_order(client: FlaskClient) -> None:
     assert shown.index("A.2.2") < shown.index("A.9.4") < shown.index("A.10.2") < shown.index("OC-01")
     # controls.ttl line 70: A.7.6 excluded without a justification
     assert "Aurora Lending Ltd" in shown and "Verification and validation" in shown
+    # controls.ttl line 186: A.6.2.6's only evidence expired on 2026-06-30; ev-handover-tests (line
+    # 269) is valid until 2027-06-02, and ev-responsibility-split (line 245) has no end at all
+    dated = text(page(client, "/soa", as_of=AS_OF))
+    assert re.search(r"A\.6\.2\.6 .*? 0 / 1 \(none valid\)", dated)
+    assert re.search(r"A\.10\.2 .*? 1 / 1 ", dated)
 
 
 def test_risk_trace_page_shows_the_chain_with_labels(client: FlaskClient) -> None:
@@ -116,10 +123,15 @@ def test_risk_trace_page_shows_the_chain_with_labels(client: FlaskClient) -> Non
 
 
 def test_trace_json_carries_labels(client: FlaskClient) -> None:
-    found = client.get("/trace/control", query_string={"iri": "https://w3id.org/aims/iso42001#A.6.2.4"}).get_json()
+    found = client.get(
+        "/trace/control", query_string={"iri": "https://w3id.org/aims/iso42001#A.6.2.4"}
+    ).get_json()
     implementation = found["implementations"][0]
     assert implementation["evidence"], "a control's trace reaches its evidence"
-    assert found["labels"][implementation["iri"]]["label"] == "Fairness, robustness and adversarial testing before release"
+    assert (
+        found["labels"][implementation["iri"]]["label"]
+        == "Fairness, robustness and adversarial testing before release"
+    )
 
 
 def test_resource_page(client: FlaskClient) -> None:
@@ -127,7 +139,9 @@ def test_resource_page(client: FlaskClient) -> None:
     # systems.ttl line 8-10: CreditLens and its purpose; risks.ttl line 30 links it to its risks
     assert "CreditLens" in shown and "Scores consumer loan applications" in shown
     assert "What links here" in shown and "Trace this system" in shown
-    assert client.get("/resource", query_string={"iri": EX + "nothing-here"}, headers=BROWSER).status_code == 404
+    assert (
+        client.get("/resource", query_string={"iri": EX + "nothing-here"}, headers=BROWSER).status_code == 404
+    )
 
 
 def test_validation_and_gap_pages_group_by_clause(client: FlaskClient) -> None:

@@ -181,11 +181,16 @@ PATHS: dict[str, dict[str, Any]] = {
             {"200": "The resource", "404": "Nothing in the graph is about it"},
         )
     },
-    "/validation": {"get": _op("The validation report as a page (the same as /validate in a browser)", [AS_OF])},
+    "/validation": {
+        "get": _op("The validation report as a page (the same as /validate in a browser)", [AS_OF])
+    },
     "/as-of": {
         "get": _op(
             "Keep a day for every page (a cookie) and go back to the page it was chosen on",
-            [("day", "YYYY-MM-DD; empty to go back to today", False), ("next", "The page to go back to", False)],
+            [
+                ("day", "YYYY-MM-DD; empty to go back to today", False),
+                ("next", "The page to go back to", False),
+            ],
             {"302": "Back to the page"},
         )
     },

@@ -8,11 +8,22 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 import threading
 from collections import Counter, defaultdict
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
@@ -22,9 +33,12 @@ from ..store.base import Rows, Store
 from . import auth, formats, get_store
 from .errors import Problem, checked_iri
 
-bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
+)
 
 PAGE_SIZE = 100
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}.*)?$")
 AS_OF_COOKIE = "aims_as_of"
 HTML_OR_JSON = {"application/json": "json", "text/html": "html"}
 HTML_JSON_CSV = {"application/json": "json", "text/html": "html", "text/csv": "csv"}
@@ -56,7 +70,9 @@ def choose_day() -> Response:
         try:
             dt.date.fromisoformat(day)
         except ValueError:
-            raise Problem(400, "Bad date", f"day={day!r} is not a date (YYYY-MM-DD)", "bad-parameter") from None
+            raise Problem(
+                400, "Bad date", f"day={day!r} is not a date (YYYY-MM-DD)", "bad-parameter"
+            ) from None
         response.set_cookie(AS_OF_COOKIE, day, samesite="Lax", httponly=True)
     else:
         response.delete_cookie(AS_OF_COOKIE)
@@ -94,6 +110,11 @@ def show(value: Any, names: dict[str, Label] | None = None) -> Markup:
         return Markup("{}").format(value.strftime("%-d %b %Y"))
     if isinstance(value, str) and value.startswith(("http://", "https://", "urn:")) and value in names:
         return _link(value, names)
+    if isinstance(value, str) and _ISO_DAY.match(value):  # a date a JSON-shaped trace carries as text
+        try:
+            return show(dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value))
+        except ValueError:
+            pass
     return Markup("{}").format(value)
 
 
@@ -198,7 +219,13 @@ def dashboard() -> Response:
     )
     soa = queries.run(store, "statement-of-applicability")
     by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
-    iris = {str(v) for rows in (organisation, expiring, reviews, soa) for r in rows for v in r.values() if isinstance(v, URIRef)}
+    iris = {
+        str(v)
+        for rows in (organisation, expiring, reviews, soa)
+        for r in rows
+        for v in r.values()
+        if isinstance(v, URIRef)
+    }
     iris |= {str(r[k]) for r in actions for k in ("action", "finding", "owner") if r.get(k) is not None}
     g.names = _names(iris, {s for s in by_status if s})
     return _page(
@@ -224,7 +251,7 @@ def _threshold(store: Store) -> int | None:
         "aims:usesCriteria/aims:acceptanceThreshold ?t } LIMIT 1"
     )
     assert isinstance(rows, Rows)
-    return int(rows.rows[0]["t"].toPython()) if rows.rows else None
+    return int(rows.rows[0]["t"]) if rows.rows else None
 
 
 def _group_key(group: str) -> tuple[int, float, str]:
@@ -263,7 +290,9 @@ def _register(name: str) -> Response:
     for column in rows.variables:  # exact filters, as the heat map's cells link them
         if column in request.args:
             wanted = request.args[column]
-            records = [r for r in records if _text(r.get(column), g.names) == wanted or str(r.get(column)) == wanted]
+            records = [
+                r for r in records if _text(r.get(column), g.names) == wanted or str(r.get(column)) == wanted
+            ]
     words = request.args.get("q", "").strip().lower()
     if words:
         records = [r for r in records if words in " ".join(_text(v, g.names) for v in r.values()).lower()]
@@ -347,10 +376,12 @@ def soa() -> Response:
         )
     if media == "text/csv":
         return _csv(rows, "statement-of-applicability")
-    evidence: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
+    evidence: dict[URIRef, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
+    counted: set[str] = set()  # the register has a row per implementation and system
     for r in queries.run(store, "register-implementations", {"asOf": day.isoformat()}):
-        if r.get("control") is not None:
-            counts = evidence[str(r["control"])]
+        if r.get("control") is not None and str(r["implementation"]) not in counted:
+            counted.add(str(r["implementation"]))
+            counts = evidence[r["control"]]  # keyed by term: an rdflib URIRef is not equal to its str
             counts[0] += int(r["validEvidenceItems"].toPython())
             counts[1] += int(r["evidenceItems"].toPython())
     g.names = _names({str(r["status"]) for r in rows if r.get("status") is not None})
@@ -366,14 +397,20 @@ def soa() -> Response:
 @auth.requires("reader")
 def trace(kind: str) -> Response:
     media = formats.choose(HTML_OR_JSON)
-    iri = checked_iri(request.args.get("iri", ""), "Bad IRI", "bad-parameter") if request.args.get("iri") else None
+    iri = (
+        checked_iri(request.args.get("iri", ""), "Bad IRI", "bad-parameter")
+        if request.args.get("iri")
+        else None
+    )
     if iri is None:
         raise Problem(400, "Missing parameter", "give ?iri=IRI", "bad-parameter")
     day = as_of(from_cookie=media == "text/html")
     try:
         found = traces.trace(get_store(), kind, iri, day)
     except traces.TraceNotFound as e:
-        raise Problem(404, "Not Found", str(e), "unknown-iri" if kind in traces.KINDS else "no-trace") from None
+        raise Problem(
+            404, "Not Found", str(e), "unknown-iri" if kind in traces.KINDS else "no-trace"
+        ) from None
     if media == "application/json":
         return Response(current_app.json.dumps(found.to_json()), mimetype="application/json")
     g.names = found.names

@@ -93,7 +93,7 @@ def gap_analysis() -> Response:
 def readiness() -> Response:
     stage, as_of = _stage(required=True), _date("as_of")
     if formats.choose(pages.HTML_OR_JSON) == "text/html":
-        return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))
+        return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))  # type: ignore[return-value]
     with _validation_lock:
         result = reports.readiness(get_store(), stage, as_of=as_of)  # type: ignore[arg-type]
     return jsonify(result.to_json())
