@@ -1,7 +1,7 @@
 """Print aims-graph's benchmark figures (`make bench`).
 
 Each measurement runs in its own process so that peak memory (ru_maxrss) is its own.
-    python bench/run.py                      # everything: store, HTTP, validation at 100, 1,000, 10,000, soak
+    python bench/run.py                      # everything: store, HTTP, validation at 100, 1,000, 10,000, pages, soak
     python bench/run.py --only validation --sizes 100 1000   # a quicker run
 """
 
@@ -502,6 +502,60 @@ def bench_soak(n: int, workdir: Path, clients: int = 32, seconds: float = 60.0) 
     )
 
 
+PAGES = (
+    "/",
+    "/systems",
+    "/systems?page=5",
+    "/risks",
+    "/risks?sort=riskLevel&dir=desc",
+    "/controls",
+    "/documents",
+    "/audits",
+    "/findings",
+    "/parties",
+    "/roles",
+    "/soa",
+    "/validation",
+    "/gap-analysis",
+    "/trace/risk?iri=https%3A%2F%2Fbench.example%2Forg%2Frisk-7-3",
+    "/trace/control?iri=https%3A%2F%2Fw3id.org%2Faims%2Fiso42001%23A.6.2.4",
+    "/trace/system?iri=https%3A%2F%2Fbench.example%2Forg%2Fsys-7",
+    "/resource?iri=https%3A%2F%2Fbench.example%2Forg%2Fsys-7",
+)
+
+
+def bench_pages(n: int, workdir: Path) -> None:
+    """Each page as a browser asks for it (Accept: text/html) from `aims serve` holding `n`
+    systems: the first load (the dashboard, validation and gap pages validate then; later loads
+    reuse the verdicts until the next write) and the median of 5 loads after it."""
+    import http.client
+
+    from bench.generate import generate
+    from tests.servers import aims_server
+
+    path = workdir / f"org-{n}.ttl"
+    path.write_text(generate(n), encoding="utf-8")
+    with aims_server(workdir / f"pages-{n}", [path], timeout=900) as port:
+        print(f"Pages at {n} systems (aims serve; first load, then median of 5; ms; size in KB)")
+        for target in PAGES:
+            sizes: list[int] = []
+
+            def get(target: str = target, sizes: list[int] = sizes) -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+                conn.request("GET", f"{target}{'&' if '?' in target else '?'}as_of={AS_OF.isoformat()}",
+                             headers={"Accept": "text/html"})  # fmt: skip
+                response = conn.getresponse()
+                sizes.append(len(response.read()))
+                assert response.status == 200, (target, response.status)
+
+            started = time.perf_counter()
+            get()
+            first = (time.perf_counter() - started) * 1000
+            print(
+                f"  {target:70s} first {first:7.0f}  then {_median_ms(get, 5):7.0f}  {sizes[0] / 1024:7.0f} KB"
+            )
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -520,7 +574,8 @@ def main() -> None:
         help="run pySHACL up to this size (about 11 min at 1,000 systems)",
     )
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
-    parser.add_argument("--only", choices=("validation", "store", "http", "soak"))
+    parser.add_argument("--only", choices=("validation", "store", "http", "soak", "pages"))
+    parser.add_argument("--pages-size", type=int, default=1000)
     parser.add_argument("--soak-size", type=int, default=100)
     parser.add_argument("--soak-seconds", type=float, default=60.0)
     parser.add_argument("--http-size", type=int, default=1000)
@@ -535,6 +590,8 @@ def main() -> None:
             bench_http(args.http_size, Path(tmp))
         if args.only in (None, "validation"):
             bench_validation(args.sizes, Path(tmp), args.reference_up_to)
+        if args.only in (None, "pages"):
+            bench_pages(args.pages_size, Path(tmp))
         if args.only in (None, "soak"):
             bench_soak(args.soak_size, Path(tmp), seconds=args.soak_seconds)
 

@@ -193,6 +193,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.load:
         added = store.load_files(_existing(args.load), replace=True)
         print(f"loaded {added} triples from {len(args.load)} file(s)")
+    from .http import pages
+
+    pages.warm(app)  # the dashboard's verdicts, worked out before the first reader asks
     try:
         try:
             server = waitress.create_server(

@@ -134,7 +134,13 @@ def readiness(store: Store, stage: int, as_of: dt.date | None = None) -> Readine
         raise validation.ValidationError(f"stage must be 1 or 2, not {stage!r}")
     as_of = as_of or dt.date.today()
     report = validation.validate(store, as_of=as_of, stage=stage)
-    statuses = gap_analysis(store, as_of, report)
+    return summarise(stage, as_of, report, gap_analysis(store, as_of, report))
+
+
+def summarise(
+    stage: int, as_of: dt.date, report: validation.Report, statuses: list[RequirementStatus]
+) -> Readiness:
+    """Readiness from a stage's validation report and the gap analysis drawn from it."""
     groups: dict[str, dict[str, object]] = {}
     for s in statuses:
         counts = groups.setdefault(s.group, {status: 0 for status in STATUSES})

@@ -35,6 +35,7 @@ PARAMS: dict[str, dict[str, str]] = {
     "register-findings": {"asOf": "2026-11-20"},
     "register-parties": {},
     "register-roles": {},
+    "risk-levels": {},
 }
 
 

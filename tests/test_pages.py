@@ -149,3 +149,36 @@ def test_validation_and_gap_pages_group_by_clause(client: FlaskClient) -> None:
     assert "Violation" in shown and "Rule:" in shown and "Clause " in shown
     gaps = text(page(client, "/gap-analysis", as_of=AS_OF))
     assert "not met" in gaps and "A.7.6" in gaps  # controls.ttl line 70: excluded without a reason
+
+
+PAGES = (
+    "/",
+    "/systems",
+    "/risks",
+    "/controls",
+    "/documents",
+    "/audits",
+    "/findings",
+    "/parties",
+    "/roles",
+    "/soa",
+    "/validation",
+    "/gap-analysis",
+    f"/trace/risk?iri={EX}risk-01",
+    "/trace/control?iri=https://w3id.org/aims/iso42001%23A.6.2.4",
+    "/trace/requirement?iri=https://w3id.org/aims/iso42001%23clause-6.1.3",
+    f"/trace/system?iri={EX}credit-scorer",
+    f"/trace/evidence?iri={EX}ev-supplier-contract",
+    f"/resource?iri={EX}credit-scorer",
+)
+
+
+def test_every_page_on_every_store(example_store) -> None:  # type: ignore[no-untyped-def]
+    """The pages read the store only through queries: the same pages, with the same labels, on
+    the embedded store, `oxigraph serve` and Virtuoso."""
+    client = create_app({}, store=example_store).test_client()
+    for target in PAGES:
+        response = client.get(target, headers=BROWSER)
+        assert response.status_code == 200, (target, response.status_code, response.get_data()[:300])
+    shown = text(page(client, "/risks"))
+    assert "Scores disadvantage a protected group" in shown and "CreditLens" in shown

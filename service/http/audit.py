@@ -50,6 +50,9 @@ def record(action: str, graph: str | None, before: int, after: int, **extra: Any
     line = json.dumps(entry)
     # pages cache verdicts per state of the store: every write goes through here
     current_app.extensions["aims_writes"] = current_app.extensions.get("aims_writes", 0) + 1
+    from . import pages
+
+    pages.warm(current_app._get_current_object())  # type: ignore[attr-defined]
     trail.info("%s", line)
     if path is None:
         return

@@ -8,13 +8,18 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
 import threading
+import time
 from collections import Counter, defaultdict
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
     g,
@@ -38,6 +43,8 @@ bp = Blueprint(
 )
 
 PAGE_SIZE = 100
+LISTED = 10  # items per list on the dashboard; the rest are counted and linked
+T = TypeVar("T")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}.*)?$")
 AS_OF_COOKIE = "aims_as_of"
 HTML_OR_JSON = {"application/json": "json", "text/html": "html"}
@@ -149,40 +156,75 @@ def _page(template: str, **context: Any) -> Response:
     return Response(render_template(template, **context), mimetype="text/html")
 
 
-# ------------------------------------------------------------------------------ cached verdicts
+# ------------------------------------------------------------------------------ cached work
 
 _cache_lock = threading.Lock()
-_verdicts: dict[tuple[Any, ...], Any] = {}
+_cache: dict[tuple[Any, ...], Any] = {}
+_CACHE_ENTRIES = 64
 
 
 def _generation(store: Store) -> tuple[int, int]:
-    """What a cached verdict depends on: this service's writes (audit.record counts them) and the
+    """What cached work depends on: this service's writes (audit.record counts them) and the
     store's size (a remote server can be written by others)."""
     return current_app.extensions.get("aims_writes", 0), store.count()
 
 
+def cached(compute: Callable[[], T], *key: Any) -> T:
+    """`compute()`, done once per key and state of the store: validation and whole registers
+    are the slow part of a page, and a page is read far more often than the store changes."""
+    full_key = (*key, _generation(get_store()))
+    with _cache_lock:
+        if full_key in _cache:
+            return _cache[full_key]  # type: ignore[no-any-return]
+    value = compute()
+    with _cache_lock:
+        if len(_cache) >= _CACHE_ENTRIES:
+            _cache.clear()
+        _cache[full_key] = value
+    return value
+
+
+_warming = threading.Lock()
+_recent_days: list[dt.date] = []  # the days the dashboard was last asked for, newest last
+
+
+def warm(app: Flask) -> None:
+    """After a write, work out the dashboard (and with it both stages' validation and gap
+    analysis) for today and the days readers asked for lately, on a background thread at the
+    lowest priority, so that the next reader does not wait for validation. One at a time; it
+    goes round again while writes keep changing the store under it."""
+    if not _warming.acquire(blocking=False):
+        return
+
+    def run() -> None:
+        try:
+            if hasattr(os, "setpriority"):  # Linux: a thread's own nice value
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            with app.app_context():
+                done = None
+                while done != _generation(get_store()):
+                    time.sleep(1)  # let a burst of writes end first
+                    done = _generation(get_store())
+                    for day in {dt.date.today(), *_recent_days}:
+                        cached(partial(_dashboard, get_store(), day), "dashboard", day)
+        except Exception:  # noqa: BLE001 - a reader will compute it again, and see any error
+            app.logger.exception("working out the dashboard in the background failed")
+        finally:
+            _warming.release()
+
+    threading.Thread(target=run, name="aims-warm", daemon=True).start()
+
+
+def report(stage: int, day: dt.date) -> validation.Report:
+    return cached(lambda: validation.validate(get_store(), as_of=day, stage=stage), "report", stage, day)
+
+
+def gaps(stage: int, day: dt.date) -> list[reports.RequirementStatus]:
+    return cached(lambda: reports.gap_analysis(get_store(), day, report(stage, day)), "gaps", stage, day)
+
+
 def readiness(stage: int, day: dt.date) -> reports.Readiness:
-    """Readiness for a stage on a day, computed once per state of the store (validation is the
-    slowest thing a page shows)."""
-    store = get_store()
-    key = ("readiness", stage, day, _generation(store))
-    with _cache_lock:
-        if key not in _verdicts:
-            if len(_verdicts) > 32:
-                _verdicts.clear()
-            _verdicts[key] = reports.readiness(store, stage, as_of=day)
-        return _verdicts[key]  # type: ignore[no-any-return]
-
-
-def report(stage: int | None, day: dt.date) -> validation.Report:
-    store = get_store()
-    key = ("report", stage, day, _generation(store))
-    with _cache_lock:
-        if key not in _verdicts:
-            if len(_verdicts) > 32:
-                _verdicts.clear()
-            _verdicts[key] = validation.validate(store, as_of=day, stage=stage)
-        return _verdicts[key]  # type: ignore[no-any-return]
+    return reports.summarise(stage, day, report(stage, day), gaps(stage, day))
 
 
 # ------------------------------------------------------------------------------ dashboard
@@ -191,58 +233,65 @@ def report(stage: int | None, day: dt.date) -> validation.Report:
 @bp.route("/")
 @auth.requires("reader")
 def dashboard() -> Response:
-    store = get_store()
     day = as_of()
-    counts = {str(r["label"]): int(r["count"].toPython()) for r in queries.run(store, "summary")}
+    if day not in _recent_days:
+        _recent_days[:] = [*_recent_days[-2:], day]
+    figures = cached(lambda: _dashboard(get_store(), day), "dashboard", day)
+    if figures is None:
+        return _page("empty.html")
+    g.names = figures["names"]
+    return _page("dashboard.html", **{k: v for k, v in figures.items() if k != "names"})
+
+
+def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
+    """Everything the dashboard shows, for one day; None for a store with no organisation."""
+    counts = {str(r["label"]): int(r["count"]) for r in queries.run(store, "summary")}
     organisation = queries.run(store, "organisation")
     if not organisation.rows and not any(counts.values()):
-        return _page("empty.html")
+        return None
     stages = {stage: readiness(stage, day) for stage in (1, 2)}
     horizon = day + dt.timedelta(days=90)
-    expiring = queries.run(store, "evidence-expiring", {"until": horizon.isoformat()})
-    reviews = queries.run(store, "documents-due-for-review", {"asOf": horizon.isoformat()})
-    findings = queries.run(store, "register-findings", {"asOf": day.isoformat()})
+    expiring = queries.run(store, "evidence-expiring", {"until": horizon.isoformat()}).rows
+    reviews = queries.run(store, "documents-due-for-review", {"asOf": horizon.isoformat()}).rows
     actions = [
         r
-        for r in findings
+        for r in queries.run(store, "register-findings", {"asOf": day.isoformat()})
         if r.get("action") is not None
         and r.get("dueDate") is not None
         and str(r.get("actionStatus", "")) != "https://w3id.org/aims#Closed"
         and r["dueDate"].toPython() <= horizon
     ]
-    risks = queries.run(store, "register-risks")
     threshold = _threshold(store)
     levels = Counter(
-        "above" if threshold is not None and r["riskLevel"].toPython() > threshold else "within"
-        for r in risks
-        if r.get("riskLevel") is not None
+        "above" if threshold is not None and int(r["riskLevel"]) > threshold else "within"
+        for r in queries.run(store, "risk-levels")
+        for _ in range(int(r["risks"]))
     )
     soa = queries.run(store, "statement-of-applicability")
     by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
+    lists = {"expiring": expiring, "reviews": reviews, "actions": actions}
+    shown = {name: rows[:LISTED] for name, rows in lists.items()}
     iris = {
         str(v)
-        for rows in (organisation, expiring, reviews, soa)
+        for rows in (organisation.rows, *shown.values())
         for r in rows
         for v in r.values()
         if isinstance(v, URIRef)
     }
-    iris |= {str(r[k]) for r in actions for k in ("action", "finding", "owner") if r.get(k) is not None}
-    g.names = _names(iris, {s for s in by_status if s})
-    return _page(
-        "dashboard.html",
-        counts=counts,
-        organisation=organisation.rows,
-        stages=stages,
-        horizon=horizon,
-        expiring=expiring.rows,
-        reviews=reviews.rows,
-        actions=actions,
-        levels=levels,
-        threshold=threshold,
-        by_status=by_status,
-        groups=_group_order(stages[2].groups),
-        day=day,
-    )
+    return {
+        "counts": counts,
+        "organisation": organisation.rows,
+        "stages": stages,
+        "horizon": horizon,
+        **shown,
+        "more": {name: len(rows) - len(shown[name]) for name, rows in lists.items()},
+        "levels": levels,
+        "threshold": threshold,
+        "by_status": by_status,
+        "groups": _group_order(stages[2].groups),
+        "day": day,
+        "names": browse.labels(store, iris | {s for s in by_status if s}),
+    }
 
 
 def _threshold(store: Store) -> int | None:
@@ -272,9 +321,8 @@ def _group_order(groups: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _register(name: str) -> Response:
     register = REGISTERS[name]
-    store = get_store()
     day = as_of()
-    rows = browse.register_rows(store, register, day)
+    rows, names = cached(lambda: _register_data(register, day), "register", name, day)
     media = formats.choose(HTML_JSON_CSV)
     if media == "application/json":
         return Response(
@@ -284,8 +332,7 @@ def _register(name: str) -> Response:
     if media == "text/csv":
         return _csv(rows, register.name)
     item = rows.variables[0]
-    others = {str(v) for r in rows for k, v in r.items() if k != item and isinstance(v, URIRef)}
-    g.names = _names(others)
+    g.names = dict(names)  # this page's item labels are added below: the cached dict stays as it is
     records = list(rows)
     for column in rows.variables:  # exact filters, as the heat map's cells link them
         if column in request.args:
@@ -325,6 +372,16 @@ def _register(name: str) -> Response:
         pages=pages,
         heat=heat,
     )
+
+
+def _register_data(register: browse.Register, day: dt.date) -> tuple[Rows, dict[str, Label]]:
+    """A register's rows, and the labels of every IRI in them but the items (which have their own
+    label column): what sorting and filtering by the words shown need."""
+    store = get_store()
+    rows = browse.register_rows(store, register, day)
+    item = rows.variables[0]
+    others = {str(v) for r in rows for k, v in r.items() if k != item and isinstance(v, URIRef)}
+    return rows, browse.labels(store, others)
 
 
 def _heat_map(rows: Rows) -> dict[tuple[int, int], int]:
@@ -470,7 +527,7 @@ def _stage() -> int | None:
 def validation_page() -> Response:
     """The validation report as a page: results by clause group, each with its rule's purpose."""
     stage, day = _stage(), as_of()
-    found = report(stage, day)
+    found = report(stage or 2, day)  # no stage: every rule, which is what stage 2 runs
     comments = _rule_comments()
     grouped: dict[str, list[validation.Result]] = defaultdict(list)
     for r in found.results:
@@ -488,7 +545,7 @@ def validation_page() -> Response:
 
 def gap_page() -> Response:
     stage, day = _stage(), as_of()
-    statuses = reports.gap_analysis(get_store(), day, report(stage, day), stage=stage)
+    statuses = gaps(stage or 2, day)
     grouped: dict[str, list[reports.RequirementStatus]] = defaultdict(list)
     for s in statuses:
         grouped[s.group].append(s)

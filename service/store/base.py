@@ -87,6 +87,10 @@ def check_iri(value: str) -> URIRef:
     """`value` as an IRI term, or StoreError: the only way an IRI from a user reaches a query."""
     if not _IRI.match(value):
         raise StoreError(f"{value!r} is not an absolute IRI")
+    try:
+        ox.NamedNode(value)  # and one the store accepts (RFC 3987 code points, as Oxigraph reads them)
+    except ValueError as e:
+        raise StoreError(f"{value!r} is not an IRI: {e}") from None
     return URIRef(value)
 
 
