@@ -37,6 +37,8 @@ class Kind:
     query: str
     parameter: str
     title: str
+    classes: tuple[str, ...]  # what a thing of this kind is (aims: local names), to tell one with
+    # nothing hanging off it (an empty trace: absence is a finding) from no such thing (404)
     levels: tuple[Level, ...]
     top_columns: tuple[str, ...] = ()
     # the chain as the diagram draws it: (column title, the levels whose items it shows; "@top" is
@@ -52,6 +54,7 @@ KINDS = {
             "trace-risk",
             "risk",
             "Risk",
+            ("Risk",),
             (
                 Level(
                     "treatments",
@@ -81,6 +84,7 @@ KINDS = {
             "trace-control",
             "control",
             "Control",
+            ("ReferenceControl", "OrganisationControl"),
             (
                 Level("entries", "entry", ("applicable", "justification")),
                 Level(
@@ -106,6 +110,7 @@ KINDS = {
             "trace-requirement",
             "requirement",
             "Requirement",
+            ("ClauseRequirement", "ReferenceControl"),
             (Level("answered", "answered", ("answeredId",), (Level("resources", "resource", ("kind",)),)),),
             (),
             (
@@ -119,6 +124,7 @@ KINDS = {
             "trace-system",
             "system",
             "AI system",
+            ("AISystem",),
             (Level("related", "resource", ("relation",)),),
             (),
             (("AI system", ("@top",)), ("Related", ("related",))),
@@ -128,6 +134,7 @@ KINDS = {
             "trace-evidence",
             "evidence",
             "Evidence",
+            ("Evidence", "CompetenceRecord", "TrainingRecord"),
             (Level("reliedOnBy", "resource", ("relation",)),),
             (),
             (("Evidence", ("@top",)), ("Relied on by", ("reliedOnBy",))),
@@ -241,11 +248,29 @@ def trace(store: Store, kind: str, iri: URIRef, as_of: dt.date | None = None) ->
     """The whole chain from `iri`: TraceNotFound when there is no such `kind` or it is not one."""
     as_of = as_of or dt.date.today()
     rows = trace_rows(store, kind, iri, as_of)
-    if not rows:
-        raise TraceNotFound(f"no {kind} {iri} in the graph")
     spec = KINDS[kind]
+    if not rows and not _is_a(store, iri, spec.classes):
+        raise TraceNotFound(f"no {kind} {iri} in the graph")
     iris = {str(iri)} | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)}
     records = [{k: plain(v) for k, v in row.items()} for row in rows]
-    top = {"iri": str(iri), **{c: records[0].get(c) for c in spec.top_columns}}
+    top = {"iri": str(iri), **{c: records[0].get(c) if records else None for c in spec.top_columns}}
     items = {level.key: _nest(records, level) for level in spec.levels}
     return Trace(spec, top, items, as_of, labels(store, iris))
+
+
+def kind_of(types: list[str]) -> str | None:
+    """The trace that starts from a thing of these types, if one does (a control before a
+    requirement: an Annex A control is both)."""
+    for kind in KINDS.values():
+        if any(t == f"https://w3id.org/aims#{c}" for t in types for c in kind.classes):
+            return kind.name
+    return None
+
+
+def _is_a(store: Store, iri: URIRef, classes: tuple[str, ...]) -> bool:
+    """Whether `iri` is an instance of one of the aims: `classes`."""
+    query = "SELECT ?type WHERE { ?thing a ?type }"
+    rows = store.query(query, {"thing": iri})
+    assert isinstance(rows, Rows)
+    wanted = {f"https://w3id.org/aims#{c}" for c in classes}
+    return any(str(row["type"]) in wanted for row in rows)

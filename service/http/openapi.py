@@ -249,7 +249,7 @@ def _page() -> str:
                 f"<td>{html.escape(op['summary'])}</td><td>{html.escape(params)}</td></tr>"
             )
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>aims-graph API</title></head><body>"
+        "<!doctype html><html><head><meta charset='utf-8'><title>aims-graph API</title><link rel='icon' href='data:,'></head><body>"
         f"<h1>aims-graph {__version__} API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. "
         "Errors are RFC 9457 problem details. Writes need <code>Authorization: Bearer TOKEN</code> "
         "with the editor role.</p><table border='1'><tr><th>method</th><th>path</th><th>what</th>"

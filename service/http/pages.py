@@ -500,15 +500,7 @@ def resource_page() -> Response:
             mimetype="application/json",
         )
     g.names = found.names
-    kinds = {
-        "https://w3id.org/aims#Risk": "risk",
-        "https://w3id.org/aims#AISystem": "system",
-        "https://w3id.org/aims#ReferenceControl": "control",
-        "https://w3id.org/aims#OrganisationControl": "control",
-        "https://w3id.org/aims#Evidence": "evidence",
-        "https://w3id.org/aims#Clause": "requirement",
-    }
-    trace_kind = next((kinds[t] for t in found.types if t in kinds), None)
+    trace_kind = traces.kind_of(found.types)
     return _page("resource.html", found=found, trace_kind=trace_kind)
 
 
