@@ -72,7 +72,9 @@ def test_the_pages_show_the_example_organisations_labels(site, driver) -> None: 
     risks = _read(driver, f"{base}/risks")
     # risks.ttl line 34-36: R01 "Scores disadvantage a protected group", CreditLens, owner Li Wei
     assert "Scores disadvantage a protected group" in risks and "CreditLens" in risks and "Li Wei" in risks
-    trace = _read(driver, f"{base}/trace/risk?iri=https://aurora-lending.example/aims/risk-01&as_of=2026-11-20")
+    trace = _read(
+        driver, f"{base}/trace/risk?iri=https://aurora-lending.example/aims/risk-01&as_of=2026-11-20"
+    )
     # risks.ttl line 38-39 and controls.ttl: the treatment's implementations, controls and evidence
     for label in (
         "Scores disadvantage a protected group",
