@@ -232,8 +232,7 @@ def _print_table(rows: Rows, out=sys.stdout) -> None:  # type: ignore[no-untyped
 
 def cmd_summary(args: argparse.Namespace) -> int:
     store = _memory_store(args.files)
-    result = store.query(queries.get("summary").text)
-    assert isinstance(result, Rows)
+    result = queries.run(store, "summary")
     print(
         f"aims-graph {__version__}: {len(args.files)} file(s), {store.count() - store.count(CATALOGUE_GRAPH)} "
         "triples of organisation data"
