@@ -108,7 +108,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else (format_for(path=args.output) if args.output else FORMATS["trig"])
     )
     with _open(args, read_only=True) as store:
-        data = store.export(fmt, check_iri(args.graph) if args.graph else None)
+        data = store.export(fmt, check_iri(args.graph) if args.graph else None, args.with_catalogue)
     if args.output:
         try:
             args.output.write_bytes(data)
@@ -393,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graph", metavar="IRI")
     p.add_argument("--format", help=f"one of {', '.join(FORMATS)} (default: from --output, else trig)")
     p.add_argument("--output", "-o", type=Path)
+    p.add_argument(
+        "--with-catalogue",
+        action="store_true",
+        help="include the ISO/IEC 42001 catalogue graph (left out by default)",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("query", help="run a named query")

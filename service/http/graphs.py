@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
+from .. import jsonld
 from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
@@ -46,7 +49,7 @@ def _body() -> tuple[bytes, RDFFormat]:
         except StoreError as e:
             raise Problem(415, "Unsupported Media Type", f"part {name!r}: {e}", "media-type") from None
         data = upload.read()
-        check_input(data, fmt, f"part {name}")  # before the parser that to_ntriples runs
+        data = check_input(data, fmt, f"part {name}")  # before the parser that to_ntriples runs
         parts.append(to_ntriples(data, fmt, source=f"part {name}"))
     return b"".join(parts), FORMATS["nt"]
 
@@ -111,4 +114,11 @@ def export() -> Response:
             raise Problem(400, "Bad format", str(e), "bad-format") from None
     else:
         fmt = formats.graph_type(quads=True)
-    return Response(store.export(fmt, target), mimetype=fmt.media_type)
+    with_catalogue = request.args.get("with_catalogue", "false").lower() in ("true", "1", "yes")
+    return Response(store.export(fmt, target, with_catalogue), mimetype=fmt.media_type)
+
+
+@bp.route("/context.jsonld")
+def jsonld_context() -> Response:
+    """The vocabulary's JSON-LD context, which the JSON-LD export uses and uploads may name."""
+    return Response(json.dumps(jsonld.document(), indent=2), mimetype="application/ld+json")

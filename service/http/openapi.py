@@ -109,10 +109,16 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/export": {
         "get": _op(
-            "The dataset or one graph in any RDF format",
-            [("format", "turtle, nt, nquads, trig, json-ld, xml", False), ("graph", "Graph IRI", False)],
+            "The dataset or one graph in any RDF format (Turtle and TriG with prefixes, JSON-LD "
+            "compacted with /context.jsonld); the catalogue only when asked",
+            [
+                ("format", "turtle, nt, nquads, trig, json-ld, xml", False),
+                ("graph", "Graph IRI", False),
+                ("with_catalogue", "true to include the ISO/IEC 42001 catalogue graph", False),
+            ],
         )
     },
+    "/context.jsonld": {"get": _op("The vocabulary's JSON-LD context")},
     "/validate": {
         "get": _op(
             "SHACL validation report (JSON, or the W3C report graph for Accept: text/turtle)",

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.term import Identifier
 
@@ -197,8 +197,19 @@ class Store(abc.ABC):
         everything goes into `graph`."""
 
     @abc.abstractmethod
-    def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
-        """Serialise one graph, or the whole dataset (named graphs kept when the format can)."""
+    def export(self, fmt: RDFFormat, graph: URIRef | None = None, with_catalogue: bool = False) -> bytes:
+        """Serialise one graph, or the whole dataset (named graphs kept when the format can; the
+        catalogue left out unless `with_catalogue`), readably: Turtle and TriG with the project's
+        prefixes, JSON-LD compacted with the vocabulary's context."""
+
+    def exported_graphs(self, graph: URIRef | None, with_catalogue: bool) -> list[URIRef]:
+        """The graphs an export writes: the one asked for, else every graph but the catalogue
+        (the same for every organisation, and loaded by the service itself) unless asked for."""
+        if graph is not None:
+            return [graph]
+        from ..namespaces import CATALOGUE_GRAPH
+
+        return [g for g in self.graphs() if with_catalogue or g != CATALOGUE_GRAPH]
 
     @abc.abstractmethod
     def graphs(self) -> list[URIRef]:
@@ -275,7 +286,7 @@ class Store(abc.ABC):
         if len(paths) > 1:
             for path in paths:
                 data, file_fmt = path.read_bytes(), fmt or format_for(path=path)
-                check_input(data, file_fmt, str(path))
+                data = check_input(data, file_fmt, str(path))
                 to_ntriples(data, file_fmt, source=str(path))
         added = 0
         for i, path in enumerate(paths):
@@ -351,15 +362,20 @@ def _split_blank(graph: Graph) -> tuple[set[tuple[Identifier, ...]], Graph]:
 
 def check_input(
     data: bytes, fmt: RDFFormat, source: str | None = None, max_triples: int | None = None
-) -> None:
+) -> bytes:
     """Refuse, before any parser of the store sees it, what could exhaust it or be read as less
     than it is: RDF/XML with a DTD (entity expansion), documents nested deeper than MAX_NESTING,
     truncated RDF/XML; then, reading the triples as a stream, literals over MAX_LITERAL_CHARS and
-    more than `max_triples` triples. InputRefused says which, with the line and column."""
+    more than `max_triples` triples. InputRefused says which, with the line and column. Returns
+    the data to parse: JSON-LD that names the vocabulary's context gets the context inline (no
+    parser fetches it)."""
     if fmt.name == "xml":
         _check_xml(data, source)
     elif fmt.name == "json-ld":
+        from .. import jsonld
+
         _check_json(data, source)
+        data = jsonld.inline_context(data)
     count = 0
     try:
         for quad in ox.parse(data, format=fmt.ox, base_iri="urn:aims:check:"):
@@ -374,6 +390,7 @@ def check_input(
                 raise InputRefused(f"more than {max_triples:,} triples in one request", 413, source)
     except SyntaxError as e:
         raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
+    return data
 
 
 def _check_xml(data: bytes, source: str | None) -> None:
@@ -429,6 +446,26 @@ def _check_json(data: bytes, source: str | None) -> None:
                 raise InputRefused(f"JSON nested more than {MAX_NESTING} deep", 413, source)
         elif byte in (0x5D, 0x7D):
             depth -= 1
+
+
+def readable(dataset: Dataset, fmt: RDFFormat) -> bytes:
+    """A dataset written for people and tools: the project's prefixes, JSON-LD compacted with the
+    vocabulary's context (rdflib's serialisers do both). A triple format gets the union."""
+    from .. import jsonld
+    from ..namespaces import PREFIXES
+
+    target: Graph | Dataset = dataset
+    if not fmt.quads:
+        target = Graph()
+        for quad in dataset.quads((None, None, None, None)):
+            target.add(quad[:3])  # type: ignore[arg-type]
+    for prefix, namespace in PREFIXES.items():
+        target.bind(prefix, namespace, override=True)
+    if fmt.name == "json-ld":
+        return target.serialize(
+            format="json-ld", context=jsonld.context(), auto_compact=True, encoding="utf-8"
+        )
+    return target.serialize(format=fmt.name, encoding="utf-8")
 
 
 def to_ntriples(data: bytes, fmt: RDFFormat, source: str | None = None, base_iri: str | None = None) -> bytes:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Identifier
 
-from ..namespaces import DEFAULT_GRAPH
+from ..namespaces import DEFAULT_GRAPH, PREFIXES
 from .base import (
     FORMATS,
     LoadError,
@@ -30,6 +30,7 @@ from .base import (
     StoreLocked,
     check_input,
     inline_values,
+    readable,
     to_ntriples,
 )
 
@@ -194,7 +195,7 @@ class EmbeddedStore(Store):
         source: str | None = None,
         max_triples: int | None = None,
     ) -> int:
-        check_input(data, fmt, source, max_triples)
+        data = check_input(data, fmt, source, max_triples)
         if fmt.quads:  # graph names in the data would write other graphs than `graph`
             data, fmt = to_ntriples(data, fmt, source, str(graph)), FORMATS["nt"]
         target = _node(graph)
@@ -218,14 +219,22 @@ class EmbeddedStore(Store):
             return self._count_graph(target)
         return self._count_graph(target) - before
 
-    def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
-        graph_node = _node(graph) if graph is not None else None
-        quads = self._store.quads_for_pattern(None, None, None, graph_node)
-        if fmt.quads:
-            # a single graph keeps its name in TriG, N-Quads and JSON-LD
-            data = ox.serialize(quads, format=fmt.ox)
+    def export(self, fmt: RDFFormat, graph: URIRef | None = None, with_catalogue: bool = False) -> bytes:
+        quads = [
+            q
+            for g in self.exported_graphs(graph, with_catalogue)
+            for q in self._store.quads_for_pattern(None, None, None, _node(g))
+        ]
+        if fmt.name == "json-ld":  # compacted with the vocabulary's context, which Oxigraph does not do
+            dataset = Dataset()
+            dataset.parse(data=ox.serialize(quads, format=ox.RdfFormat.N_QUADS), format="nquads")
+            return readable(dataset, fmt)
+        if fmt.quads:  # graph names kept in TriG and N-Quads
+            data = ox.serialize(quads, format=fmt.ox, prefixes=PREFIXES)
         else:  # a triple format cannot name graphs: the union (duplicates across graphs written once)
-            data = ox.serialize({ox.Triple(q.subject, q.predicate, q.object) for q in quads}, format=fmt.ox)
+            triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+            ordered = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate)))  # grouped by subject
+            data = ox.serialize(ordered, format=fmt.ox, prefixes=PREFIXES)
         assert data is not None  # serialize returns the bytes when given no output
         return data
 

@@ -37,6 +37,7 @@ from .base import (
     check_input,
     check_iri,
     inline_values,
+    readable,
     sparql_code,
     to_ntriples,
 )
@@ -200,7 +201,7 @@ class RemoteStore(Store):
         max_triples: int | None = None,
     ) -> int:
         graph = check_iri(str(graph))
-        check_input(data, fmt, source, max_triples)
+        data = check_input(data, fmt, source, max_triples)
         # Parse here first: a syntax error is reported with its position and never reaches the server.
         body = to_ntriples(data, fmt, source=source, base_iri=str(graph))
         before = 0 if replace else self.count(graph)
@@ -237,21 +238,15 @@ class RemoteStore(Store):
     def _register(self, graph: URIRef) -> None:
         self._update(f"INSERT DATA {{ GRAPH <{REGISTRY}> {{ <{graph}> <{RDF.type}> <{SD_NAMED_GRAPH}> }} }}")
 
-    def export(self, fmt: RDFFormat, graph: URIRef | None = None) -> bytes:
-        wanted = [graph] if graph is not None else self.graphs()
+    def export(self, fmt: RDFFormat, graph: URIRef | None = None, with_catalogue: bool = False) -> bytes:
         dataset = Dataset()
-        for g in wanted:
+        for g in self.exported_graphs(graph, with_catalogue):
             part = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": g})
             assert isinstance(part, Graph)
             target = dataset.graph(g)
             for triple in part:
                 target.add(triple)
-        if fmt.quads:
-            return dataset.serialize(format=fmt.name, encoding="utf-8")
-        union = Graph()
-        for g in wanted:
-            union += dataset.graph(g)
-        return union.serialize(format=fmt.name, encoding="utf-8")
+        return readable(dataset, fmt)
 
     def graphs(self) -> list[URIRef]:
         rows = self._select(f"SELECT ?g WHERE {{ ?g a <{SD_NAMED_GRAPH}> }}", graphs=[REGISTRY])
