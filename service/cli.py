@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ from .store import (
     format_for,
     open_store,
 )
-from .store.base import check_iri
+from .store.base import check_iri, source_graph
 from .store.embedded import EmbeddedStore
 
 
@@ -102,6 +103,14 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "xlsx" or (args.format is None and args.output and args.output.suffix == ".xlsx"):
+        from . import workbook
+
+        with _open(args, read_only=True) as store:
+            try:
+                return _write(args.output, workbook.export(store))
+            except workbook.WorkbookError as e:
+                raise UsageError(f"the store does not fit the workbook: {e}") from None
     fmt = (
         format_for(name=args.format)
         if args.format
@@ -109,13 +118,59 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     with _open(args, read_only=True) as store:
         data = store.export(fmt, check_iri(args.graph) if args.graph else None, args.with_catalogue)
-    if args.output:
-        try:
-            args.output.write_bytes(data)
-        except OSError as e:
-            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
-    else:
+    return _write(args.output, data)
+
+
+def _write(output: Path | None, data: bytes) -> int:
+    """Write to a file, or to stdout when there is none."""
+    if output is None:
+        if data[:2] == b"PK" and sys.stdout.isatty():
+            raise UsageError("a workbook is not for the terminal: give -o FILE.xlsx")
         sys.stdout.buffer.write(data)
+        return 0
+    try:
+        output.write_bytes(data)
+    except OSError as e:
+        raise UsageError(f"cannot write {output}: {e.strerror or e}") from None
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """The empty workbook a modeller fills in."""
+    from . import workbook
+
+    _write(args.output, workbook.template())
+    print(f"wrote {args.output}: fill it in, then `aims import {args.output}`", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """A filled workbook into the store, all or nothing, then what validation makes of it."""
+    from . import workbook
+
+    base = (
+        args.base or f"https://example.org/{re.sub(r'[^a-z0-9]+', '-', args.file.stem.lower()).strip('-')}/"
+    )
+    try:
+        graph = workbook.read(_existing([args.file])[0].read_bytes(), base)
+    except workbook.WorkbookError as e:
+        for problem in e.errors:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        raise UsageError(f"{args.file}: {len(e.errors)} problem(s); nothing was imported") from None
+    target = check_iri(args.graph) if args.graph else source_graph(args.file)
+    with _open(args) as store:
+        added = store.load(
+            graph.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], target, replace=True
+        )
+        report = validation.validate(store, as_of=args.as_of)
+    counts = {s: sum(1 for r in report.results if r.severity == s) for s in ("Violation", "Warning", "Info")}
+    print(f"imported {added} triples from {args.file} into <{target}>")
+    if not args.base:
+        print(f"  rows without an IRI in the workbook get one made from {base}; give --base for your own")
+    print(
+        f"validation as of {report.as_of}: {counts['Violation']} violations, {counts['Warning']} warnings, "
+        f"{counts['Info']} notes (aims validate --store for the list)"
+    )
     return 0
 
 
@@ -391,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the dataset or one graph")
     _store_options(p)
     p.add_argument("--graph", metavar="IRI")
-    p.add_argument("--format", help=f"one of {', '.join(FORMATS)} (default: from --output, else trig)")
+    p.add_argument("--format", help=f"one of {', '.join(FORMATS)}, xlsx (default: from --output, else trig)")
     p.add_argument("--output", "-o", type=Path)
     p.add_argument(
         "--with-catalogue",
@@ -399,6 +454,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="include the ISO/IEC 42001 catalogue graph (left out by default)",
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("template", help="write the workbook (XLSX) a modeller fills in")
+    p.add_argument("--output", "-o", type=Path, required=True)
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("import", help="read a filled workbook into the store, all or nothing, and validate")
+    _store_options(p)
+    p.add_argument("file", type=Path)
+    p.add_argument("--base", help="the IRI the rows' IRIs are made from when the workbook gives none")
+    p.add_argument("--graph", metavar="IRI", help="the named graph (default: one named after the file)")
+    p.add_argument("--as-of", type=_date, help="the day validation judges dates on (default: today)")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("query", help="run a named query")
     _store_options(p)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
-from .. import jsonld
+from .. import jsonld, validation, workbook
 from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
@@ -101,6 +102,14 @@ def export() -> Response:
     auth.check("reader")
     store = get_store()
     name = request.args.get("format")
+    if name == "xlsx":
+        try:
+            data = workbook.export(store)
+        except workbook.WorkbookError as e:
+            raise Problem(409, "Does not fit the workbook", str(e), "workbook") from None
+        response = Response(data, mimetype=XLSX)
+        response.headers["Content-Disposition"] = 'attachment; filename="aims.xlsx"'
+        return response
     graph = request.args.get("graph")
     target = None
     if graph:
@@ -122,3 +131,42 @@ def export() -> Response:
 def jsonld_context() -> Response:
     """The vocabulary's JSON-LD context, which the JSON-LD export uses and uploads may name."""
     return Response(json.dumps(jsonld.document(), indent=2), mimetype="application/ld+json")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_GRAPH = "https://w3id.org/aims/graph/source/import.xlsx"
+
+
+@bp.route("/import", methods=["POST"])
+def import_workbook() -> Response:
+    """A filled workbook (POSTed as XLSX) into a graph, all or nothing; the answer says what
+    validation makes of the store after it. Every problem of the workbook is named in a 400."""
+    auth.check("editor")
+    if (request.mimetype or "") != XLSX:
+        raise Problem(415, "Unsupported Media Type", f"POST the workbook as {XLSX}", "media-type")
+    graph = checked_iri(request.args.get("graph", IMPORT_GRAPH))
+    if reserved_graph(graph):
+        raise Problem(403, "Forbidden", f"the graph {graph} is read-only or internal", "read-only-graph")
+    base = str(
+        checked_iri(request.args.get("base", "https://example.org/import/"), "Bad base", "bad-parameter")
+    )
+    try:
+        data = workbook.read(request.get_data(), base)
+    except workbook.WorkbookError as e:
+        raise Problem(
+            400, "Workbook refused", f"{len(e.errors)} problem(s); nothing was imported", "workbook",
+            errors=[str(p) for p in e.errors],
+        ) from None  # fmt: skip
+    store = get_store()
+    with write_lock():
+        before = store.count(graph)
+        added = store.load(data.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], graph, replace=True)
+        audit.record("workbook import", str(graph), before, added)
+    report = validation.validate(store, as_of=dt.date.today())
+    counts = {s: sum(1 for r in report.results if r.severity == s) for s in ("Violation", "Warning", "Info")}
+    body = {
+        "graph": str(graph),
+        "triples": added,
+        "validation": {"as_of": report.as_of.isoformat(), **counts},
+    }
+    return Response(json.dumps(body), status=201, mimetype="application/json")

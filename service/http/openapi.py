@@ -112,13 +112,26 @@ PATHS: dict[str, dict[str, Any]] = {
             "The dataset or one graph in any RDF format (Turtle and TriG with prefixes, JSON-LD "
             "compacted with /context.jsonld); the catalogue only when asked",
             [
-                ("format", "turtle, nt, nquads, trig, json-ld, xml", False),
+                ("format", "turtle, nt, nquads, trig, json-ld, xml, or xlsx (the workbook)", False),
                 ("graph", "Graph IRI", False),
                 ("with_catalogue", "true to include the ISO/IEC 42001 catalogue graph", False),
             ],
         )
     },
     "/context.jsonld": {"get": _op("The vocabulary's JSON-LD context")},
+    "/import": {
+        "post": _op(
+            "A filled workbook (aims template) into a graph, all or nothing (editor role); every "
+            "problem named by sheet, row and column",
+            [
+                ("graph", "The graph (default: the import graph)", False),
+                ("base", "IRI base for rows without one", False),
+            ],
+            {"201": "Imported; the validation counts after it", "415": "Not an XLSX body"},
+            write=True,
+            body=["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
+        )
+    },
     "/validate": {
         "get": _op(
             "SHACL validation report (JSON, or the W3C report graph for Accept: text/turtle)",
