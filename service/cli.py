@@ -111,6 +111,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                 return _write(args.output, workbook.export(store))
             except workbook.WorkbookError as e:
                 raise UsageError(f"the store does not fit the workbook: {e}") from None
+    if args.format == "oscal":
+        from . import oscal
+
+        with _open(args, read_only=True) as store:
+            return _write(args.output, oscal.export_json(store, args.as_of).encode("utf-8"))
     fmt = (
         format_for(name=args.format)
         if args.format
@@ -446,7 +451,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the dataset or one graph")
     _store_options(p)
     p.add_argument("--graph", metavar="IRI")
-    p.add_argument("--format", help=f"one of {', '.join(FORMATS)}, xlsx (default: from --output, else trig)")
+    p.add_argument(
+        "--format",
+        help=f"one of {', '.join(FORMATS)}; xlsx (the workbook); oscal (the SoA as an OSCAL component "
+        "definition) (default: from --output, else trig)",
+    )
+    p.add_argument(
+        "--as-of", type=_date, help="oscal: the day evidence validity is judged on (default: today)"
+    )
     p.add_argument("--output", "-o", type=Path)
     p.add_argument(
         "--with-catalogue",

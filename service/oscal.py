@@ -483,7 +483,7 @@ class _Builder:
             state = _state(impl.status)
             if state:
                 props.append(_prop("implementation-status", state, group=group))
-            props += [_prop("applies-to", s, group=group, remarks=self.name(s)) for s in impl.systems]
+            props += [_prop("applies-to", s, group=group, remarks=self.name(s)) for s in sorted(impl.systems)]
             if impl.evidence:
                 valid = sum(not e.expired for e in impl.evidence)
                 props.append(

@@ -18,7 +18,7 @@ from service.http import create_app
 from service.store import FORMATS
 from service.store.embedded import EmbeddedStore
 
-from .conftest import load_example
+from .conftest import EXAMPLE_FILES, load_example
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,33 @@ def test_an_upload_may_name_the_context_by_iri() -> None:
     )
     assert {str(p).rsplit("#", 1)[-1] for p in back.predicates()} == {"type", "riskLevel", "owner"}
     assert any(str(o) == "https://example.org/someone" for o in back.objects())  # "@type": "@id" applied
+
+
+def test_oscal_over_http_and_the_command_line(store: EmbeddedStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """/export?format=oscal and `aims export --format oscal` give the same OSCAL component
+    definition, valid against compliance-trestle's OSCAL models."""
+    import subprocess
+    import sys
+
+    from trestle.oscal.component import Model
+
+    client = create_app({}, store=store).test_client()
+    answer = client.get("/export", query_string={"format": "oscal", "as_of": "2026-11-20"})
+    assert answer.status_code == 200
+    document = answer.get_json()
+    Model.model_validate(document)
+    assert client.get("/export", query_string={"format": "oscal", "as_of": "soon"}).status_code == 400
+    folder = tmp_path / "store"
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", "load", "--data", str(folder), *map(str, EXAMPLE_FILES)],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "service.cli", "export", "--data", str(folder), "--format", "oscal", "--as-of", "2026-11-20"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    from_cli = json.loads(out.stdout)
+    Model.model_validate(from_cli)
+    same = ("component-definition", "components")
+    assert from_cli[same[0]][same[1]] == document[same[0]][same[1]]  # last-modified aside

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -11,6 +12,15 @@ from .conftest import ROOT
 
 def test_installed_wheel_finds_its_data(tmp_path) -> None:
     wheels = tmp_path / "wheels"
+    # built from a copy: a build/ folder left in the checkout by an older build would be packed too
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.egg-info", "aims-data*", "__pycache__", ".*_cache", ".hypothesis"
+        ),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -22,7 +32,7 @@ def test_installed_wheel_finds_its_data(tmp_path) -> None:
             "-q",
             "-w",
             str(wheels),
-            str(ROOT),
+            str(source),
         ],
         check=True,
     )
@@ -33,9 +43,14 @@ def test_installed_wheel_finds_its_data(tmp_path) -> None:
     # --no-deps: the check needs only the package's own files, not its libraries.
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
     script = (
-        "from service import resources as r\n"
-        "import service\n"
-        "assert 'site-packages' in service.__file__, service.__file__\n"
+        "import importlib.util\n"
+        "from aims_graph import resources as r\n"
+        "import aims_graph\n"
+        "assert 'site-packages' in aims_graph.__file__, aims_graph.__file__\n"
+        "assert importlib.util.find_spec('service') is None  # no top-level name that collides\n"
+        "assert (r.folder('ontology') / 'context.jsonld').is_file()\n"
+        "assert {'open_store', 'validate', 'run_query', 'trace', 'workbook'} <= set(aims_graph.__all__)\n"
+        "assert (r._PACKAGE / 'py.typed').is_file()\n"
         "print(len(r.ontology_files()), len(r.shape_files()), len(r.query_files()), len(r.example_files()))\n"
     )
     out = subprocess.run([python, "-c", script], cwd=tmp_path, check=True, capture_output=True, text=True)

@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
-from .. import jsonld, validation, workbook
+from .. import jsonld, oscal, validation, workbook
 from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
@@ -102,6 +102,15 @@ def export() -> Response:
     auth.check("reader")
     store = get_store()
     name = request.args.get("format")
+    if name == "oscal":
+        as_of = request.args.get("as_of")
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise Problem(
+                400, "Bad date", f"as_of={as_of!r} is not a date (YYYY-MM-DD)", "bad-parameter"
+            ) from None
+        return Response(oscal.export_json(store, day), mimetype="application/json")
     if name == "xlsx":
         try:
             data = workbook.export(store)

@@ -112,7 +112,13 @@ PATHS: dict[str, dict[str, Any]] = {
             "The dataset or one graph in any RDF format (Turtle and TriG with prefixes, JSON-LD "
             "compacted with /context.jsonld); the catalogue only when asked",
             [
-                ("format", "turtle, nt, nquads, trig, json-ld, xml, or xlsx (the workbook)", False),
+                (
+                    "format",
+                    "turtle, nt, nquads, trig, json-ld, xml, xlsx (the workbook) or oscal (the SoA "
+                    "as an OSCAL component definition)",
+                    False,
+                ),
+                ("as_of", "oscal: the day evidence validity is judged on", False),
                 ("graph", "Graph IRI", False),
                 ("with_catalogue", "true to include the ISO/IEC 42001 catalogue graph", False),
             ],

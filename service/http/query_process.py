@@ -63,7 +63,8 @@ def _ctx() -> Any:
     if _context is None:
         # forkserver: children fork from a clean server that has already imported the store code
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["service.store.embedded"])
+        package = __name__.rsplit(".", 2)[0]  # aims_graph when installed, service in a checkout
+        _context.set_forkserver_preload([f"{package}.store.embedded"])
     return _context
 
 
