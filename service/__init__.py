@@ -34,6 +34,9 @@ _API = {
     "RemoteStore": ("store.remote", "RemoteStore"),
     "Store": ("store.base", "Store"),
     "workbook": ("workbook", None),
+    "oscal": ("oscal", None),
+    "traces": ("traces", None),
+    "queries": ("queries", None),
 }
 __all__ = ["__version__", "open_store", *_API]
 
