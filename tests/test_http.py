@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from rdflib import Graph, Literal
+from rdflib import BNode, Graph, Literal
 
 from service.http import create_app
 from service.store.embedded import EmbeddedStore
@@ -242,7 +242,6 @@ def test_body_too_large(client) -> None:  # type: ignore[no-untyped-def]
 )
 def test_export(client, example, fmt, parse) -> None:  # type: ignore[no-untyped-def]
     from rdflib import Dataset
-    from rdflib.compare import isomorphic
 
     def union(data: bytes) -> Graph:
         everything = Graph()
@@ -261,14 +260,19 @@ def test_export(client, example, fmt, parse) -> None:  # type: ignore[no-untyped
             out.add((s_, p_, o))
         return out
 
-    # the whole dataset is the organisation's data, the example files exactly: no catalogue
-    r = client.get("/export", query_string={"format": fmt})
-    assert r.status_code == 200 and isomorphic(by_value(union(r.data)), by_value(example))
-    # ... unless asked for: then the catalogue (vocabulary and ISO/IEC 42001 data) too
     from service.store.base import catalogue_graph
 
-    full = client.get("/export", query_string={"format": fmt, "with_catalogue": "true"})
-    assert isomorphic(by_value(union(full.data)), by_value(example + catalogue_graph()))
+    # the whole dataset is the organisation's data: every triple of the example files (and what
+    # other tests wrote to a shared server), none of the catalogue's ...
+    catalogue = by_value(catalogue_graph())
+    exported = by_value(union(client.get("/export", query_string={"format": fmt}).data))
+    blank_free = {t for t in by_value(example) if not any(isinstance(x, BNode) for x in t)}
+    assert blank_free <= set(exported)
+    assert not {t for t in catalogue if not any(isinstance(x, BNode) for x in t)} & set(exported)
+    # ... unless asked for: then the catalogue (vocabulary and ISO/IEC 42001 data) too
+    full = by_value(union(client.get("/export", query_string={"format": fmt, "with_catalogue": "true"}).data))
+    assert {t for t in catalogue if not any(isinstance(x, BNode) for x in t)} <= set(full)
+    assert len(full) >= len(exported) + len(catalogue) - len(set(catalogue) & set(exported))
     one = client.get(
         "/export", query_string={"format": "nt", "graph": "https://w3id.org/aims/graph/source/risks.ttl"}
     )
@@ -361,21 +365,52 @@ def test_named_queries(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_openapi_describes_every_route(app, client) -> None:  # type: ignore[no-untyped-def]
+    """/openapi.json is made from the views' own models: valid OpenAPI 3.1, every route and
+    method in it, each with an operation id, tags, typed parameters and a schema for what it
+    answers."""
+    from openapi_spec_validator import validate
+
     spec = client.get("/openapi.json").get_json()
-    documented = set(spec["paths"])
+    validate(spec)
+    operations = {(path, method): op for path, ops in spec["paths"].items() for method, op in ops.items()}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.endswith("static") or rule.rule == "/":  # files, and the dashboard
+        if rule.endpoint.endswith("static"):
             continue
-        path = (
-            rule.rule.replace("<kind>", "{kind}")
-            .replace("<name>", "{name}")
-            .replace("<path:direct>", "{path}")
-        )
-        if path == "/trace/{kind}":
-            assert {p for p in documented if p.startswith("/trace/")}
-            continue
-        assert path in documented, f"{path} is not in /openapi.json"
+        path = rule.rule.replace("<path:direct>", "{direct}").replace("<kind>", "{kind}").replace("<name>", "{name}")
+        for method in rule.methods - {"OPTIONS"} - ({"HEAD"} if "GET" in rule.methods and path != "/graph-store" and not path.startswith("/graph-store/") else set()):
+            assert (path, method.lower()) in operations, f"{method} {path} is not in /openapi.json"
+    ids = [op["operationId"] for op in operations.values()]
+    assert len(ids) == len(set(ids))
+    for (path, method), op in operations.items():
+        assert op["tags"] and op["summary"], (path, method)
+        for status, answer in op["responses"].items():
+            if status.startswith("2") and "content" in answer:
+                assert all("schema" in media for media in answer["content"].values()), (path, method)
+    # typed parameters: a day is a date, a stage one of two numbers, a flag a boolean
+    validate_params = {p["name"]: p["schema"] for p in operations[("/validate", "get")]["parameters"]}
+    assert {"type": "string", "format": "date"} in validate_params["as_of"]["anyOf"]
+    assert {"type": "integer", "minimum": 1, "maximum": 2} in validate_params["stage"]["anyOf"]
+    export_params = {p["name"]: p["schema"] for p in operations[("/export", "get")]["parameters"]}
+    assert export_params["with_catalogue"]["type"] == "boolean"
+    # JSON answers are described, not left as strings: the health check's fields, a report's results
+    health = operations[("/health", "get")]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert health["$ref"].endswith("/Health") and "triples" in spec["components"]["schemas"]["Health"]["properties"]
+    assert "Result" in spec["components"]["schemas"]
     assert "aims-graph" in client.get("/api").get_data(as_text=True)
+
+
+def test_requests_are_checked_against_the_same_models(client) -> None:  # type: ignore[no-untyped-def]
+    """What /openapi.json says a parameter is, the service holds requests to: a 400 that names it."""
+    for target, name in (
+        ("/validate?as_of=2026-13-01", "as_of"),
+        ("/validate?stage=3", "stage"),
+        ("/export?format=docx", "format"),
+        ("/export?with_catalogue=perhaps", "with_catalogue"),
+        ("/audit-log?limit=0", "limit"),
+        ("/risks?page=0", "page"),
+    ):
+        body = problem(client.get(target), 400)
+        assert name in body["detail"], (target, body)
 
 
 def test_unknown_route_is_a_problem(client) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from . import auth
+from .api import AuditEntry, AuditParams, operation
 
 bp = Blueprint("audit", __name__)
 access = logging.getLogger("aims.access")
@@ -62,6 +63,14 @@ def record(action: str, graph: str | None, before: int, after: int, **extra: Any
 
 
 @bp.route("/audit-log")
+@operation(
+    "get",
+    "The audit trail of writes, newest last: who (role and token fingerprint), when, which graph, triples before and after",
+    "admin",
+    params=AuditParams,
+    answer=list[AuditEntry],
+    role="admin",
+)
 @auth.requires("admin")
 def audit_log() -> Response:
     """The latest writes, newest last (?limit=, default 100)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from flask import Blueprint, Response, request
 from rdflib import URIRef
@@ -13,6 +14,7 @@ from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
 from . import audit, auth, formats, get_store, write_lock
+from .api import ExportParams, GraphParams, ImportParams, ImportResult, operation
 from .errors import Problem, checked_iri
 
 bp = Blueprint("graphs", __name__)
@@ -57,6 +59,83 @@ def _body() -> tuple[bytes, RDFFormat]:
 
 @bp.route("/graph-store", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
 @bp.route("/graph-store/<path:direct>", methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
+@operation(
+    "get",
+    "A graph (?graph=IRI, ?default, or the URL itself)",
+    "graph store",
+    params=GraphParams,
+    media=(
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/trig",
+        "application/n-quads",
+    ),
+    others={404: "No such graph", 406: "Format not offered"},
+    role="reader",
+)
+@operation(
+    "head",
+    "A graph's headers",
+    "graph store",
+    params=GraphParams,
+    media=(
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/trig",
+        "application/n-quads",
+    ),
+    others={404: "No such graph"},
+    role="reader",
+)
+@operation(
+    "put",
+    "Replace a graph, all or nothing",
+    "graph store",
+    params=GraphParams,
+    status=201,
+    others={204: "Replaced", 413: "Too large", 415: "Unsupported type"},
+    body=(
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/trig",
+        "application/n-quads",
+    )
+    + ("multipart/form-data",),
+    role="editor",
+)
+@operation(
+    "post",
+    "Add to a graph, all or nothing",
+    "graph store",
+    params=GraphParams,
+    status=201,
+    others={204: "Added", 413: "Too large", 415: "Unsupported type"},
+    body=(
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/trig",
+        "application/n-quads",
+    )
+    + ("multipart/form-data",),
+    role="editor",
+)
+@operation(
+    "delete",
+    "Delete a graph",
+    "graph store",
+    params=GraphParams,
+    status=204,
+    others={404: "No such graph"},
+    role="editor",
+)
 def graph_store(direct: str | None = None) -> Response:
     graph = _target(direct)
     store = get_store()
@@ -98,6 +177,23 @@ def graph_store(direct: str | None = None) -> Response:
 
 
 @bp.route("/export")
+@operation(
+    "get",
+    "The organisation's data (the catalogue only when asked) or one graph: Turtle and TriG with prefixes, JSON-LD compacted with /context.jsonld, the workbook (xlsx) or the SoA in OSCAL (oscal)",
+    "data",
+    params=ExportParams,
+    media=(
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/trig",
+        "application/n-quads",
+    )
+    + ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/json"),
+    others={404: "No such graph"},
+    role="reader",
+)
 def export() -> Response:
     auth.check("reader")
     store = get_store()
@@ -137,6 +233,9 @@ def export() -> Response:
 
 
 @bp.route("/context.jsonld")
+@operation(
+    "get", "The vocabulary's JSON-LD context", "data", media=("application/ld+json",), answer=dict[str, Any]
+)
 def jsonld_context() -> Response:
     """The vocabulary's JSON-LD context, which the JSON-LD export uses and uploads may name."""
     return Response(json.dumps(jsonld.document(), indent=2), mimetype="application/ld+json")
@@ -147,6 +246,17 @@ IMPORT_GRAPH = "https://w3id.org/aims/graph/source/import.xlsx"
 
 
 @bp.route("/import", methods=["POST"])
+@operation(
+    "post",
+    "A filled workbook (aims template) into a graph, all or nothing; every problem named by sheet, row and column",
+    "data",
+    params=ImportParams,
+    answer=ImportResult,
+    status=201,
+    others={415: "Not an XLSX body"},
+    body=(XLSX,),
+    role="editor",
+)
 def import_workbook() -> Response:
     """A filled workbook (POSTed as XLSX) into a graph, all or nothing; the answer says what
     validation makes of the store after it. Every problem of the workbook is named in a 400."""

@@ -36,6 +36,7 @@ from .. import browse, queries, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from . import auth, formats, get_store
+from .api import AsOf, AsOfDay, IriParams, RegisterParams, Resource, RowList, Trace, TraceParams, operation
 from .errors import Problem, checked_iri
 
 bp = Blueprint(
@@ -66,6 +67,13 @@ def as_of(from_cookie: bool = True) -> dt.date:
 
 
 @bp.route("/as-of")
+@operation(
+    "get",
+    "Keep a day for every page (a cookie) and go back to the page it was chosen on",
+    "pages",
+    params=AsOfDay,
+    status=302,
+)
 def choose_day() -> Response:
     """Keep the chosen day for every page (a cookie), and go back to the page it was chosen on."""
     day = request.args.get("day", "")
@@ -231,6 +239,7 @@ def readiness(stage: int, day: dt.date) -> reports.Readiness:
 
 
 @bp.route("/")
+@operation("get", "The dashboard (a page)", "pages", params=AsOf, media=("text/html",), role="reader")
 @auth.requires("reader")
 def dashboard() -> Response:
     day = as_of()
@@ -409,7 +418,11 @@ def _register_view(name: str) -> Any:
         return _register(name)
 
     view.__name__ = f"register_{name}"
-    return auth.requires("reader")(view)
+    register = REGISTERS[name]
+    return operation(
+        "get", f"Register: {register.description} JSON, CSV or a sortable, filterable page", "registers",
+        params=RegisterParams, answer=RowList, media=("application/json", "text/csv", "text/html"), role="reader",
+    )(auth.requires("reader")(view))  # fmt: skip
 
 
 for _name in REGISTERS:
@@ -420,6 +433,16 @@ for _name in REGISTERS:
 
 
 @bp.route("/soa")
+@operation(
+    "get",
+    "The Statement of Applicability in the standard's order: JSON, CSV or a page",
+    "registers",
+    params=RegisterParams,
+    answer=RowList,
+    media=("application/json", "text/csv", "text/html"),
+    others={406: "Format not offered"},
+    role="reader",
+)
 @auth.requires("reader")
 def soa() -> Response:
     store = get_store()
@@ -451,6 +474,16 @@ def soa() -> Response:
 
 
 @bp.route("/trace/<kind>")
+@operation(
+    "get",
+    "The whole chain from a risk, control, requirement, system or evidence: JSON with a label for every IRI, or a page",
+    "traces",
+    params=TraceParams,
+    answer=Trace,
+    media=("application/json", "text/html"),
+    others={404: "No such kind, or nothing of it with that IRI"},
+    role="reader",
+)
 @auth.requires("reader")
 def trace(kind: str) -> Response:
     media = formats.choose(HTML_OR_JSON)
@@ -478,6 +511,16 @@ def trace(kind: str) -> Response:
 
 
 @bp.route("/resource")
+@operation(
+    "get",
+    "Any resource: label, types, properties and what links to it (JSON or a page)",
+    "pages",
+    params=IriParams,
+    answer=Resource,
+    media=("application/json", "text/html"),
+    others={404: "Nothing in the graph is about it"},
+    role="reader",
+)
 @auth.requires("reader")
 def resource_page() -> Response:
     raw = request.args.get("iri")

@@ -5,14 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 from rdflib import URIRef
 
 from .. import __version__, queries, reports, validation
 from . import auth, formats, get_store, pages
+from .api import (
+    FormatParams,
+    Health,
+    NamedQuery,
+    Readiness,
+    ReadinessParams,
+    RequirementStatus,
+    SparqlResults,
+    Stage,
+    ValidateParams,
+    ValidationReport,
+    operation,
+    page,
+    spec,
+)
 from .errors import Problem, checked_iri
-from .openapi import API_PAGE, spec
 
 bp = Blueprint("reports", __name__)
 # Validation runs pySHACL, whose rdflib query parsing is not thread-safe: one report at a time.
@@ -50,6 +65,7 @@ def _iri(name: str) -> URIRef:
 
 
 @bp.route("/health")
+@operation("get", "Status, version, store kind and triple count", "service", answer=Health)
 def health() -> Response:
     store = get_store()
     return jsonify({"status": "ok", "version": __version__, "store": store.kind, "triples": store.count()})
@@ -57,6 +73,16 @@ def health() -> Response:
 
 @bp.route("/validate")
 @bp.route("/validation")
+@operation(
+    "get",
+    "The validation report: JSON, the W3C report graph (text/turtle), or a page grouped by clause",
+    "reports",
+    params=ValidateParams,
+    answer=ValidationReport,
+    media=("application/json", "text/turtle", "text/html"),
+    others={406: "Format not offered"},
+    role="reader",
+)
 @auth.requires("reader")
 def validate() -> Response:
     media = formats.choose({"application/json": "json", "text/turtle": "turtle", "text/html": "html"})
@@ -79,6 +105,15 @@ def validate() -> Response:
 
 
 @bp.route("/gap-analysis")
+@operation(
+    "get",
+    "A status for every leaf clause, Annex A and own control (JSON or a page)",
+    "reports",
+    params=Stage,
+    answer=list[RequirementStatus],
+    media=("application/json", "text/html"),
+    role="reader",
+)
 @auth.requires("reader")
 def gap_analysis() -> Response:
     if formats.choose(pages.HTML_OR_JSON) == "text/html":
@@ -89,6 +124,15 @@ def gap_analysis() -> Response:
 
 
 @bp.route("/readiness")
+@operation(
+    "get",
+    "Certification readiness for a stage (JSON; a browser goes to the dashboard)",
+    "reports",
+    params=ReadinessParams,
+    answer=Readiness,
+    others={302: "A browser: to the dashboard"},
+    role="reader",
+)
 @auth.requires("reader")
 def readiness() -> Response:
     stage, as_of = _stage(required=True), _date("as_of")
@@ -100,12 +144,28 @@ def readiness() -> Response:
 
 
 @bp.route("/queries")
+@operation("get", "The named queries and their parameters", "queries", answer=list[NamedQuery], role="reader")
 @auth.requires("reader")
 def list_queries() -> Response:
     return jsonify([q.describe() for q in queries.catalogue().values()])
 
 
 @bp.route("/queries/<name>")
+@operation(
+    "get",
+    "Run a named query; its own parameters as query parameters",
+    "queries",
+    params=FormatParams,
+    answer=SparqlResults,
+    media=(
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+    ),
+    others={404: "No such query"},
+    role="reader",
+)
 @auth.requires("reader")
 def run_query(name: str) -> Response:
     try:
@@ -120,10 +180,12 @@ def run_query(name: str) -> Response:
 
 
 @bp.route("/openapi.json")
+@operation("get", "This description (OpenAPI 3.1)", "service", answer=dict[str, Any])
 def openapi() -> Response:
-    return jsonify(spec())
+    return jsonify(spec(current_app))
 
 
 @bp.route("/api")
+@operation("get", "A page listing the API", "service", media=("text/html",))
 def api_page() -> Response:
-    return Response(API_PAGE, mimetype="text/html")
+    return Response(page(spec(current_app)), mimetype="text/html")

@@ -24,6 +24,7 @@ from ..store import QueryTimeout
 from ..store.base import QueryDataset, Rows, reserved_graph
 from ..store.embedded import EmbeddedStore
 from . import audit, auth, formats, get_store, query_process, write_lock
+from .api import SparqlParams, SparqlResults, operation
 from .errors import Problem, checked_iri
 
 bp = Blueprint("sparql", __name__)
@@ -203,6 +204,47 @@ def _dataset(update: bool) -> QueryDataset | None:
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
+@operation(
+    "get",
+    "SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE); SERVICE refused; stopped at the time limit",
+    "sparql",
+    params=SparqlParams,
+    answer=SparqlResults,
+    media=(
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+        "text/turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+    ),
+    others={406: "Format not offered", 503: "Past the time limit, or busy"},
+    role="reader",
+)
+@operation(
+    "post",
+    "A query (form query= or application/sparql-query) or an update (form update= or application/sparql-update, editor role); SERVICE and LOAD refused",
+    "sparql",
+    params=SparqlParams,
+    answer=SparqlResults,
+    media=(
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+        "text/turtle",
+    ),
+    others={
+        204: "Update done",
+        413: "Too large",
+        415: "Unsupported type",
+        503: "Past the time limit, or busy",
+    },
+    body=("application/x-www-form-urlencoded", "application/sparql-query", "application/sparql-update"),
+    role="reader",
+)
 def sparql() -> Response:
     text, update = _request_text()
     dataset = _dataset(update)
