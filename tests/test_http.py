@@ -376,8 +376,20 @@ def test_openapi_describes_every_route(app, client) -> None:  # type: ignore[no-
     for rule in app.url_map.iter_rules():
         if rule.endpoint.endswith("static"):
             continue
-        path = rule.rule.replace("<path:direct>", "{direct}").replace("<kind>", "{kind}").replace("<name>", "{name}")
-        for method in rule.methods - {"OPTIONS"} - ({"HEAD"} if "GET" in rule.methods and path != "/graph-store" and not path.startswith("/graph-store/") else set()):
+        path = (
+            rule.rule.replace("<path:direct>", "{direct}")
+            .replace("<kind>", "{kind}")
+            .replace("<name>", "{name}")
+        )
+        for method in (
+            rule.methods
+            - {"OPTIONS"}
+            - (
+                {"HEAD"}
+                if "GET" in rule.methods and path != "/graph-store" and not path.startswith("/graph-store/")
+                else set()
+            )
+        ):
             assert (path, method.lower()) in operations, f"{method} {path} is not in /openapi.json"
     ids = [op["operationId"] for op in operations.values()]
     assert len(ids) == len(set(ids))
@@ -394,7 +406,10 @@ def test_openapi_describes_every_route(app, client) -> None:  # type: ignore[no-
     assert export_params["with_catalogue"]["type"] == "boolean"
     # JSON answers are described, not left as strings: the health check's fields, a report's results
     health = operations[("/health", "get")]["responses"]["200"]["content"]["application/json"]["schema"]
-    assert health["$ref"].endswith("/Health") and "triples" in spec["components"]["schemas"]["Health"]["properties"]
+    assert (
+        health["$ref"].endswith("/Health")
+        and "triples" in spec["components"]["schemas"]["Health"]["properties"]
+    )
     assert "Result" in spec["components"]["schemas"]
     assert "aims-graph" in client.get("/api").get_data(as_text=True)
 

@@ -36,13 +36,14 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
 
     errors.register(app)
     audit.register(app)
-    from . import graphs, pages, reports, sparql
+    from . import graphs, ontology, pages, reports, sparql
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(graphs.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(ontology.bp)
     return app
 
 
