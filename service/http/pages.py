@@ -445,10 +445,9 @@ for _name in REGISTERS:
 )
 @auth.requires("reader")
 def soa() -> Response:
-    store = get_store()
-    day = as_of(from_cookie=formats.choose(HTML_JSON_CSV) == "text/html")
-    rows = queries.run(store, "statement-of-applicability")
     media = formats.choose(HTML_JSON_CSV)
+    day = as_of(from_cookie=media == "text/html")
+    rows = cached(lambda: queries.run(get_store(), "statement-of-applicability"), "soa")
     if media == "application/json":
         return Response(
             current_app.json.dumps([{v: browse.plain(r.get(v)) for v in rows.variables} for r in rows]),
@@ -456,6 +455,17 @@ def soa() -> Response:
         )
     if media == "text/csv":
         return _csv(rows, "statement-of-applicability")
+    evidence, organisation, names = cached(lambda: _soa_page(rows, day), "soa page", day)
+    g.names = names
+    return _page("soa.html", rows=rows.rows, evidence=evidence, organisation=organisation)
+
+
+def _soa_page(
+    rows: Rows, day: dt.date
+) -> tuple[dict[URIRef, list[int]], list[dict[str, Any]], dict[str, Label]]:
+    """What the SoA page adds to the rows: evidence valid and all per control on the day, the
+    organisation, and the labels."""
+    store = get_store()
     evidence: dict[URIRef, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
     counted: set[str] = set()  # the register has a row per implementation and system
     for r in queries.run(store, "register-implementations", {"asOf": day.isoformat()}):
@@ -464,10 +474,10 @@ def soa() -> Response:
             counts = evidence[r["control"]]  # keyed by term: an rdflib URIRef is not equal to its str
             counts[0] += int(r["validEvidenceItems"].toPython())
             counts[1] += int(r["evidenceItems"].toPython())
-    g.names = _names({str(r["status"]) for r in rows if r.get("status") is not None})
-    organisation = queries.run(store, "organisation")
-    g.names.update(_names({str(v) for r in organisation for v in r.values() if isinstance(v, URIRef)}))
-    return _page("soa.html", rows=rows.rows, evidence=evidence, organisation=organisation.rows)
+    organisation = queries.run(store, "organisation").rows
+    iris = {str(r["status"]) for r in rows if r.get("status") is not None}
+    iris |= {str(v) for r in organisation for v in r.values() if isinstance(v, URIRef)}
+    return dict(evidence), organisation, browse.labels(store, iris)
 
 
 # ------------------------------------------------------------------------------ traces
