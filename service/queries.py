@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,7 +26,7 @@ from rdflib.term import Identifier
 
 from . import resources
 from .namespaces import PREFIXES
-from .store.base import Rows, Store, StoreError, check_iri
+from .store.base import RDFLIB_PARSER, Rows, Store, StoreError, check_iri
 
 PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
@@ -140,13 +139,10 @@ def parse(path: Path) -> NamedQuery:
     return NamedQuery(path.stem, header["title"], header.get("description", ""), text, tuple(params))
 
 
-_parse_lock = threading.Lock()  # rdflib's parser (pyparsing) is not safe to run on two threads at once
-
-
 @cache
 def catalogue() -> dict[str, NamedQuery]:
     """Every named query, parsed once (the service does it at start)."""
-    with _parse_lock:
+    with RDFLIB_PARSER:
         return {q.name: q for q in map(parse, resources.query_files())}
 
 

@@ -546,6 +546,39 @@ def test_an_update_that_would_insert_past_the_triple_limit_is_refused(port: int)
     assert count(port) == before
 
 
+def test_a_where_hidden_from_the_counter_is_counted_all_the_same(port: int) -> None:
+    """From an independent review: `ex:z\\#` (an escaped '#' in a prefixed name) and `1<2)}#>` (a
+    comparison, not an IRI) made the counter read a decoy `WHERE {}` while Oxigraph ran the real
+    one, unbounded. The counter now reads SPARQL's lexical grammar, and what it counts must have the
+    same triple patterns as rdflib's parse of the update: here it counts 2,250,000 solutions."""
+    values = " ".join(str(n) for n in range(1500))
+    text = (
+        "PREFIX ex: <http://ex/>\n"
+        "INSERT { GRAPH <urn:x:hidden> { [] <urn:x:q> ?a, ?b } ex:s ex:p ex:z\\# } WHERE {\n"
+        f"VALUES ?a {{ {values} }} VALUES ?b {{ {values} }} FILTER(1<2)}}#>}}WHERE{{}}"
+    )
+    before = count(port)
+    status, _, body = update(port, text)
+    assert status in (413, 503), body  # held to the triple limit, or stopped at the time limit
+    assert count(port) == before
+
+
+def test_a_where_after_a_write_in_one_request_is_refused(port: int) -> None:
+    """From the review: a second operation's WHERE was counted against the store before the first
+    wrote (40 triples inserted, then a three-way join over them: 187,280 triples, unbounded). Such
+    a request is refused whole; the same operations sent one by one are each held to the limit."""
+    before = count(port)
+    text = (
+        "INSERT DATA { GRAPH <urn:x:seq> { <urn:x:a> <urn:x:p> 1 } } ;\n"
+        "INSERT { GRAPH <urn:x:seq> { ?a <urn:x:q> ?b } } WHERE { GRAPH <urn:x:seq> { ?a ?p ?b } }"
+    )
+    status, _, body = update(port, text)
+    assert status == 400 and "separate requests" in json.loads(body)["detail"]
+    assert count(port) == before
+    merged = "PREFIX where: <urn:x:> DELETE { GRAPH <urn:x:seq> { ?a where:p ?b } } INSERT { GRAPH <urn:x:seq> { ?a where:q ?b } } WHERE { GRAPH <urn:x:seq> { ?a where:p ?b } }"
+    assert update(port, merged)[0] == 204  # one operation, and a prefix named `where` is no keyword
+
+
 def test_the_update_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> None:
     """Updates run on a writer thread with no network: LOAD and SERVICE, however a parser reads
     the text, fail in Oxigraph itself, and a server on this machine never sees the request."""

@@ -62,7 +62,7 @@ def test_replace_swaps_the_graph(store, tmp_path) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize("name", sorted(FORMATS))
 def test_export_round_trip_and_rdflib_reads_it(store, name) -> None:  # type: ignore[no-untyped-def]
     fmt = FORMATS[name]
-    data = store.export(fmt)
+    data = store.export(fmt, with_catalogue=True)  # the whole dataset, the catalogue too
     fresh = EmbeddedStore()
     # a load writes the graph it names: a quad format's graph names are dropped (one dataset model
     # on every store, and no upload can write the catalogue or an internal graph through them)

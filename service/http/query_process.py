@@ -28,6 +28,7 @@ from typing import Any
 
 from ..store.base import (
     MAX_TRIPLES_PER_REQUEST,
+    RDFLIB_PARSER,
     InputRefused,
     QueryDataset,
     QueryResult,
@@ -104,11 +105,21 @@ def check_update(path: Path, sparql: str, operations: list[Any], timeout: float)
     INSERT template would add more triples than a request may. Each WHERE is counted against the
     store as the request finds it (not after the operations before it in the same request)."""
     reading = [op for op in operations if op.name in ("Modify", "DeleteWhere")]
+    if reading and any(op is not operations[0] for op in reading):
+        # its WHERE would read what the operations before it write, which a count cannot see
+        raise StoreError(
+            "an operation with WHERE after another in one request cannot be held to the time limit: "
+            "send them as separate requests (or merge them: DELETE { ... } INSERT { ... } WHERE { ... })"
+        )
     groups = where_clauses(sparql)
     if len(groups) != len(reading):
         raise StoreError("the update's WHERE clauses could not be told apart")
     deadline = time.monotonic() + timeout
     for op, (prologue, group) in zip(reading, groups, strict=True):
+        count = f"{prologue}\nSELECT (COUNT(*) AS ?solutions) WHERE {group}"
+        if _patterns(_query_algebra(count)) != _patterns(op.get("where") if op.name == "Modify" else op):
+            # what is counted must be what runs: the text read here and the parse disagree
+            raise StoreError("the update's WHERE could not be read the same way twice: write it plainly")
         part = dict(op)  # rdflib's CompValue.get answers a missing key with the key's name
         using = part.get("using") or []
         if using:  # USING replaces the dataset: these graphs and no others
@@ -119,7 +130,6 @@ def check_update(path: Path, sparql: str, operations: list[Any], timeout: float)
         else:  # WITH's graph, or the store's default graph, and every graph by name
             with_graph = part.get("withClause")
             dataset = QueryDataset((with_graph,) if with_graph else (), every_named=True)
-        count = f"{prologue}\nSELECT (COUNT(*) AS ?solutions) WHERE {group}"
         left = deadline - time.monotonic()
         if left <= 0:
             raise QueryTimeout(f"the update ran past its {timeout} s limit")
@@ -133,6 +143,47 @@ def check_update(path: Path, sparql: str, operations: list[Any], timeout: float)
                 f"at most {MAX_TRIPLES_PER_REQUEST:,} per request",
                 status=413,
             )
+
+
+def _query_algebra(text: str) -> Any:
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    with RDFLIB_PARSER:
+        return translateQuery(parseQuery(text)).algebra
+
+
+def _patterns(algebra: Any) -> set[tuple[Any, ...]]:
+    """The triple patterns (and the graphs named) anywhere in an rdflib algebra."""
+    found: set[tuple[Any, ...]] = set()
+    stack = [algebra]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("triples", "quads") and isinstance(value, list | dict):
+                    items = value.items() if isinstance(value, dict) else [(None, value)]
+                    for graph, triples in items:
+                        found |= {tuple(map(_term, t)) for t in triples if isinstance(t, tuple) and len(t) == 3}
+                        if graph is not None:
+                            found.add(("graph", graph))
+                stack.append(value)
+            if getattr(node, "name", None) == "Graph":
+                found.add(("graph", node.get("term")))
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return found
+
+
+def _term(term: Any) -> Any:
+    """A pattern's term as two parses of one text agree on it: blank nodes get fresh names each
+    time, and property paths are compared by what they print."""
+    from rdflib import BNode, URIRef, Variable
+    from rdflib.term import Literal
+
+    if isinstance(term, BNode):
+        return "_:"
+    return term if isinstance(term, URIRef | Variable | Literal) else repr(term)
 
 
 def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None, out: Connection) -> None:

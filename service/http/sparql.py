@@ -4,7 +4,6 @@ error (see query_process)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,7 +20,7 @@ from rdflib.term import Variable
 
 from ..namespaces import DEFAULT_GRAPH
 from ..store import QueryTimeout
-from ..store.base import QueryDataset, Rows, reserved_graph
+from ..store.base import RDFLIB_PARSER, QueryDataset, Rows, reserved_graph
 from ..store.embedded import EmbeddedStore
 from . import audit, auth, formats, get_store, query_process, write_lock
 from .api import SparqlParams, SparqlResults, operation
@@ -48,14 +47,11 @@ def _names(tree: object) -> set[str]:
     return found
 
 
-_parser_lock = threading.Lock()  # pyparsing, under rdflib's parser, is not thread-safe
-
-
 def _parse(text: str, update: bool) -> tuple[bool, list[Any]]:
     """Refuse bad SPARQL, SERVICE, LOAD and updates of reserved graphs. For an update: whether it
     clears or drops ALL or NAMED graphs, and its operations (rdflib's algebra)."""
     try:
-        with _parser_lock:
+        with RDFLIB_PARSER:
             tree = parseUpdate(text) if update else parseQuery(text)
             algebra = translateUpdate(tree) if update else None  # type: ignore[arg-type]
     except ParseException as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -481,8 +482,17 @@ def to_ntriples(data: bytes, fmt: RDFFormat, source: str | None = None, base_iri
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
+# The lexical grammar of SPARQL 1.1 (section 19.8) for what can hide a brace, a keyword or a '#':
+# an escape in a prefixed name (ex:z\#, not a comment), comments, the four kinds of string, and an
+# IRI as the grammar allows one (no spaces, braces or quotes: 1<2)}#> is a comparison, not an IRI).
 _COMMENT_OR_STRING = re.compile(
-    r'#[^\n]*|"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|<[^<>\s]*>'
+    r"\\."
+    r"|#[^\n\r]*"
+    r'|"""(?:(?:"|"")?(?:[^"\\]|\\.))*"""'
+    r"|'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''"
+    r'|"(?:\\.|[^"\\\n\r])*"'
+    r"|'(?:\\.|[^'\\\n\r])*'"
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
 )
 
 
@@ -492,7 +502,9 @@ def sparql_code(text: str) -> str:
     return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group(0)), text)
 
 
-_UPDATE_TOKEN = re.compile(r"[{}]|\b(?:PREFIX|BASE|WHERE)\b", re.IGNORECASE)
+# keywords, not the same letters in a prefixed name (PREFIX where: <...>, ex:where)
+_UPDATE_TOKEN = re.compile(r"[{}]|(?<![\w:.-])(?:PREFIX|BASE|WHERE)(?![\w:.-])", re.IGNORECASE)
+RDFLIB_PARSER = threading.Lock()  # rdflib's SPARQL parser (pyparsing) is not safe on two threads at once
 _DECLARED = re.compile(r"\s*(?:[^\s:<]*:)?\s*<[^<>\s]*>")
 
 
