@@ -164,7 +164,9 @@ def _patterns(algebra: Any) -> set[tuple[Any, ...]]:
                 if key in ("triples", "quads") and isinstance(value, list | dict):
                     items = value.items() if isinstance(value, dict) else [(None, value)]
                     for graph, triples in items:
-                        found |= {tuple(map(_term, t)) for t in triples if isinstance(t, tuple) and len(t) == 3}
+                        found |= {
+                            tuple(map(_term, t)) for t in triples if isinstance(t, tuple) and len(t) == 3
+                        }
                         if graph is not None:
                             found.add(("graph", graph))
                 stack.append(value)
