@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from io import BytesIO
 from typing import Any
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -799,11 +799,20 @@ _MONTH = re.compile(r"\d{4}-(\d\d)")
 _DATETIME = re.compile(r"-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 
 
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a workbook's XML, unzipped: far beyond any real register
+
+
 def read(data: bytes, base: str) -> Graph:
     """The RDF a filled workbook holds, or WorkbookError listing every problem found (and no
     graph). A row's IRI is its IRI cell, else `base` + its kind + its ID."""
     try:
         check_iri(base)
+        with ZipFile(BytesIO(data)) as archive:  # an XLSX is a zip: its unpacked size is bounded first
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise WorkbookError(
+                [Problem("", None, "", "", f"{unpacked:,} bytes unpacked", f"at most {MAX_UNPACKED_BYTES:,}")]
+            )
         wb = load_workbook(BytesIO(data), data_only=True)
     except StoreError:
         raise WorkbookError([Problem("", None, "", "", base, "an absolute IRI as the base")]) from None

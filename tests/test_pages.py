@@ -182,3 +182,59 @@ def test_every_page_on_every_store(example_store) -> None:  # type: ignore[no-un
         assert response.status_code == 200, (target, response.status_code, response.get_data()[:300])
     shown = text(page(client, "/risks"))
     assert "Scores disadvantage a protected group" in shown and "CreditLens" in shown
+
+
+def test_found_in_review_redirects_stay_on_the_site(client: FlaskClient) -> None:
+    """/as-of goes back only to a page of this site: a tab Werkzeug drops (/\t/evil) made
+    //evil.example, and a newline gave 500."""
+    for back in ("/\t/evil.example", "//evil.example", "https://evil.example/", "/\\evil.example", "/\n/x"):
+        response = client.get("/as-of", query_string={"day": AS_OF, "next": back})
+        assert response.status_code == 302 and response.headers["Location"] in ("/", "http://localhost/"), (
+            back
+        )
+
+
+def test_found_in_review_pages_show_bad_data_without_failing() -> None:
+    """A likelihood, level or due day that is not what the vocabulary says is for validation to
+    report; the pages showing it answered 500."""
+    store = load_example(EmbeddedStore())
+    store.update(
+        "INSERT DATA { GRAPH <urn:x:bad> { <urn:x:r> a <https://w3id.org/aims#Risk> ; "
+        '<https://w3id.org/aims#likelihood> "high" ; <https://w3id.org/aims#riskLevel> "severe" . '
+        "<urn:x:ca> a <https://w3id.org/aims#CorrectiveAction> ; <https://w3id.org/aims#corrects> "
+        '<https://aurora-lending.example/aims/finding-1> ; <https://w3id.org/aims#dueDate> "soon" } }'
+    )
+    bad = create_app({}, store=store).test_client()
+    for target in ("/", "/risks", "/findings", "/soa"):
+        assert bad.get(target, headers=BROWSER).status_code == 200, target
+
+
+def test_found_in_review_evidence_of_an_implementation_counts_for_each_control_it_implements() -> None:
+    """An implementation of two controls gave its evidence to the first only."""
+    store = load_example(EmbeddedStore())
+    # controls.ttl: impl-A2-2 has one valid piece of evidence; it now implements A.8.5 too
+    store.update(
+        "INSERT DATA { GRAPH <urn:x:more> { <https://aurora-lending.example/aims/impl-A2-2> "
+        "<https://w3id.org/aims#implements> <https://w3id.org/aims/iso42001#A.8.5> } }"
+    )
+    shown = text(page(create_app({}, store=store).test_client(), "/soa", as_of=AS_OF))
+    assert re.search(r"A\.2\.2 .*? 1 / 1 ", shown) and re.search(r"A\.8\.5 .*? 1 / 1", shown)
+
+
+def test_found_in_review_two_apps_do_not_share_cached_pages() -> None:
+    """The page cache was one per process, keyed by the store's size: two stores of one size
+    answered each other's registers."""
+    one, two = load_example(EmbeddedStore()), load_example(EmbeddedStore())
+    two.update(
+        'DELETE { GRAPH ?g { ?s <http://www.w3.org/2000/01/rdf-schema#label> "CreditLens" } } '
+        'INSERT { GRAPH ?g { ?s <http://www.w3.org/2000/01/rdf-schema#label> "CreditLens Two" } } '
+        'WHERE { GRAPH ?g { ?s <http://www.w3.org/2000/01/rdf-schema#label> "CreditLens" } }'
+    )
+    assert one.count() == two.count()
+    first = (
+        create_app({}, store=one).test_client().get("/systems", query_string={"format": "json"}).get_json()
+    )
+    second = (
+        create_app({}, store=two).test_client().get("/systems", query_string={"format": "json"}).get_json()
+    )
+    assert "CreditLens" in {r["label"] for r in first} and "CreditLens Two" in {r["label"] for r in second}

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from .. import __version__
 from ..reports import RequirementStatus
 from ..validation import Result
+from . import auth
 from .errors import Problem
 
 # ------------------------------------------------------------------------------ the models
@@ -247,6 +248,8 @@ def operation(method: str, summary: str, tags: tuple[str, ...] | str, **details:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
             current = checked.__api__.get(request.method.lower())  # type: ignore[attr-defined]
+            if current is not None and current.role is not None:
+                auth.check(current.role)  # who may ask is settled before what they ask is judged
             if current is not None and current.params is not None:
                 request.params = parsed(current.params)  # type: ignore[attr-defined]
             return view(*args, **kwargs)

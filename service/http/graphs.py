@@ -228,7 +228,7 @@ def export() -> Response:
             raise Problem(400, "Bad format", str(e), "bad-format") from None
     else:
         fmt = formats.graph_type(quads=True)
-    with_catalogue = request.args.get("with_catalogue", "false").lower() in ("true", "1", "yes")
+    with_catalogue = bool(request.params.with_catalogue)  # type: ignore[attr-defined]  # checked by ExportParams
     return Response(store.export(fmt, target, with_catalogue), mimetype=fmt.media_type)
 
 
@@ -266,6 +266,8 @@ def import_workbook() -> Response:
     graph = checked_iri(request.args.get("graph", IMPORT_GRAPH))
     if reserved_graph(graph):
         raise Problem(403, "Forbidden", f"the graph {graph} is read-only or internal", "read-only-graph")
+    if graph == DEFAULT_GRAPH:
+        raise Problem(400, "Bad graph", "import into a named graph, not the default graph", "bad-graph")
     base = str(
         checked_iri(request.args.get("base", "https://example.org/import/"), "Bad base", "bad-parameter")
     )
@@ -279,7 +281,10 @@ def import_workbook() -> Response:
     store = get_store()
     with write_lock():
         before = store.count(graph)
-        added = store.load(data.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], graph, replace=True)
+        added = store.load(
+            data.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], graph, replace=True,
+            max_triples=MAX_TRIPLES_PER_REQUEST,
+        )  # fmt: skip
         audit.record("workbook import", str(graph), before, added)
     report = validation.validate(store, as_of=dt.date.today())
     counts = {s: sum(1 for r in report.results if r.severity == s) for s in ("Violation", "Warning", "Info")}

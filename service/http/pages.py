@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -78,7 +79,10 @@ def choose_day() -> Response:
     """Keep the chosen day for every page (a cookie), and go back to the page it was chosen on."""
     day = request.args.get("day", "")
     back = request.args.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):  # only back to this site
+    parts = urlsplit(back)
+    # only back to a page of this site: a path, nothing a browser could read as another host
+    # (//host, /\thost once a tab is dropped) and nothing that cannot go in a header
+    if parts.scheme or parts.netloc or not back.startswith("/") or re.search(r"[\x00-\x1f\x7f\\]|^//", back):
         back = "/"
     response = make_response(redirect(back))
     if day:
@@ -153,9 +157,35 @@ def _sort_key(value: Any, names: dict[str, Label]) -> tuple[int, Any]:
     return (2 if value is not None else 3, _text(value, names).lower())
 
 
+def _int(term: Any) -> int | None:
+    """A number the data holds, or None when it holds something else (validation says so; a page
+    showing bad data must not fail on it)."""
+    value = term.toPython() if isinstance(term, Literal) else term
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _day(term: Any) -> dt.date | None:
+    value = term.toPython() if isinstance(term, Literal) else term
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
+
+
+def before(term: Any, day: dt.date) -> bool:
+    """Whether a date the data holds falls before `day` (False for what is not a date)."""
+    found = _day(term)
+    return found is not None and found < day
+
+
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"show": show, "heading": browse.heading, "registers": REGISTERS, "curie": browse.curie}
+    return {
+        "show": show,
+        "heading": browse.heading,
+        "registers": REGISTERS,
+        "curie": browse.curie,
+        "before": before,
+    }
 
 
 def _page(template: str, **context: Any) -> Response:
@@ -167,28 +197,32 @@ def _page(template: str, **context: Any) -> Response:
 # ------------------------------------------------------------------------------ cached work
 
 _cache_lock = threading.Lock()
-_cache: dict[tuple[Any, ...], Any] = {}
 _CACHE_ENTRIES = 64
+REMOTE_CACHE_SECONDS = 60  # a remote server can be written by others, size unchanged
 
 
-def _generation(store: Store) -> tuple[int, int]:
-    """What cached work depends on: this service's writes (audit.record counts them) and the
-    store's size (a remote server can be written by others)."""
-    return current_app.extensions.get("aims_writes", 0), store.count()
+def _generation(store: Store) -> tuple[int, int, int]:
+    """What cached work depends on: this service's writes (audit.record counts them), the store's
+    size, and on a remote store the minute (what others write there shows within one)."""
+    minute = int(time.monotonic() // REMOTE_CACHE_SECONDS) if store.kind == "remote" else 0
+    return current_app.extensions.get("aims_writes", 0), store.count(), minute
 
 
 def cached(compute: Callable[[], T], *key: Any) -> T:
     """`compute()`, done once per key and state of the store: validation and whole registers
     are the slow part of a page, and a page is read far more often than the store changes."""
     full_key = (*key, _generation(get_store()))
+    cache: dict[tuple[Any, ...], Any] = current_app.extensions.setdefault(
+        "aims_page_cache", {}
+    )  # one per app
     with _cache_lock:
-        if full_key in _cache:
-            return _cache[full_key]  # type: ignore[no-any-return]
+        if full_key in cache:
+            return cache[full_key]  # type: ignore[no-any-return]
     value = compute()
     with _cache_lock:
-        if len(_cache) >= _CACHE_ENTRIES:
-            _cache.clear()
-        _cache[full_key] = value
+        if len(cache) >= _CACHE_ENTRIES:
+            cache.clear()
+        cache[full_key] = value
     return value
 
 
@@ -268,14 +302,14 @@ def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
         if r.get("action") is not None
         and r.get("dueDate") is not None
         and str(r.get("actionStatus", "")) != "https://w3id.org/aims#Closed"
-        and r["dueDate"].toPython() <= horizon
+        and (_day(r["dueDate"]) or dt.date.max) <= horizon
     ]
     threshold = _threshold(store)
-    levels = Counter(
-        "above" if threshold is not None and int(r["riskLevel"]) > threshold else "within"
-        for r in queries.run(store, "risk-levels")
-        for _ in range(int(r["risks"]))
-    )
+    levels: Counter[str] = Counter()
+    for r in queries.run(store, "risk-levels"):
+        level = _int(r["riskLevel"])
+        if level is not None:
+            levels["above" if threshold is not None and level > threshold else "within"] += int(r["risks"])
     soa = queries.run(store, "statement-of-applicability")
     by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
     lists = {"expiring": expiring, "reviews": reviews, "actions": actions}
@@ -309,7 +343,7 @@ def _threshold(store: Store) -> int | None:
         "aims:usesCriteria/aims:acceptanceThreshold ?t } LIMIT 1"
     )
     assert isinstance(rows, Rows)
-    return int(rows.rows[0]["t"]) if rows.rows else None
+    return _int(rows.rows[0]["t"]) if rows.rows else None
 
 
 def _group_key(group: str) -> tuple[int, float, str]:
@@ -397,8 +431,9 @@ def _heat_map(rows: Rows) -> dict[tuple[int, int], int]:
     """How many risks sit in each likelihood x severity cell."""
     seen: dict[tuple[int, int], set[str]] = defaultdict(set)
     for r in rows:
-        if r.get("likelihood") is not None and r.get("severity") is not None:
-            seen[(int(r["likelihood"].toPython()), int(r["severity"].toPython()))].add(str(r["risk"]))
+        likelihood, severity = _int(r.get("likelihood")), _int(r.get("severity"))
+        if likelihood is not None and severity is not None:
+            seen[(likelihood, severity)].add(str(r["risk"]))
     return {cell: len(risks) for cell, risks in seen.items()}
 
 
@@ -467,10 +502,11 @@ def _soa_page(
     organisation, and the labels."""
     store = get_store()
     evidence: dict[URIRef, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
-    counted: set[str] = set()  # the register has a row per implementation and system
+    counted: set[tuple[str, str]] = set()  # the register has a row per implementation, control and system
     for r in queries.run(store, "register-implementations", {"asOf": day.isoformat()}):
-        if r.get("control") is not None and str(r["implementation"]) not in counted:
-            counted.add(str(r["implementation"]))
+        key = (str(r["implementation"]), str(r.get("control")))
+        if r.get("control") is not None and key not in counted:
+            counted.add(key)
             counts = evidence[r["control"]]  # keyed by term: an rdflib URIRef is not equal to its str
             counts[0] += int(r["validEvidenceItems"].toPython())
             counts[1] += int(r["evidenceItems"].toPython())
