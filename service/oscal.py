@@ -287,15 +287,13 @@ class _Builder:
             if impl_or_none is None or key in seen:
                 continue
             seen.add(key)
-            until = row.get("validUntil")
-            impl_or_none.evidence.append(
-                _Evidence(
-                    key[1],
-                    _str(row.get("generatedAt")),
-                    _str(until),
-                    until is not None and _before(until, self.day),
-                )
+            until, generated = row.get("validUntil"), row.get("generatedAt")
+            # current as the validation rule says (shapes/controls.ttl): not expired by the day,
+            # and not made after it
+            not_current = (until is not None and _before(until, self.day)) or (
+                generated is not None and str(generated)[:10] > self.day.isoformat()
             )
+            impl_or_none.evidence.append(_Evidence(key[1], _str(generated), _str(until), not_current))
         return list(controls.values())
 
     def read_owners(self) -> None:

@@ -238,3 +238,16 @@ def test_found_in_review_two_apps_do_not_share_cached_pages() -> None:
         create_app({}, store=two).test_client().get("/systems", query_string={"format": "json"}).get_json()
     )
     assert "CreditLens" in {r["label"] for r in first} and "CreditLens Two" in {r["label"] for r in second}
+
+
+def test_found_in_review_evidence_made_after_the_day_is_not_current(client: FlaskClient) -> None:
+    """Evidence counted as valid on days before it existed, while validation (shapes/controls.ttl)
+    did not count it. controls.ttl: the fairness test report was made on 2026-03-05 and the
+    adversarial one on 2026-05-20, so on 2026-04-01 only the first backs A.6.2.4."""
+    found = client.get(
+        "/trace/control",
+        query_string={"iri": "https://w3id.org/aims/iso42001#A.6.2.4", "as_of": "2026-04-01"},
+    ).get_json()
+    valid = {e["iri"].rsplit("/", 1)[-1]: e["valid"] for e in found["implementations"][0]["evidence"]}
+    assert valid == {"ev-fairness-tests": True, "ev-adversarial-tests": False}
+    assert re.search(r"A\.6\.2\.4 .*? 1 / 2 ", text(page(client, "/soa", as_of="2026-04-01")))
