@@ -364,9 +364,9 @@ def _group_order(groups: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _register(name: str) -> Response:
     register = REGISTERS[name]
-    day = as_of()
-    rows, names = cached(lambda: _register_data(register, day), "register", name, day)
     media = formats.choose(HTML_JSON_CSV)
+    day = as_of(from_cookie=media == "text/html")  # JSON and CSV follow ?as_of= only, as elsewhere
+    rows, names = cached(lambda: _register_data(register, day), "register", name, day)
     if media == "application/json":
         return Response(
             current_app.json.dumps([{k: browse.plain(v) for k, v in r.items()} for r in rows]),
@@ -403,6 +403,7 @@ def _register(name: str) -> Response:
         }
     )
     heat = _heat_map(rows) if name == "risks" else None
+    threshold = _threshold(get_store()) if heat is not None else None
     return _page(
         "register.html",
         register=register,
@@ -414,6 +415,8 @@ def _register(name: str) -> Response:
         page=page,
         pages=pages,
         heat=heat,
+        threshold=threshold if threshold is not None else 8,
+        threshold_given=threshold is not None,
     )
 
 
