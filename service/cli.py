@@ -407,7 +407,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     def show(nodes: list[dict[str, object]], depth: int) -> None:
         for node in nodes:
             details = [
-                f"{k}: {name(v) if str(v) in found.names else v}"
+                f"{k}: {name(v) if str(v) in found.names else ('yes' if v is True else 'no' if v is False else v)}"
                 for k, v in node.items()
                 if k != "iri" and v is not None and not isinstance(v, list)
             ]

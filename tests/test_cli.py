@@ -217,3 +217,15 @@ def test_unsupported_shape_is_refused_naming_it(capsys, tmp_path) -> None:
     )
     code, _, err = run(capsys, "validate", "--shapes", str(shapes), *FILES)
     assert code == 2 and "urn:x:Shape" in err and "sh:nodeKind" in err
+
+
+def test_trace_by_identifier(capsys: pytest.CaptureFixture[str]) -> None:
+    """`aims trace KIND ID` takes an identifier (risks.ttl line 34: R01) and prints the chain with
+    labels (controls.ttl: the implementations and evidence behind R01's treatment); an unknown
+    identifier is one line and exit 2."""
+    files = [arg for path in EXAMPLE_FILES for arg in ("--file", str(path))]
+    code, out, _ = run(capsys, "trace", "risk", "R01", "--as-of", "2026-11-20", *files)
+    assert code == 0 and out.startswith("Risk: R01 Scores disadvantage a protected group")
+    assert "Fairness test report for scoring model v4" in out and "valid: yes" in out
+    code, _, err = run(capsys, "trace", "risk", "R99", *files)
+    assert code == 2 and "R99" in err and len(err.strip().splitlines()) == 1
