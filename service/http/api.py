@@ -260,6 +260,11 @@ def operation(method: str, summary: str, tags: tuple[str, ...] | str, **details:
     return decorate
 
 
+def checked() -> Any:
+    """The request's query parameters as its operation's model read them."""
+    return request.params  # type: ignore[attr-defined]
+
+
 def parsed(model: type[Params]) -> Params:
     """The request's query parameters as `model`, or a 400 problem naming each one that is wrong."""
     values = {key: request.args.get(key) for key in request.args}
@@ -386,4 +391,4 @@ def page(document: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["RequirementStatus", "RowList", "operation", "page", "spec"]
+__all__ = ["RequirementStatus", "RowList", "checked", "operation", "page", "spec"]

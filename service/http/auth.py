@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from flask import current_app, request
 
@@ -66,15 +63,3 @@ def check(minimum: str) -> str | None:
     if ROLES[role] < ROLES[minimum]:
         raise Problem(403, "Forbidden", f"this needs the {minimum} role; the token has {role}", "forbidden")
     return role
-
-
-def requires(minimum: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            check(minimum)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorate

@@ -29,6 +29,8 @@ GRAPH_TYPES = {
         FORMATS["nquads"],
     )
 }
+RESULT_MEDIA = tuple(m for m in RESULT_TYPES if m != "application/json")  # that one is an alias
+GRAPH_MEDIA = tuple(GRAPH_TYPES)
 GRAPH_TYPES_FOR_TRIPLES = [
     "text/turtle",
     "application/n-triples",

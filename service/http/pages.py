@@ -36,8 +36,19 @@ from rdflib import BNode, Literal, URIRef
 from .. import browse, queries, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
-from . import auth, formats, get_store
-from .api import AsOf, AsOfDay, IriParams, RegisterParams, Resource, RowList, Trace, TraceParams, operation
+from . import formats, get_store
+from .api import (
+    AsOf,
+    AsOfDay,
+    IriParams,
+    RegisterParams,
+    Resource,
+    RowList,
+    Trace,
+    TraceParams,
+    checked,
+    operation,
+)
 from .errors import Problem, checked_iri
 
 bp = Blueprint(
@@ -274,7 +285,6 @@ def readiness(stage: int, day: dt.date) -> reports.Readiness:
 
 @bp.route("/")
 @operation("get", "The dashboard (a page)", "pages", params=AsOf, media=("text/html",), role="reader")
-@auth.requires("reader")
 def dashboard() -> Response:
     day = as_of()
     if day not in _recent_days:
@@ -460,7 +470,7 @@ def _register_view(name: str) -> Any:
     return operation(
         "get", f"Register: {register.description} JSON, CSV or a sortable, filterable page", "registers",
         params=RegisterParams, answer=RowList, media=("application/json", "text/csv", "text/html"), role="reader",
-    )(auth.requires("reader")(view))  # fmt: skip
+    )(view)  # fmt: skip
 
 
 for _name in REGISTERS:
@@ -481,7 +491,6 @@ for _name in REGISTERS:
     others={406: "Format not offered"},
     role="reader",
 )
-@auth.requires("reader")
 def soa() -> Response:
     media = formats.choose(HTML_JSON_CSV)
     day = as_of(from_cookie=media == "text/html")
@@ -533,7 +542,6 @@ def _soa_page(
     others={404: "No such kind, or nothing of it with that IRI"},
     role="reader",
 )
-@auth.requires("reader")
 def trace(kind: str) -> Response:
     media = formats.choose(HTML_OR_JSON)
     iri = (
@@ -570,7 +578,6 @@ def trace(kind: str) -> Response:
     others={404: "Nothing in the graph is about it"},
     role="reader",
 )
-@auth.requires("reader")
 def resource_page() -> Response:
     raw = request.args.get("iri")
     if not raw:
@@ -599,18 +606,9 @@ def resource_page() -> Response:
 # ------------------------------------------------------------------------------ validation and gaps
 
 
-def _stage() -> int | None:
-    raw = request.args.get("stage")
-    if raw in (None, ""):
-        return None
-    if raw not in ("1", "2"):
-        raise Problem(400, "Bad stage", f"stage={raw!r}: use 1 or 2", "bad-parameter")
-    return int(raw)
-
-
 def validation_page() -> Response:
     """The validation report as a page: results by clause group, each with its rule's purpose."""
-    stage, day = _stage(), as_of()
+    stage, day = checked().stage, as_of()
     found = report(stage or 2, day)  # no stage: every rule, which is what stage 2 runs
     comments = _rule_comments()
     grouped: dict[str, list[validation.Result]] = defaultdict(list)
@@ -628,7 +626,7 @@ def validation_page() -> Response:
 
 
 def gap_page() -> Response:
-    stage, day = _stage(), as_of()
+    stage, day = checked().stage, as_of()
     statuses = gaps(stage or 2, day)
     grouped: dict[str, list[reports.RequirementStatus]] = defaultdict(list)
     for s in statuses:

@@ -3,15 +3,13 @@ OpenAPI description and an API page. Each answers JSON, or its page (pages.py) t
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
-from rdflib import URIRef
 
 from .. import __version__, queries, reports, validation
-from . import auth, formats, get_store, pages
+from . import formats, get_store, pages
 from .api import (
     FormatParams,
     Health,
@@ -23,6 +21,7 @@ from .api import (
     Stage,
     ValidateParams,
     ValidationReport,
+    checked,
     operation,
     page,
     spec,
@@ -32,36 +31,6 @@ from .errors import Problem, checked_iri
 bp = Blueprint("reports", __name__)
 # Validation runs pySHACL, whose rdflib query parsing is not thread-safe: one report at a time.
 _validation_lock = threading.Lock()
-
-
-def _date(name: str) -> dt.date | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Problem(
-            400, "Bad date", f"{name}={raw!r} is not a date (YYYY-MM-DD)", "bad-parameter"
-        ) from None
-
-
-def _stage(required: bool = False) -> int | None:
-    raw = request.args.get("stage")
-    if raw is None:
-        if required:
-            raise Problem(400, "Missing stage", "give ?stage=1 or ?stage=2", "bad-parameter")
-        return None
-    if raw not in ("1", "2"):
-        raise Problem(400, "Bad stage", f"stage={raw!r}: use 1 or 2", "bad-parameter")
-    return int(raw)
-
-
-def _iri(name: str) -> URIRef:
-    raw = request.args.get(name)
-    if not raw:
-        raise Problem(400, "Missing parameter", f"give ?{name}=IRI", "bad-parameter")
-    return checked_iri(raw, "Bad IRI", "bad-parameter")
 
 
 @bp.route("/health")
@@ -83,21 +52,21 @@ def health() -> Response:
     others={406: "Format not offered"},
     role="reader",
 )
-@auth.requires("reader")
 def validate() -> Response:
     media = formats.choose({"application/json": "json", "text/turtle": "turtle", "text/html": "html"})
     if media == "text/html":
         return pages.validation_page()
-    system = _iri("system") if request.args.get("system") else None
+    params = checked()
+    system = checked_iri(params.system, "Bad IRI", "bad-parameter") if params.system else None
     store = get_store()
     with _validation_lock:
         report = validation.validate(
             store,
-            as_of=_date("as_of"),
-            stage=_stage(),
+            as_of=params.as_of,
+            stage=params.stage,
             system=system,
-            inference=request.args.get("inference", "none"),
-            engine=request.args.get("engine", "store"),
+            inference=params.inference,
+            engine=params.engine,
         )
     if media == "text/turtle":
         return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
@@ -114,12 +83,11 @@ def validate() -> Response:
     media=("application/json", "text/html"),
     role="reader",
 )
-@auth.requires("reader")
 def gap_analysis() -> Response:
     if formats.choose(pages.HTML_OR_JSON) == "text/html":
         return pages.gap_page()
     with _validation_lock:
-        statuses = reports.gap_analysis(get_store(), as_of=_date("as_of"), stage=_stage())
+        statuses = reports.gap_analysis(get_store(), as_of=checked().as_of, stage=checked().stage)
     return jsonify([vars(s) for s in statuses])
 
 
@@ -133,19 +101,17 @@ def gap_analysis() -> Response:
     others={302: "A browser: to the dashboard"},
     role="reader",
 )
-@auth.requires("reader")
 def readiness() -> Response:
-    stage, as_of = _stage(required=True), _date("as_of")
+    stage, as_of = checked().stage, checked().as_of
     if formats.choose(pages.HTML_OR_JSON) == "text/html":
         return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))  # type: ignore[return-value]
     with _validation_lock:
-        result = reports.readiness(get_store(), stage, as_of=as_of)  # type: ignore[arg-type]
+        result = reports.readiness(get_store(), stage, as_of=as_of)
     return jsonify(result.to_json())
 
 
 @bp.route("/queries")
 @operation("get", "The named queries and their parameters", "queries", answer=list[NamedQuery], role="reader")
-@auth.requires("reader")
 def list_queries() -> Response:
     return jsonify([q.describe() for q in queries.catalogue().values()])
 
@@ -157,16 +123,10 @@ def list_queries() -> Response:
     "queries",
     params=FormatParams,
     answer=SparqlResults,
-    media=(
-        "application/sparql-results+json",
-        "application/sparql-results+xml",
-        "text/csv",
-        "text/tab-separated-values",
-    ),
+    media=formats.RESULT_MEDIA,
     others={404: "No such query"},
     role="reader",
 )
-@auth.requires("reader")
 def run_query(name: str) -> Response:
     try:
         query = queries.get(name)

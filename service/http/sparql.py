@@ -206,16 +206,7 @@ def _dataset(update: bool) -> QueryDataset | None:
     "sparql",
     params=SparqlParams,
     answer=SparqlResults,
-    media=(
-        "application/sparql-results+json",
-        "application/sparql-results+xml",
-        "text/csv",
-        "text/tab-separated-values",
-        "text/turtle",
-        "application/n-triples",
-        "application/ld+json",
-        "application/rdf+xml",
-    ),
+    media=formats.RESULT_MEDIA + tuple(formats.GRAPH_TYPES_FOR_TRIPLES),
     others={406: "Format not offered", 503: "Past the time limit, or busy"},
     role="reader",
 )
@@ -225,13 +216,7 @@ def _dataset(update: bool) -> QueryDataset | None:
     "sparql",
     params=SparqlParams,
     answer=SparqlResults,
-    media=(
-        "application/sparql-results+json",
-        "application/sparql-results+xml",
-        "text/csv",
-        "text/tab-separated-values",
-        "text/turtle",
-    ),
+    media=formats.RESULT_MEDIA + tuple(formats.GRAPH_TYPES_FOR_TRIPLES),
     others={
         204: "Update done",
         413: "Too large",
@@ -271,7 +256,6 @@ def sparql() -> Response:
                     "read-only-graph",
                 )
         return Response(status=204)
-    auth.check("reader")
     with _stopped_work(timeout, "query"):
         if isinstance(store, EmbeddedStore) and store.path is not None:
             result = query_process.run(store.path, text, timeout, dataset)
