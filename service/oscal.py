@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import Literal
+from rdflib.namespace import XSD
 from rdflib.term import Identifier
 
 from . import queries
@@ -87,13 +88,16 @@ ORDER BY ?aims ?organisation ?soa ?version"""
 
 _EVIDENCE_QUERY = (
     _PREFIXES
-    + """SELECT ?implementation ?evidence ?generatedAt ?validUntil WHERE {
+    + queries.expand(
+        """SELECT ?implementation ?evidence ?generatedAt ?validUntil ?current WHERE {
   ?implementation a aims:ControlImplementation .
   ?evidence aims:supports ?implementation .
   OPTIONAL { ?evidence prov:generatedAtTime ?generatedAt }
   OPTIONAL { ?evidence aims:validUntil ?validUntil }
+  BIND (%current(?validUntil, ?generatedAt) AS ?current)
 }
 ORDER BY ?implementation ?evidence ?generatedAt ?validUntil"""
+    )
 )
 
 # Implementation owners: whether each is an organisation or a role rather than a person, and the
@@ -169,16 +173,6 @@ def _true(term: Identifier | None) -> bool | None:
     if term is None:
         return None
     return str(term).strip().lower() in ("true", "1")
-
-
-def _before(term: Identifier, day: dt.date) -> bool:
-    """Whether a validity end lies before `day` (a date, or a date-time taken by its date)."""
-    value = term.toPython() if isinstance(term, Literal) else None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value < day
-    return str(term)[:10] < day.isoformat()  # a lexical date the parser did not read
 
 
 @dataclass
@@ -281,18 +275,15 @@ class _Builder:
             _append(impl.owners, row.get("owner"))
             _append(impl.systems, row.get("system"))
         seen: set[tuple[str, str]] = set()
-        for row in _rows(self.store.query(_EVIDENCE_QUERY)):
+        day = Literal(self.day.isoformat(), datatype=XSD.date)
+        for row in _rows(self.store.query(_EVIDENCE_QUERY, {"asOf": day})):
             key = (str(row["implementation"]), str(row["evidence"]))
             impl_or_none = implementations.get(key[0])
             if impl_or_none is None or key in seen:
                 continue
             seen.add(key)
             until, generated = row.get("validUntil"), row.get("generatedAt")
-            # current as the validation rule says (shapes/controls.ttl): not expired by the day,
-            # and not made after it
-            not_current = (until is not None and _before(until, self.day)) or (
-                generated is not None and str(generated)[:10] > self.day.isoformat()
-            )
+            not_current = not _true(row.get("current"))
             impl_or_none.evidence.append(_Evidence(key[1], _str(generated), _str(until), not_current))
         return list(controls.values())
 

@@ -39,6 +39,44 @@ class QueryError(ValueError):
     """A named query or its parameters are wrong (unknown name, bad value, syntax error)."""
 
 
+# Definitions written once and used by the named queries and the rules alike: `%name(?a, ?b)` in a
+# query or a rule's SPARQL is replaced by the definition with its variables filled in (our own
+# text, never user input). Left unexpanded, `%` is a syntax error, so a typo fails loudly.
+DEFINITIONS = {
+    # Evidence is current on the day $asOf when it has not expired by then and was not made after
+    # it. ?until is its aims:validUntil and ?made its prov:generatedAtTime (either may be unbound).
+    # Dates may be given to the day, the month or the year: "valid until 2027-01" lasts to the end
+    # of January and "made in 2026-12" counts from the month's first day, so each is compared with
+    # the day cut to its own precision. !(a < b), not a >= b: Virtuoso 7.2 drops rows on >= and <=.
+    "current": (
+        "(!({u} < SUBSTR(STR($asOf), 1, STRLEN({u}))) && !(SUBSTR(STR($asOf), 1, STRLEN({m})) < {m}))".format(
+            # an unbound date reads as "", which is neither expired nor in the future (COALESCE, not
+            # BOUND: Virtuoso evaluates both sides of && and fails on STRLEN of an unbound value)
+            u='SUBSTR(STR(COALESCE({until}, "")), 1, 10)',
+            m='SUBSTR(STR(COALESCE({made}, "")), 1, 10)',
+        )
+    ),
+}
+_USE = re.compile(r"%(?P<name>[a-z]+)\((?P<args>[^()]*)\)")
+
+
+def expand(text: str) -> str:
+    """`text` with every `%name(?a, ?b)` replaced by its definition (DEFINITIONS)."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m["name"]
+        if name not in DEFINITIONS:
+            raise QueryError(f"no definition %{name}; known: {', '.join(sorted(DEFINITIONS))}")
+        definition = DEFINITIONS[name]
+        names = re.findall(r"{(\w+)}", definition)
+        args = [a.strip() for a in m["args"].split(",")]
+        if len(args) != len(dict.fromkeys(names)):
+            raise QueryError(f"%{name} takes {len(dict.fromkeys(names))} variables, not {m['args']!r}")
+        return definition.format(**dict(zip(dict.fromkeys(names), args, strict=True)))
+
+    return _USE.sub(one, text)
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
@@ -113,7 +151,7 @@ class NamedQuery:
 
 def parse(path: Path) -> NamedQuery:
     """Read one query file; QueryError if its header or its SPARQL is malformed."""
-    text = path.read_text(encoding="utf-8")
+    text = expand(path.read_text(encoding="utf-8"))
     header: dict[str, str] = {}
     params: list[Parameter] = []
     for line in text.splitlines():

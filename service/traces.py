@@ -1,18 +1,43 @@
 """Traceability chains: from a risk, a control, a requirement, an AI system or a piece of evidence
-to everything that hangs off it, nested, labelled and with evidence judged as of a day. Built
-once here from the trace-* named queries, for the JSON answers, the pages and `aims trace`."""
+to everything that hangs off it, nested, labelled, and with a verdict that answers the auditor's
+question ("is this risk covered by valid evidence today?"). Built once here from the trace-* named
+queries and the validation report, for the JSON answers, the pages and `aims trace`.
+
+Verdicts are not worked out again here: the traced thing's verdict is drawn from the validation
+results on the chain's nodes (the same results as the gap analysis), and each link's verdict from
+the facts the rules read, judged by the same definitions (queries.DEFINITIONS for current evidence,
+aims:about for what evidence is about). See the README's "Verdicts" section and docs/rules.md."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rdflib import Literal, URIRef
 
-from . import queries
+from . import queries, reports, validation
 from .browse import Label, labels, plain
+from .namespaces import AIMS_IRI
 from .store.base import Rows, Store, StoreError, check_iri
+
+# what a risk's trace answers, and what each implementation on it shows
+COVERED, PARTLY_COVERED, NOT_COVERED, ACCEPTED, NOT_APPLICABLE = (
+    "covered",
+    "partly covered",
+    "not covered",
+    "accepted",
+    "not applicable",
+)
+EVIDENCED, NO_EVIDENCE, EXPIRED, PLANNED, ANOTHER_SYSTEM = (
+    "evidenced",
+    "no evidence",
+    "expired",
+    "planned",
+    "evidence about another system",
+)
+# what each evidence item shows
+VALID, NOT_YET_VALID, ABOUT_ANOTHER_SYSTEM = "valid", "not yet valid", "about another system"
 
 
 @dataclass(frozen=True)
@@ -26,8 +51,9 @@ class Level:
     children: tuple[Level, ...] = ()
 
 
-_EVIDENCE = Level(
-    "evidence", "evidence", ("generatedAt", "validUntil", "valid"), (Level("supports", "supports"),)
+_EVIDENCE = ("generatedAt", "validUntil", "valid", "unexpired", "about")
+_FINDINGS = Level(
+    "findings", "finding", ("findingType",), (Level("actions", "action", ("actionStatus", "dueDate")),)
 )
 
 
@@ -59,18 +85,20 @@ KINDS = {
                 Level(
                     "treatments",
                     "treatment",
-                    ("option",),
+                    ("option", "residualRiskLevel", "approvedBy", "approvalDate"),
                     (
+                        Level("approverRoles", "approverRole"),
                         Level(
                             "implementations",
                             "implementation",
                             ("status", "control", "controlId"),
-                            (_EVIDENCE,),
+                            (Level("evidence", "evidence", _EVIDENCE, (Level("supports", "supports"),)),),
                         ),
                     ),
                 ),
+                Level("incidents", "incident", ("occurredOn",)),
             ),
-            ("riskLevel",),
+            ("riskLevel", "likelihood", "severity", "system", "inScope"),
             (
                 ("Risk", ("@top",)),
                 ("Treatment", ("treatments",)),
@@ -91,11 +119,9 @@ KINDS = {
                     "implementations",
                     "implementation",
                     ("status",),
-                    (
-                        Level("risks", "risk"),
-                        Level("evidence", "evidence", ("generatedAt", "validUntil", "valid")),
-                    ),
+                    (Level("risks", "risk"), Level("evidence", "evidence", _EVIDENCE)),
                 ),
+                _FINDINGS,
             ),
             ("controlId",),
             (
@@ -103,6 +129,7 @@ KINDS = {
                 ("Implementation", ("implementations",)),
                 ("Control", ("@top",)),
                 ("Evidence", ("evidence",)),
+                ("Finding", ("findings",)),
             ),
         ),
         Kind(
@@ -111,12 +138,20 @@ KINDS = {
             "requirement",
             "Requirement",
             ("ClauseRequirement", "ReferenceControl"),
-            (Level("answered", "answered", ("answeredId",), (Level("resources", "resource", ("kind",)),)),),
+            (
+                Level(
+                    "answered",
+                    "answered",
+                    ("answeredId",),
+                    (Level("resources", "resource", ("kind",)), _FINDINGS),
+                ),
+            ),
             (),
             (
                 ("Requirement", ("@top",)),
                 ("Clause or control answered", ("answered",)),
                 ("Answered by", ("resources",)),
+                ("Finding", ("findings",)),
             ),
         ),
         Kind(
@@ -125,9 +160,29 @@ KINDS = {
             "system",
             "AI system",
             ("AISystem",),
-            (Level("related", "resource", ("relation",)),),
-            (),
-            (("AI system", ("@top",)), ("Related", ("related",))),
+            (
+                Level("risks", "risk", ("riskLevel", "option")),
+                Level("assessments", "assessment", ("assessmentKind", "performedOn")),
+                Level(
+                    "implementations",
+                    "implementation",
+                    ("status", "control"),
+                    (Level("evidence", "evidence", ("valid", "unexpired", "about")),),
+                ),
+                Level("dataSets", "dataSet"),
+                Level("incidents", "incident", ("occurredOn",)),
+                Level("findings", "finding"),
+            ),
+            ("inScope", "rationale", "lifecycleStage"),
+            (
+                ("AI system", ("@top",)),
+                ("Risks", ("risks",)),
+                ("Assessments", ("assessments",)),
+                ("Implementations", ("implementations",)),
+                ("Evidence", ("evidence",)),
+                ("Data sets", ("dataSets",)),
+                ("Incidents and findings", ("incidents", "findings")),
+            ),
         ),
         Kind(
             "evidence",
@@ -136,7 +191,7 @@ KINDS = {
             "Evidence",
             ("Evidence", "CompetenceRecord", "TrainingRecord"),
             (Level("reliedOnBy", "resource", ("relation",)),),
-            (),
+            ("generatedAt", "validUntil", "valid", "unexpired", "about"),
             (("Evidence", ("@top",)), ("Relied on by", ("reliedOnBy",))),
         ),
     )
@@ -147,22 +202,46 @@ class TraceNotFound(LookupError):
     """No such kind of trace, or nothing of that kind with that IRI or identifier."""
 
 
+@dataclass(frozen=True)
+class Gap:
+    """A validation result on one of the chain's nodes, where it sits and what it says."""
+
+    key: str  # the result's anchor on the validation page
+    about: str
+    label: str
+    id: str | None
+    requirement: str | None
+    severity: str
+    message: str
+    path: str | None
+    value: str | None
+
+
 @dataclass
 class Trace:
     kind: Kind
     top: dict[str, Any]
     items: dict[str, list[dict[str, Any]]]
     as_of: dt.date
+    verdict: str
+    gaps: list[Gap] = field(default_factory=list)
     names: dict[str, Label] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON answer: the traced thing, its nested lists, and a label for every IRI in them."""
+        """The JSON answer: the verdict, the gaps, the traced thing, its nested lists (each link with
+        its own verdict where it has one), and a label for every IRI in them."""
         return {
+            "verdict": self.verdict,
+            "gaps": [asdict(g) for g in self.gaps],
             self.kind.name: self.top,
             **self.items,
             "as_of": self.as_of.isoformat(),
             "labels": {iri: label.to_json() for iri, label in self.names.items()},
         }
+
+    def gaps_on(self, iri: str) -> list[Gap]:
+        """The gaps that sit on one node of the chain (its focus node, or the value it names)."""
+        return [g for g in self.gaps if g.about == iri or g.value == iri]
 
     def columns(self) -> list[tuple[str, list[str]]]:
         """The diagram's columns: the traced thing, then each step of the chain, items listed once."""
@@ -180,7 +259,7 @@ class Trace:
                 ):
                     found["control"].append(node["control"])
                 for child_key, value in node.items():
-                    if isinstance(value, list):
+                    if isinstance(value, list) and child_key != "gaps":
                         walk(value, child_key)
 
         for key, nodes in self.items.items():
@@ -188,6 +267,57 @@ class Trace:
         return [
             (title, [iri for key in keys for iri in found.get(key, [])]) for title, keys in self.kind.diagram
         ]
+
+    def text_lines(self) -> list[str]:
+        """The trace as plain text for the command line: the verdict first, then the chain indented,
+        each link with its verdict, and the gaps with what to do."""
+
+        def name(iri: Any) -> str:
+            label = self.names.get(str(iri))
+            if label is None:
+                return _text(iri)
+            return f"{label.id} {label.text}" if label.id and label.id not in label.text else label.text
+
+        lines = [f"{self.kind.title}: {name(self.top['iri'])}", f"Verdict: {self.verdict} (as of {self.as_of})"]
+        facts = [f"{_heading(k)}: {name(v)}" for k, v in self.top.items() if k not in ("iri", "verdict") and v is not None]
+        lines += [f"  {fact}" for fact in facts]
+
+        def show(nodes: list[dict[str, Any]], depth: int) -> None:
+            for node in nodes:
+                verdict = f" [{node['verdict']}]" if node.get("verdict") else ""
+                attrs = [
+                    f"{_heading(k)}: {name(v)}"
+                    for k, v in node.items()
+                    if k not in ("iri", "verdict", "unexpired") and v is not None and not isinstance(v, list)
+                ]
+                lines.append("  " * depth + f"- {name(node['iri'])}{verdict}" + (f" ({'; '.join(attrs)})" if attrs else ""))
+                for gap in self.gaps_on(node["iri"]):
+                    lines.append("  " * (depth + 1) + f"! {gap.severity} {gap.requirement or ''}: {gap.message}")
+                for key, value in node.items():
+                    if isinstance(value, list) and value:
+                        lines.append("  " * (depth + 1) + f"{_heading(key)}:")
+                        show(value, depth + 2)
+
+        for key, nodes in self.items.items():
+            lines.append(f"{_heading(key)}:" if nodes else f"{_heading(key)}: none")
+            show(nodes, 1)
+        if self.gaps:
+            lines.append(f"Gaps ({len(self.gaps)}):")
+            lines += [f"  {g.severity} {g.requirement or ''} on {g.label}: {g.message}" for g in self.gaps]
+        else:
+            lines.append("Gaps: none")
+        return lines
+
+
+def _heading(key: str) -> str:
+    """A column key as words: residualRiskLevel -> residual risk level."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in key).strip()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _nest(rows: list[dict[str, Any]], level: Level) -> list[dict[str, Any]]:
@@ -207,30 +337,38 @@ def _nest(rows: list[dict[str, Any]], level: Level) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
-def resolve(store: Store, kind: str, key: str) -> URIRef:
-    """The IRI of the thing to trace, from an IRI or an identifier (dcterms:identifier,
-    skos:notation or label, bound as a literal): TraceNotFound when nothing matches."""
-    if ":" in key:
-        try:
-            return check_iri(key)
-        except StoreError:
-            pass
-    query = """
+_FIND = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT DISTINCT ?thing WHERE {
   { ?thing dcterms:identifier ?key } UNION { ?thing skos:notation ?key } UNION { ?thing rdfs:label ?key }
+  UNION { ?thing skos:prefLabel ?key }
 } ORDER BY ?thing"""
-    rows = store.query(query, {"key": Literal(key)})
-    assert isinstance(rows, Rows)
-    found = [row["thing"] for row in rows if isinstance(row["thing"], URIRef)]
+
+
+def resolve(store: Store, kind: str, key: str) -> URIRef:
+    """The IRI of the thing to trace, from an IRI, an identifier (R01), a clause or control number
+    (9.1, A.5.5) or a label (bound as a literal, plain or English): TraceNotFound when nothing of
+    this kind matches. A thing with nothing linked to it resolves all the same."""
+    if kind not in KINDS:
+        raise TraceNotFound(f"no trace for {kind!r}; use one of {', '.join(KINDS)}")
+    if ":" in key:
+        try:
+            return check_iri(key)
+        except StoreError:
+            pass
+    found: list[URIRef] = []
+    for literal in (Literal(key), Literal(key, lang="en")):
+        rows = store.query(_FIND, {"key": literal})
+        assert isinstance(rows, Rows)
+        found += [row["thing"] for row in rows if isinstance(row["thing"], URIRef)]
     if not found:
-        raise TraceNotFound(f"nothing has the identifier or label {key!r}")
-    for iri in found:  # the first that traces as this kind
-        if trace_rows(store, kind, iri, dt.date.today()):
+        raise TraceNotFound(f"nothing has the identifier, number or label {key!r}")
+    for iri in dict.fromkeys(found):  # the first that is of this kind
+        if _is_a(store, iri, KINDS[kind].classes):
             return iri
-    raise TraceNotFound(f"{key!r} is not a {kind}")
+    raise TraceNotFound(f"{key!r} is not a {kind} (a {kind} trace starts from a {KINDS[kind].title.lower()})")
 
 
 def trace_rows(store: Store, kind: str, iri: URIRef, as_of: dt.date) -> list[dict[str, Any]]:
@@ -244,25 +382,166 @@ def trace_rows(store: Store, kind: str, iri: URIRef, as_of: dt.date) -> list[dic
     return list(queries.run(store, spec.query, params))
 
 
-def trace(store: Store, kind: str, iri: URIRef, as_of: dt.date | None = None) -> Trace:
-    """The whole chain from `iri`: TraceNotFound when there is no such `kind` or it is not one."""
+def trace(
+    store: Store,
+    kind: str,
+    iri: URIRef,
+    as_of: dt.date | None = None,
+    report: validation.Report | None = None,
+    statuses: list[reports.RequirementStatus] | None = None,
+) -> Trace:
+    """The whole chain from `iri` with its verdict: TraceNotFound when there is no such `kind` or
+    it is not one. `report` is the validation report of every rule on that day (worked out when
+    not given); `statuses` the gap analysis drawn from it (likewise, for control and requirement
+    traces)."""
     as_of = as_of or dt.date.today()
     rows = trace_rows(store, kind, iri, as_of)
     spec = KINDS[kind]
     if not rows and not _is_a(store, iri, spec.classes):
         raise TraceNotFound(f"no {kind} {iri} in the graph")
-    iris = {str(iri)} | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)}
     records = [{k: plain(v) for k, v in row.items()} for row in rows]
-    top = {"iri": str(iri), **{c: records[0].get(c) if records else None for c in spec.top_columns}}
+    top = {"iri": str(iri), **{c: _first(records, c) for c in spec.top_columns}}
     items = {level.key: _nest(records, level) for level in spec.levels}
-    return Trace(spec, top, items, as_of, labels(store, iris))
+    report = report or validation.validate(store, as_of=as_of)
+    nodes = {str(iri)} | {n["iri"] for n in _walk(items)}
+    found = [
+        r
+        for r in report.results
+        if r.focus in nodes
+        or r.value in nodes
+        or (kind in ("control", "requirement") and str(iri) in r.against)
+    ]
+    systems = _systems(store, {str(n.get("about")) for n in _walk(items) if n.get("about")} | {str(top.get("about"))})
+    names = labels(
+        store,
+        nodes | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)} | {r.focus for r in found if not r.focus.startswith("_:")},
+    )
+    gaps = [_gap(r, names) for r in found]
+    own_system = str(iri) if kind == "system" else top.get("system")
+    _judge_links(items, own_system, systems)
+    if kind in ("control", "requirement"):
+        statuses = statuses if statuses is not None else reports.gap_analysis(store, as_of, report)
+        verdict = next((s.status for s in statuses if s.requirement == str(iri)), reports.NOT_ASSESSED)
+    elif kind == "risk":
+        verdict = _risk_verdict(top, items, gaps)
+    elif kind == "system":
+        out = _false(top.get("inScope"))
+        verdict = reports.verdict([r for r in found if r.severity != "Info"], True, out)
+    else:
+        verdict = _evidence_verdict(top, None, systems)
+    for level in items.values():  # sorted by what a person reads
+        level.sort(key=lambda n: _sort_key(n, names))
+    return Trace(spec, top, items, as_of, verdict, gaps, names)
+
+
+def _first(records: list[dict[str, Any]], column: str) -> Any:
+    return next((r[column] for r in records if r.get(column) is not None), None)
+
+
+def _walk(items: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every node of the nested lists."""
+    out: list[dict[str, Any]] = []
+
+    def visit(nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            out.append(node)
+            for value in node.values():
+                if isinstance(value, list):
+                    visit(value)
+
+    for nodes in items.values():
+        visit(nodes)
+    return out
+
+
+def _sort_key(node: dict[str, Any], names: dict[str, Label]) -> tuple[str, str]:
+    label = names.get(node["iri"])
+    return ((label.id or label.text).lower() if label else node["iri"], node["iri"])
+
+
+def _gap(r: validation.Result, names: dict[str, Label]) -> Gap:
+    label = names.get(r.focus)
+    return Gap(
+        r.key,
+        r.focus,
+        label.text if label else r.focus,
+        label.id if label else None,
+        r.requirement_id,
+        r.severity,
+        r.message,
+        r.path,
+        r.value,
+    )
+
+
+def _true(value: Any) -> bool:
+    """SPARQL true, also as Virtuoso's 1."""
+    return value is True or value == 1 or str(value).lower() == "true"
+
+
+def _false(value: Any) -> bool:
+    return value is False or value == 0 or str(value).lower() == "false"
+
+
+def _evidence_verdict(node: dict[str, Any], own_system: str | None, systems: set[str]) -> str:
+    """Valid, expired, not yet valid (made after the day), or about another system than the one
+    the chain is about (evidence about the organisation, or about nothing named, counts for all)."""
+    about = node.get("about")
+    if own_system and about and about != own_system and str(about) in systems:
+        return ABOUT_ANOTHER_SYSTEM
+    if _true(node.get("valid")):
+        return VALID
+    return EXPIRED if not _true(node.get("unexpired")) else NOT_YET_VALID
+
+
+def _implementation_verdict(node: dict[str, Any]) -> str:
+    status = str(node.get("status") or "")
+    if status in (AIMS_IRI + "Planned", AIMS_IRI + "NotImplemented") and not node.get("evidence"):
+        return PLANNED
+    evidence = [e["verdict"] for e in node.get("evidence", [])]
+    if not evidence:
+        return NO_EVIDENCE
+    if VALID in evidence:
+        return EVIDENCED
+    return ANOTHER_SYSTEM if ABOUT_ANOTHER_SYSTEM in evidence else EXPIRED
+
+
+def _judge_links(items: dict[str, list[dict[str, Any]]], own_system: Any, systems: set[str]) -> None:
+    """Each evidence item's and each implementation's verdict, judged for the chain's own system."""
+    for node in _walk(items):
+        if "valid" in node:
+            node["verdict"] = _evidence_verdict(node, own_system, systems)
+    for node in _walk(items):
+        if "evidence" in node and isinstance(node["evidence"], list) and "status" in node:
+            node["verdict"] = _implementation_verdict(node)
+
+
+def _risk_verdict(top: dict[str, Any], items: dict[str, list[dict[str, Any]]], gaps: list[Gap]) -> str:
+    """Not applicable when the risk's system is out of scope; not covered on any Violation on the
+    chain; accepted when retained (no treatment needed, or every treatment accepts it); covered
+    when every implementation is evidenced (or the risk is avoided or transferred) and nothing on
+    the chain is even a Warning; else partly covered."""
+    if _false(top.get("inScope")):
+        return NOT_APPLICABLE
+    severities = {g.severity for g in gaps}
+    if "Violation" in severities:
+        return NOT_COVERED
+    treatments = items.get("treatments", [])
+    options = {str(t.get("option")).removeprefix(AIMS_IRI) for t in treatments}
+    if not treatments or options == {"Accept"}:
+        return ACCEPTED
+    implementations = [i for t in treatments for i in t.get("implementations", [])]
+    if "Warning" not in severities and all(i.get("verdict") == EVIDENCED for i in implementations):
+        if implementations or options <= {"Avoid", "Transfer", "Accept"}:
+            return COVERED
+    return PARTLY_COVERED
 
 
 def kind_of(types: list[str]) -> str | None:
     """The trace that starts from a thing of these types, if one does (a control before a
     requirement: an Annex A control is both)."""
     for kind in KINDS.values():
-        if any(t == f"https://w3id.org/aims#{c}" for t in types for c in kind.classes):
+        if any(t == f"{AIMS_IRI}{c}" for t in types for c in kind.classes):
             return kind.name
     return None
 
@@ -272,5 +551,17 @@ def _is_a(store: Store, iri: URIRef, classes: tuple[str, ...]) -> bool:
     query = "SELECT ?type WHERE { ?thing a ?type }"
     rows = store.query(query, {"thing": iri})
     assert isinstance(rows, Rows)
-    wanted = {f"https://w3id.org/aims#{c}" for c in classes}
+    wanted = {f"{AIMS_IRI}{c}" for c in classes}
     return any(str(row["type"]) in wanted for row in rows)
+
+
+def _systems(store: Store, iris: set[str]) -> set[str]:
+    """Which of `iris` are AI systems (evidence about one of them is about that system only)."""
+    found = set()
+    for iri in sorted(i for i in iris if i and i != "None"):
+        try:
+            if _is_a(store, check_iri(iri), ("AISystem",)):
+                found.add(iri)
+        except StoreError:
+            continue
+    return found

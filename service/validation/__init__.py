@@ -13,6 +13,8 @@ what a finding was raised against (aims:requirementPath), and the control its fo
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property, lru_cache
@@ -22,7 +24,8 @@ from rdflib.namespace import DCTERMS, RDF, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
 from .. import queries, resources
-from ..namespaces import AIMS, AIMS_IRI
+from ..browse import Label, labels
+from ..namespaces import AIMS, AIMS_IRI, ISO_IRI
 from ..store.base import FORMATS, Rows, Store, catalogue_graph
 from . import pyshacl_engine, store_engine
 from .compiler import Compiler, ShapeError, hoist_prefixes
@@ -59,6 +62,14 @@ class Result:
     # every leaf clause and control the result tells against (its requirement, all of them when the
     # rule reports against what a finding was raised against, leaves for a parent clause; its control)
     against: tuple[str, ...] = ()
+    label: str | None = None  # what a person calls the focus node: its label, and its identifier
+    id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable name for the result (its anchor on the validation page, a trace's link to it)."""
+        text = "\x1f".join((self.shape, self.focus, self.path or "", self.value or "", self.message))
+        return "r-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
     def counts_against(self) -> set[str]:
         """The requirements this result tells against: its own, and the control it is about."""
@@ -99,7 +110,7 @@ class Report:
             "as_of": self.as_of.isoformat(),
             "stage": self.stage,
             "counts": self.counts(),
-            "results": [asdict(r) for r in self.results],
+            "results": [{**asdict(r), "key": r.key} for r in self.results],
         }
 
 
@@ -117,8 +128,9 @@ def shapes_graph() -> Graph:
 
 @lru_cache(maxsize=8)
 def dated_shapes(as_of: dt.date, extra: Graph | None = None, builtin: bool = True) -> Graph:
-    """The rules for one day: $asOf and $lookbackStart replaced by xsd:date literals in every
-    SPARQL text (a term our code makes, never user input), plus any organisation's own rules."""
+    """The rules for one day: shared definitions (`%current(...)`, queries.DEFINITIONS) expanded and
+    $asOf and $lookbackStart replaced by xsd:date literals in every SPARQL text (terms our code
+    makes, never user input), plus any organisation's own rules."""
     g = Graph()
     if builtin:
         g += shapes_graph()
@@ -130,7 +142,7 @@ def dated_shapes(as_of: dt.date, extra: Graph | None = None, builtin: bool = Tru
     }
     for prop in (SH.select, SH.ask):
         for node, text in list(g.subject_objects(prop)):
-            dated = str(text)
+            dated = queries.expand(str(text))  # the definitions rules share with the queries
             for name, day in days.items():
                 dated = dated.replace(name, day)
             if dated != str(text):
@@ -364,7 +376,7 @@ def validate(
     results = _results(store, shapes, found)
     conforms = not any(r.severity == "Violation" for r in results)
     assess = (lambda: assessed_requirements(store, shapes, rules, scope)) if builtin else frozenset
-    make_graph = (lambda: store_engine.report_graph(found, shapes)) if graph is None else (lambda: graph)
+    make_graph = (lambda: store_engine.report_graph(found, shapes, store)) if graph is None else (lambda: graph)
     return Report(conforms, as_of, results, make_graph, stage, assess)
 
 
@@ -378,6 +390,30 @@ def _as_store(source: Store | Graph, catalogue: bool) -> Store:
         store.ensure_catalogue()
     store.load(source.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], URIRef("urn:aims:validated"))
     return store
+
+
+_IRI = re.compile(r"https?://[^\s<>\"{}|\\^`]*[^\s<>\"{}|\\^`.,;:)]")  # trailing punctuation is the text's
+
+
+def _iris_in(messages: list[Node]) -> list[URIRef]:
+    return [URIRef(m) for text in messages[:1] for m in _IRI.findall(str(text))]
+
+
+def _for_people(message: str, named: dict[str, Label]) -> str:
+    """A message with every IRI a rule put into it replaced by what a person calls the thing:
+    "clause 10.2" for a clause, "A.6.2.6" for a control, else its identifier and label."""
+
+    def name(m: re.Match[str]) -> str:
+        label = named.get(m.group(0))
+        if label is None:
+            return m.group(0)
+        if label.id and label.iri.startswith(ISO_IRI + "clause-"):
+            return f"clause {label.id}"
+        if label.id and (label.id in label.text or label.iri.startswith(ISO_IRI)):
+            return label.id if label.iri.startswith(ISO_IRI) else label.text
+        return f"{label.id} {label.text}" if label.id else label.text
+
+    return _IRI.sub(name, message)
 
 
 def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result]:
@@ -399,6 +435,7 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
             stage,
         )
 
+    named = labels(store, {str(n) for v in found for n in (v.focus, *_iris_in(v.messages)) if isinstance(n, URIRef)})
     for v in found:
         shape, via, checks, stage = rule_of(v.shape)
         reported: list[Node] = [*facts.objects(v.focus, via)] if isinstance(via, URIRef) else []
@@ -416,7 +453,7 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
                 path=str(v.path) if isinstance(v.path, URIRef) else None,
                 value=str(v.value) if v.value is not None else None,
                 severity=SEVERITIES.get(v.severity, str(v.severity)),  # type: ignore[call-overload]
-                message=str(v.messages[0]) if v.messages else "",
+                message=_for_people(str(v.messages[0]), named) if v.messages else "",
                 shape=str(shape),
                 requirement=str(requirement) if requirement is not None else None,
                 requirement_id=facts.identifier(requirement),  # type: ignore[arg-type]
@@ -424,6 +461,8 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
                 control=str(control) if control is not None else None,
                 control_id=facts.identifier(control),
                 against=tuple(sorted(against)),
+                label=named[str(v.focus)].text if str(v.focus) in named else None,
+                id=named[str(v.focus)].id if str(v.focus) in named else None,
             )
         )
 
