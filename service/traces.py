@@ -17,7 +17,7 @@ from typing import Any
 from rdflib import Literal, URIRef
 
 from . import queries, reports, validation
-from .browse import Label, labels, plain
+from .browse import Label, heading, labels, plain
 from .namespaces import AIMS_IRI
 from .store.base import Rows, Store, StoreError, check_iri
 
@@ -38,6 +38,16 @@ EVIDENCED, NO_EVIDENCE, EXPIRED, PLANNED, ANOTHER_SYSTEM = (
 )
 # what each evidence item shows
 VALID, NOT_YET_VALID, ABOUT_ANOTHER_SYSTEM = "valid", "not yet valid", "about another system"
+# what a trace answers at the top: a risk's cover, the gap-analysis status of a control, a
+# requirement or a system, an evidence item's validity
+# how each verdict reads at a glance (pages colour it so)
+TONES = {
+    **dict.fromkeys((COVERED, reports.MET, VALID, EVIDENCED, ACCEPTED), "good"),
+    **dict.fromkeys((PARTLY_COVERED, reports.PARTLY, PLANNED, NOT_YET_VALID), "warn"),
+    **dict.fromkeys((NOT_COVERED, reports.NOT_MET, EXPIRED, NO_EVIDENCE, ANOTHER_SYSTEM, ABOUT_ANOTHER_SYSTEM), "bad"),
+    **dict.fromkeys((NOT_APPLICABLE, reports.NOT_ASSESSED), "neutral"),
+}
+VERDICTS = (COVERED, PARTLY_COVERED, NOT_COVERED, ACCEPTED, NOT_APPLICABLE, *reports.STATUSES, VALID, EXPIRED, NOT_YET_VALID)
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ KINDS = {
                     "treatment",
                     ("option", "residualRiskLevel", "approvedBy", "approvalDate"),
                     (
-                        Level("approverRoles", "approverRole"),
+                        Level("approverRoles", "approverRole", ("authority",)),
                         Level(
                             "implementations",
                             "implementation",
@@ -279,14 +289,14 @@ class Trace:
             return f"{label.id} {label.text}" if label.id and label.id not in label.text else label.text
 
         lines = [f"{self.kind.title}: {name(self.top['iri'])}", f"Verdict: {self.verdict} (as of {self.as_of})"]
-        facts = [f"{_heading(k)}: {name(v)}" for k, v in self.top.items() if k not in ("iri", "verdict") and v is not None]
+        facts = [f"{heading(k)}: {name(v)}" for k, v in self.top.items() if k not in ("iri", "verdict") and v is not None]
         lines += [f"  {fact}" for fact in facts]
 
         def show(nodes: list[dict[str, Any]], depth: int) -> None:
             for node in nodes:
                 verdict = f" [{node['verdict']}]" if node.get("verdict") else ""
                 attrs = [
-                    f"{_heading(k)}: {name(v)}"
+                    f"{heading(k)}: {name(v)}"
                     for k, v in node.items()
                     if k not in ("iri", "verdict", "unexpired") and v is not None and not isinstance(v, list)
                 ]
@@ -295,11 +305,11 @@ class Trace:
                     lines.append("  " * (depth + 1) + f"! {gap.severity} {gap.requirement or ''}: {gap.message}")
                 for key, value in node.items():
                     if isinstance(value, list) and value:
-                        lines.append("  " * (depth + 1) + f"{_heading(key)}:")
+                        lines.append("  " * (depth + 1) + f"{heading(key)}:")
                         show(value, depth + 2)
 
         for key, nodes in self.items.items():
-            lines.append(f"{_heading(key)}:" if nodes else f"{_heading(key)}: none")
+            lines.append(f"{heading(key)}:" if nodes else f"{heading(key)}: none")
             show(nodes, 1)
         if self.gaps:
             lines.append(f"Gaps ({len(self.gaps)}):")
@@ -307,11 +317,6 @@ class Trace:
         else:
             lines.append("Gaps: none")
         return lines
-
-
-def _heading(key: str) -> str:
-    """A column key as words: residualRiskLevel -> residual risk level."""
-    return "".join(f" {c.lower()}" if c.isupper() else c for c in key).strip()
 
 
 def _text(value: Any) -> str:
@@ -407,9 +412,9 @@ def trace(
     found = [
         r
         for r in report.results
-        if r.focus in nodes
-        or r.value in nodes
-        or (kind in ("control", "requirement") and str(iri) in r.against)
+        # a result names the node it is about as its focus (one naming a node of this chain only
+        # as its value is about something else: another risk relying on the same evidence)
+        if r.focus in nodes or (kind in ("control", "requirement") and str(iri) in r.against)
     ]
     systems = _systems(store, {str(n.get("about")) for n in _walk(items) if n.get("about")} | {str(top.get("about"))})
     names = labels(

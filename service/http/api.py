@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .. import __version__
 from ..reports import RequirementStatus
+from ..traces import VERDICTS as TRACE_VERDICTS
 from ..validation import Result
 from . import auth
 from .errors import Problem
@@ -52,7 +53,10 @@ class ReadinessParams(AsOf):
 
 
 class TraceParams(AsOf):
-    iri: str = Field(description="The IRI to trace")
+    iri: str | None = Field(None, description="The IRI to trace")
+    id: str | None = Field(
+        None, description="Or its identifier (R01), clause or control number (9.1, A.5.5) or label"
+    )
     format: str | None = Field(None, description="json or html")
 
 
@@ -150,8 +154,25 @@ class Label(BaseModel):
     id: str | None
 
 
+class Gap(BaseModel):
+    key: str = Field(description="The result's anchor on the validation page")
+    about: str = Field(description="The node of the chain the result is on")
+    label: str
+    id: str | None
+    requirement: str | None = Field(description="The clause or control number it counts against")
+    severity: Literal["Violation", "Warning", "Info"]
+    message: str
+    path: str | None = Field(description="The vocabulary term at fault, if one is")
+    value: str | None
+
+
 class Trace(BaseModel):
     model_config = ConfigDict(extra="allow")  # the traced thing and its nested lists, by kind
+    verdict: str = Field(
+        description="The answer: for a risk, whether it is covered by valid evidence on the day",
+        json_schema_extra={"enum": list(TRACE_VERDICTS)},
+    )
+    gaps: list[Gap] = Field(description="The validation results on the chain's nodes")
     as_of: dt.date
     labels: dict[str, Label]
 

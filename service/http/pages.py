@@ -196,6 +196,7 @@ def _globals() -> dict[str, Any]:
         "registers": REGISTERS,
         "curie": browse.curie,
         "before": before,
+        "tone": lambda verdict: traces.TONES.get(verdict, "neutral"),
     }
 
 
@@ -413,6 +414,7 @@ def _register(name: str) -> Response:
         }
     )
     heat = _heat_map(rows) if name == "risks" else None
+    levels = _level_map(rows) if name == "risks" else None
     threshold = _threshold(get_store()) if heat is not None else None
     return _page(
         "register.html",
@@ -425,6 +427,7 @@ def _register(name: str) -> Response:
         page=page,
         pages=pages,
         heat=heat,
+        levels=levels,
         threshold=threshold if threshold is not None else 8,
         threshold_given=threshold is not None,
     )
@@ -448,6 +451,17 @@ def _heat_map(rows: Rows) -> dict[tuple[int, int], int]:
         if likelihood is not None and severity is not None:
             seen[(likelihood, severity)].add(str(r["risk"]))
     return {cell: len(risks) for cell, risks in seen.items()}
+
+
+def _level_map(rows: Rows) -> dict[str, dict[int, int]]:
+    """How many risks have each level before treatment (inherent) and after it (residual): the
+    residual level has no likelihood or severity of its own, so it is counted by level alone."""
+    seen: dict[str, dict[int, set[str]]] = {"inherent": defaultdict(set), "residual": defaultdict(set)}
+    for r in rows:
+        for kind, column in (("inherent", "riskLevel"), ("residual", "residualRiskLevel")):
+            if (level := _int(r.get(column))) is not None:
+                seen[kind][level].add(str(r["risk"]))
+    return {kind: {level: len(risks) for level, risks in by.items()} for kind, by in seen.items()}
 
 
 def _csv(rows: Rows, name: str) -> Response:
@@ -544,16 +558,17 @@ def _soa_page(
 )
 def trace(kind: str) -> Response:
     media = formats.choose(HTML_OR_JSON)
-    iri = (
-        checked_iri(request.args.get("iri", ""), "Bad IRI", "bad-parameter")
-        if request.args.get("iri")
-        else None
-    )
-    if iri is None:
-        raise Problem(400, "Missing parameter", "give ?iri=IRI", "bad-parameter")
+    params = checked()
+    if not params.iri and not params.id:
+        raise Problem(400, "Missing parameter", "give ?iri=IRI or ?id=IDENTIFIER", "bad-parameter")
     day = as_of(from_cookie=media == "text/html")
+    store = get_store()
     try:
-        found = traces.trace(get_store(), kind, iri, day)
+        if params.iri:
+            iri = checked_iri(params.iri, "Bad IRI", "bad-parameter")
+        else:
+            iri = traces.resolve(store, kind, params.id or "")
+        found = traces.trace(store, kind, iri, day, report(2, day), gaps(2, day))
     except traces.TraceNotFound as e:
         raise Problem(
             404, "Not Found", str(e), "unknown-iri" if kind in traces.KINDS else "no-trace"
