@@ -9,12 +9,15 @@ import argparse
 import csv
 import datetime as dt
 import json
+import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import rdflib
 from rdflib import Graph
 
 from . import __version__, config, queries, reports, validation
@@ -55,15 +58,18 @@ def _memory_store(files: Sequence[Path], catalogue: bool = True) -> EmbeddedStor
 
 
 def _shapes(files: Sequence[Path] | None) -> Graph | None:
-    """An organisation's own rules, read from SHACL files (a syntax error names file, line, column)."""
+    """An organisation's own rules, read from SHACL files by the store's parser (a syntax error
+    names file, line and column), literals as written: "1"^^xsd:boolean is not "true" (SHACL
+    reads only true as true), which rdflib's normalisation would make it."""
     if not files:
         return None
-    probe = EmbeddedStore()  # parse with the store's parser first: it names line and column
-    probe.load_files(_existing(files))
-    shapes = Graph()
-    for path in files:
-        shapes.parse(path)
-    return shapes
+    parsed = EmbeddedStore()
+    parsed.load_files(_existing(files))
+    normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, False
+    try:
+        return parsed.rdflib_graph()
+    finally:
+        rdflib.NORMALIZE_LITERALS = normalize
 
 
 def _overrides(args: argparse.Namespace, *extra: tuple[str, object]) -> dict[str, object]:
@@ -341,11 +347,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"({counts['Violation']} violations, {counts['Warning']} warnings, {counts['Info']} infos)"
         )
         for r in report.results:
-            path = f" {r.path.rsplit('#', 1)[-1]}" if r.path else ""
+            path = f" [{r.path.rsplit('#', 1)[-1]}]" if r.path else ""
             control = f" ({r.control_id})" if r.control_id and r.control_id != r.requirement_id else ""
+            # what a person calls the thing, then where it is in the graph
+            about = " ".join(t for t in (r.id if r.id and r.id not in (r.label or "") else None, r.label) if t)
             print(
-                f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  <{r.focus}>{path}{control}\n"
-                f"            {r.message}"
+                f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  {about or '(unnamed)'}{control}\n"
+                f"            {r.message}\n"
+                f"            <{r.focus}>{path}"
             )
     return 0 if report.conforms else 1
 
@@ -388,7 +397,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     """The chain from a risk, control, requirement, system or evidence item, by IRI or identifier."""
     from . import traces
 
-    store = _memory_store(args.file) if args.file else _open(args, read_only=True)
+    files = [*args.files, *(args.file or [])]  # --file FILE: the older spelling, still read
+    store = _memory_store(files) if files else _open(args, read_only=True)
     with store:
         try:
             found = traces.trace(store, args.kind, traces.resolve(store, args.kind, args.id), args.as_of)
@@ -489,10 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help="the whole chain from a risk, control, requirement, system or evidence")
     _store_options(p)
     p.add_argument("kind", choices=("risk", "control", "requirement", "system", "evidence"))
-    p.add_argument("id", help="an IRI, or an identifier or label (R01, A.6.2.4, CreditLens)")
+    p.add_argument(
+        "id", help="an IRI, an identifier, a label or a clause or control number (R01, CreditLens, 9.1, A.5.5)"
+    )
     p.add_argument("--as-of", type=_date, help="the day evidence validity is judged on (default: today)")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--file", action="append", type=Path, help="trace in these files instead of the store")
+    p.add_argument("--file", action="append", type=Path, help=argparse.SUPPRESS)  # FILES, as before
+    p.add_argument("files", nargs="*", type=Path, help="trace in these files instead of the store")
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("queries", help="list the named queries and their parameters")
@@ -549,9 +562,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet() -> None:
+    """No library log lines or warnings on the terminal: rdflib logs a traceback for every
+    ill-formed literal ("abc"^^xsd:integer), which is data the datatype rules report, and warns
+    about odd booleans. The command says what went wrong itself, in one line."""
+    logging.getLogger().addHandler(logging.NullHandler())  # records stop here, not at stderr
+    logging.getLogger().setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "serve":  # the service keeps its log (cmd_serve sets it up)
+        _quiet()
     try:
         return int(args.func(args))
     except InputRefused as e:

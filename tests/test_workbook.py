@@ -92,12 +92,12 @@ COVERED: dict[str, str] = {
         "aims:documentedBy aims:identifiedImpact",
     "aims:GapAnalysis": NAMED + "aims:performedOn prov:wasAssociatedWith",
     "aims:ManagementReview": NAMED + "aims:performedOn prov:wasAssociatedWith aims:reviewInput "
-        "aims:hasDecision aims:documentedBy",
+        "aims:consideredInput aims:hasDecision aims:documentedBy",
     "aims:Decision": NAMED,
     "aims:SoAEntry": "aims:forControl aims:isApplicable aims:justification aims:implementationStatus",
     "aims:OrganisationControl": NAMED + "rdfs:comment",
     "aims:ControlImplementation": NAMED + "aims:implements aims:owner aims:implementationStatus aims:appliesTo",
-    "aims:Evidence": EVIDENCE,
+    "aims:Evidence": EVIDENCE + " aims:about",
     "aims:CompetenceRecord": EVIDENCE + " aims:competenceOf aims:competenceArea",
     "aims:TrainingRecord": EVIDENCE + " aims:competenceOf aims:competenceArea",
     "aims:Document": DOCUMENT, "aims:AIMSManual": DOCUMENT, "aims:ScopeStatement": DOCUMENT,
@@ -114,7 +114,7 @@ COVERED: dict[str, str] = {
         "aims:certificateScope",
     "aims:MajorNonconformity": FINDING, "aims:MinorNonconformity": FINDING, "aims:Nonconformity": FINDING,
     "aims:Observation": FINDING, "aims:OpportunityForImprovement": FINDING,
-    "aims:CorrectiveAction": NAMED + "aims:corrects aims:owner aims:dueDate aims:rootCause aims:actionStatus "
+    "aims:CorrectiveAction": NAMED + "aims:corrects aims:forObjective aims:owner aims:dueDate aims:rootCause aims:actionStatus "
         "aims:performedOn aims:effectivenessEvidence",
     "aims:Incident": NAMED + "aims:involves aims:occurredOn aims:realisesRisk",
     "aims:IncidentCommunication": NAMED + "aims:communicates aims:communicatedTo aims:performedOn",
