@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDFS, SH, SKOS
+from rdflib.namespace import DCTERMS, RDFS, SH, SKOS
 from rdflib.term import Node
 
 from service import validation
@@ -162,6 +162,76 @@ def notation(catalogue: Graph, requirement: Node) -> str:
     return str(catalogue.value(requirement, SKOS.notation) or short(requirement))
 
 
+def placeholders(catalogue: Graph) -> list[str]:
+    """The placeholder texts, read from the vocabulary (aims:PlaceholderText), where they are kept."""
+    texts = sorted(str(t) for t in catalogue.objects(AIMS.PlaceholderText, AIMS.placeholder))
+    return [
+        "## Placeholder text",
+        "",
+        "Where the standard asks for content (a justification, a root cause, audit criteria, a scope",
+        "rationale, review outputs, ...), a text equal to one of these - ignoring case, leading spaces and",
+        "trailing spaces, dots and exclamation marks - counts as missing (`aims:PlaceholderText` in",
+        "ontology/aims-core.ttl):",
+        "",
+        ", ".join(f"`{t}`" for t in texts),
+        "",
+    ]
+
+
+# ---------------------------------------------------------------- life-cycle table (helper A's section)
+
+
+def lifecycle(g: Graph, catalogue: Graph) -> list[str]:
+    """Stage -> the rules that depend on it, read from the rules (aims:appliesInPhase) and the
+    vocabulary (aims:lifecyclePhase of each stage), so the table says what the rules do."""
+    phases = [AIMS.PreDeploymentPhase, AIMS.InServicePhase, AIMS.RetiredPhase]
+    stages = sorted(
+        catalogue.subjects(AIMS.lifecyclePhase, None),
+        key=lambda st: (
+            phases.index(catalogue.value(st, AIMS.lifecyclePhase)),  # type: ignore[arg-type]
+            requirement_key(notation(catalogue, catalogue.value(st, DCTERMS.source))),  # type: ignore[arg-type]
+            str(catalogue.value(st, RDFS.label)),
+        ),
+    )
+    rules = sorted(
+        (str(s).removeprefix(SHAPES_IRI), s)
+        for s in set(g.subjects(AIMS.appliesInPhase, None))
+        if isinstance(s, URIRef)
+    )
+    head = ["life-cycle stage", "phase"] + [
+        f"[{name}](#{name}) ({notation(catalogue, g.value(shape, AIMS.checksRequirement))})"  # type: ignore[arg-type]
+        for name, shape in rules
+    ]
+    lines = [
+        "## Life-cycle stages",
+        "",
+        "Some rules depend on the life-cycle stage of the AI system they are about (`aims:lifecycleStage`),",
+        "or, for a risk, of the systems that carry it (`?system aims:hasRisk ?risk`). Each stage belongs to a",
+        "phase (`aims:lifecyclePhase`, ontology/aims-systems.ttl) and each such rule names the phases it",
+        "applies in (`aims:appliesInPhase`). A system with **no stage stated** (or a stage of no known phase)",
+        "is read as **in service**: the rules then ask the most. A risk carried by no system (an",
+        "organisation-wide risk) is in service; a risk carried by several systems is in service when one of",
+        "them is. Rules not listed here apply whatever the stage. Before deployment a planned control is what",
+        "the standard expects, so 8.3 asks nothing of a risk of such a system; the impact assessment is due",
+        "before deployment, so its absence is an observation (a Warning). A retired system leaves the rules",
+        "about running it (a current risk assessment, controls in place, evidence).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for stage in [*stages, None]:
+        phase = catalogue.value(stage, AIMS.lifecyclePhase) if stage is not None else AIMS.InServicePhase
+        label = f"`{short(stage)}`" if stage is not None else "(no stage stated)"
+        cells = [
+            severity_name(g.value(shape, SH.severity) or SH.Violation)
+            if (shape, AIMS.appliesInPhase, phase) in g
+            else "-"
+            for _, shape in rules
+        ]
+        lines.append(f"| {label} | {catalogue.value(phase, RDFS.label)} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def build() -> str:
     g, catalogue = validation.shapes_graph(), catalogue_graph()
     rules = []
@@ -183,7 +253,8 @@ def build() -> str:
         prefixes |= used
     block = [f"@prefix {p}: <{ns}> ." for p, ns in sorted(prefixes.items())]
     return "\n".join(
-        [HEADER, "```turtle", *block, "```", "", "## Summary", "", *table, "", "## Rules", "", *sections]
+        [HEADER, "```turtle", *block, "```", "", *placeholders(catalogue), *lifecycle(g, catalogue)]
+        + ["## Summary", "", *table, "", "## Rules", "", *sections]
     )
 
 

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyoxigraph as ox
 import rdflib
 from rdflib import Graph
 
@@ -33,8 +34,8 @@ from .store import (
     format_for,
     open_store,
 )
-from .store.base import check_iri, source_graph
-from .store.embedded import EmbeddedStore
+from .store.base import check_input, check_iri, source_graph
+from .store.embedded import EmbeddedStore, to_rdflib
 
 
 class UsageError(Exception):
@@ -63,13 +64,20 @@ def _shapes(files: Sequence[Path] | None) -> Graph | None:
     reads only true as true), which rdflib's normalisation would make it."""
     if not files:
         return None
-    parsed = EmbeddedStore()
-    parsed.load_files(_existing(files))
+    shapes = Graph()
     normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, False
     try:
-        return parsed.rdflib_graph()
+        for path in _existing(files):
+            fmt = format_for(path=path)
+            data = check_input(path.read_bytes(), fmt, str(path))
+            try:  # the parser, not a store: a store keeps "1"^^xsd:boolean as "true"
+                for quad in ox.parse(data, format=fmt.ox, base_iri=path.resolve().as_uri()):
+                    shapes.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+            except SyntaxError as e:
+                raise LoadError(e.msg, source=str(path), line=e.lineno, column=e.offset) from None
     finally:
         rdflib.NORMALIZE_LITERALS = normalize
+    return shapes
 
 
 def _overrides(args: argparse.Namespace, *extra: tuple[str, object]) -> dict[str, object]:
@@ -166,7 +174,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         graph = workbook.read(_existing([args.file])[0].read_bytes(), base)
     except workbook.WorkbookError as e:
         for problem in e.errors:
-            print(f"{args.file}: {problem}", file=sys.stderr)
+            where = str(problem)  # "sheet 'Risks', row 4, ...: ..." or, for the whole file, ": ..."
+            print(f"{args.file}{where if where.startswith(':') else ': ' + where}", file=sys.stderr)
         raise UsageError(f"{args.file}: {len(e.errors)} problem(s); nothing was imported") from None
     target = check_iri(args.graph) if args.graph else source_graph(args.file)
     with _open(args) as store:
@@ -315,6 +324,12 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return int(text)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.no_builtin and not args.shapes:
         raise UsageError("--no-builtin needs --shapes FILE: there would be no rules to validate against")
@@ -446,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the HTTP API (waitress)")
     _store_options(p)
     p.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 8000)")
+    p.add_argument("--port", type=_port, help="port (default 8000)")
     p.add_argument("--load", nargs="+", type=Path, metavar="FILE", help="load (replace) these files first")
     p.set_defaults(func=cmd_serve)
 
@@ -573,7 +588,13 @@ def _quiet() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and isinstance(getattr(args, "files", None), list) and not any(r.startswith("-") for r in rest):
+        # files after options (`aims trace risk R01 --as-of 2026-11-20 a.ttl b.ttl`): argparse
+        # gives the positionals before the first option only
+        args.files += [Path(r) for r in rest]
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command != "serve":  # the service keeps its log (cmd_serve sets it up)
         _quiet()
     try:

@@ -69,6 +69,23 @@ def test_risk_register_and_heat_map(client: FlaskClient) -> None:
     assert ordered.index("R01") < ordered.index("R04")  # level 15 before level 6 (risks.ttl line 57)
 
 
+def test_residual_levels_next_to_inherent_on_the_register_and_heat_map(client: FlaskClient) -> None:
+    html = page(client, "/risks")
+    heading = re.findall(r"<th><a [^>]*>([^<]+)</a></th>", html)
+    # the register shows the residual level right after the inherent one
+    assert heading.index("Residual risk level") == heading.index("Risk level") + 1, heading
+    # risks.ttl: residual 6 on treat-01, -02, -04, -08, -09, -12, -13 (seven risks); 9 only on treat-18
+    # (R18); R07 has no treatment, so 17 risks have a residual level
+    six = re.search(r'href="/risks\?residualRiskLevel=6">(\d+)</a>', html)
+    nine = re.search(r'href="/risks\?residualRiskLevel=9">(\d+)</a>', html)
+    assert six and six.group(1) == "7" and nine and nine.group(1) == "1"
+    # inherent level 9: R09, R10, R11, R15, R18 (risks.ttl)
+    inherent = re.search(r'href="/risks\?riskLevel=9">(\d+)</a>', html)
+    assert inherent and inherent.group(1) == "5"
+    only = text(page(client, "/risks", residualRiskLevel="9"))
+    assert "1 of 18 rows" in only and "R18" in only
+
+
 def test_registers_answer_json_and_csv_on_the_same_url(client: FlaskClient) -> None:
     rows = client.get("/risks", headers={"Accept": "application/json"}).get_json()
     assert len(rows) == 18 and {r["id"] for r in rows} >= {"R01", "R18"}

@@ -117,10 +117,13 @@ def test_system_filter(example: Graph) -> None:
     fraud = validation.validate(example, as_of=AS_OF, system=URIRef(EX + "fraud-detector"))
     # the system, its unowned risk, its risk treated only by a planned control, the open major
     # nonconformity about it and its overdue action, and two implementations that apply to it (one
-    # with expired, one with no evidence)
+    # with expired, one with no evidence), and its risk R13 whose A.6.2.4 implementation carries a
+    # test report about CreditLens (a Warning: evidence about another system)
     assert {r.focus for r in fraud.results} == {
         EX + x
-        for x in ("fraud-detector", "risk-12", "risk-14", "finding-1", "ca-1", "impl-A6-2-6", "impl-A7-4")
+        for x in (
+            "fraud-detector", "risk-12", "risk-13", "risk-14", "finding-1", "ca-1", "impl-A6-2-6", "impl-A7-4"
+        )
     }
     in_graph = set(fraud.graph.subjects(RDF.type, SH.ValidationResult))
     assert len(in_graph) == len(fraud.results)

@@ -65,7 +65,7 @@ class Check:
     # a SHACL-SPARQL query that reads $this inside a nested group: run once per focus node (the
     # focus nodes come from `focus_query`) with $this replaced by the node, as SHACL 5.3.1 says
     focus_query: str | None = None
-    # a core constraint's group pattern (binding ?this ?value ?path ?key), so that the constraints
+    # a core constraint's group pattern (binding ?this ?value ?path ?key ?via), so that the constraints
     # of a shape can run as one query
     body: str | None = None
 
@@ -212,7 +212,7 @@ class Compiler:
         p = self.path(shape, path) if path is not None else None
         for c in self._constraints(shape, "?this", "?value", p):
             body = f"{focus}{c.pattern(values)}"
-            query = f"SELECT DISTINCT ?this ?value ?path ?key WHERE {{\n{body}\n}}"
+            query = f"SELECT DISTINCT ?this ?value ?path ?key ?via WHERE {{\n{body}\n}}"
             reports_value = c.per_value if c.reports_value is None else c.reports_value
             yield Check(
                 shape,
@@ -228,9 +228,10 @@ class Compiler:
         for sparql in g.objects(shape, SH.sparql):
             yield self._sparql_check(shape, sparql, focus, path)
         yield from self._component_checks(shape, focus, path, values)
-        if path is not None:  # a property shape's own property shapes apply to its value nodes
+        if path is not None:  # a property shape's own property shapes apply to its value nodes,
+            # once for each node they are values of (?via): SHACL reports a result for each
             focus = (
-                "{ SELECT DISTINCT ?this WHERE { { SELECT DISTINCT (?this AS ?parent) WHERE { "
+                "{ SELECT DISTINCT ?this (?parent AS ?via) WHERE { { SELECT DISTINCT (?this AS ?parent) WHERE { "
                 + focus
                 + f" }} }} ?parent {self.path(shape, path)} ?this }} }}\n"
             )
@@ -495,16 +496,20 @@ class Compiler:
         for c in g.objects(shape, SH["class"]):
             yield value_test(SH.ClassConstraintComponent, f"NOT EXISTS {{ {self.instance_of(v, c)} }}")
         for d in g.objects(shape, SH.datatype):
-            check = f"isLiteral({v}) && datatype({v}) = {term(d)}"
+            typed = f"isLiteral({v}) && datatype({v}) = {term(d)}"
+            lexical = []
             if d in CASTABLE and d != XSD.string:
                 # an ill-formed literal fails the cast, and the error makes the whole test false
-                check += f" && COALESCE({term(d)}({v}) = {term(d)}({v}) || {term(d)}({v}) != {term(d)}({v}), false)"
+                lexical.append(f"COALESCE({term(d)}({v}) = {term(d)}({v}) || {term(d)}({v}) != {term(d)}({v}), false)")
             if isinstance(d, URIRef) and d in INTEGER_RANGES:
                 low, high = INTEGER_RANGES[d]
                 number = f"<{XSD.integer}>(STR({v}))"
-                check += f" && COALESCE({number} = {number}, false)"
-                check += f" && COALESCE({number} >= {low}, false)" if low is not None else ""
-                check += f" && COALESCE({number} <= {high}, false)" if high is not None else ""
+                lexical.append(f"COALESCE({number} = {number}, false)")
+                lexical += [f"COALESCE({number} >= {low}, false)"] if low is not None else []
+                lexical += [f"COALESCE({number} <= {high}, false)"] if high is not None else []
+            # the casts only under IF, once the datatype is right: Virtuoso evaluates both sides of
+            # && and a failed cast there (xsd:dateTime("January")) fails the whole query
+            check = f"IF({typed}, {' && '.join(lexical)}, false)" if lexical else typed
             yield value_test(SH.DatatypeConstraintComponent, f"!({check})")
         for kind in g.objects(shape, SH.nodeKind):
             test = {
@@ -635,9 +640,10 @@ class Compiler:
             if p is None:
                 raise ShapeError(shape, f"{component.fragment} needs a property shape")
             o = self._var()
-            yield value_test(
-                component, f"EXISTS {{ {f} {term(other)} {o} . FILTER (!COALESCE({v} {op} {o}, false)) }}"
-            )
+            test = f"EXISTS {{ {f} {term(other)} {o} . FILTER (!COALESCE({v} {op} {o}, false)) }}"
+            # a result for each pair of values that fails (SHACL 4.4.3): the other value is the row's key
+            pair = f"{f} {p} {v} . {f} {term(other)} ?key . FILTER (!COALESCE({v} {op} ?key, false))"
+            yield Constraint(component, test, per_value=True, top=None if nested else pair)
         if g.value(shape, SH.closed) == Literal(True):
             allowed = [
                 known

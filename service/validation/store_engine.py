@@ -32,6 +32,10 @@ class Violation:
     value: Identifier | None
     messages: tuple[Literal, ...]
     constraint: Node | None
+    # what else tells two results of one constraint apart when the fields above agree: a row's
+    # ?key (the language of sh:uniqueLang, the other value of sh:lessThan), the node above a
+    # nested property shape's focus node (SHACL validates the value nodes once per parent)
+    distinct: tuple[Identifier, ...] = ()
 
 
 def run(
@@ -67,7 +71,7 @@ def run(
         found = [
             v for part in pool.map(lambda checks: _run_shape(store, checks, timeout), todo) for v in part
         ]
-    return list(dict.fromkeys(found))  # a result is reported once, however many rows gave it
+    return found
 
 
 def _run_shape(store: Store, checks: list[Check], timeout: float | None) -> list[Violation]:
@@ -77,7 +81,7 @@ def _run_shape(store: Store, checks: list[Check], timeout: float | None) -> list
     if batched:
         branches = " UNION ".join(f"{{ {c.body} BIND ({i} AS ?check) }}" for i, c in enumerate(batched))
         rows = store.query(
-            hoist_prefixes(f"SELECT DISTINCT ?this ?value ?path ?key ?check WHERE {{ {branches} }}"),
+            hoist_prefixes(f"SELECT DISTINCT ?this ?value ?path ?key ?via ?check WHERE {{ {branches} }}"),
             timeout=timeout,
         )
         assert isinstance(rows, Rows)
@@ -171,6 +175,9 @@ def subclasses_in(store: Store) -> Callable[[Node], list[Node]]:
 
 
 def _violations(check: Check, rows: Rows) -> list[Violation]:
+    """A check's results, each once however many rows gave it; results of different checks are
+    kept apart even when they look alike (two sh:class constraints of one shape, a property shape
+    reached through two parent shapes: SHACL reports each)."""
     out = []
     for row in rows:
         focus = row.get("this")
@@ -183,12 +190,14 @@ def _violations(check: Check, rows: Rows) -> list[Violation]:
             path = row.get("path") or check.path
             value = row.get("value") if check.reports_value else None
         messages = tuple(_substitute(m, row) for m in check.messages)
+        distinct = tuple(row[k] for k in ("key", "via") if k in row) if check.constraint is None else ()
         out.append(
             Violation(
-                focus, check.shape, check.component, check.severity, path, value, messages, check.constraint
+                focus, check.shape, check.component, check.severity, path, value, messages, check.constraint,
+                distinct,
             )
-        )
-    return out
+        )  # fmt: skip
+    return list(dict.fromkeys(out))
 
 
 def _substitute(message: Literal, row: dict[str, Identifier]) -> Literal:
@@ -201,8 +210,11 @@ def _substitute(message: Literal, row: dict[str, Identifier]) -> Literal:
     return Literal(_PLACEHOLDER.sub(value, str(message)), lang=message.language)
 
 
-def report_graph(violations: list[Violation], shapes: Graph) -> Graph:
-    """The W3C SHACL validation report (SHACL 3.6) of the violations."""
+def report_graph(violations: list[Violation], shapes: Graph, store: Store | None = None) -> Graph:
+    """The W3C SHACL validation report (SHACL 3.6) of the violations. A blank focus node or value
+    comes with its triples from the store's data, as pySHACL gives them: a blank node's label means
+    nothing outside the store, its triples tell a reader which node it is (the W3C suite compares
+    reports so)."""
     g = Graph()
     g.bind("sh", SH)
     report = BNode()
@@ -220,6 +232,9 @@ def report_graph(violations: list[Violation], shapes: Graph) -> Graph:
             g.add((result, SH.sourceConstraint, v.constraint))
         if v.value is not None:
             g.add((result, SH.value, v.value))
+        if store is not None:
+            for node in (v.focus, v.value):
+                _copy_blank(store, node, g)
         if v.path is not None:
             g.add((result, SH.resultPath, v.path))
             _copy_path(shapes, v.path, g)
@@ -228,10 +243,40 @@ def report_graph(violations: list[Violation], shapes: Graph) -> Graph:
     return g
 
 
+def _copy_blank(store: Store, node: Node | None, into: Graph, seen: set[Node] | None = None) -> None:
+    """A blank node's triples (and those of the blank nodes they lead to) copied from the store.
+    Only the embedded store can name a blank node it gave out; a remote server's blank node labels
+    hold for one response, so its blank nodes stay bare."""
+    from ..store.embedded import EmbeddedStore, to_oxigraph, to_rdflib
+
+    seen = set() if seen is None else seen
+    if not isinstance(node, BNode) or node in seen or not isinstance(store, EmbeddedStore):
+        return
+    seen.add(node)
+    for quad in store._store.quads_for_pattern(to_oxigraph(node), None, None):
+        obj = to_rdflib(quad.object)
+        into.add((node, to_rdflib(quad.predicate), obj))
+        _copy_blank(store, obj, into, seen)
+
+
+_PATH_KINDS = (SH.inversePath, SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath, SH.alternativePath)
+
+
 def _copy_path(shapes: Graph, node: Node, into: Graph) -> None:
-    """A path given by blank nodes (sequence, inverse ...) copied from the shapes graph."""
+    """A path given by blank nodes (sequence, inverse ...) copied from the shapes graph: only the
+    triples the path was read from, in the compiler's order (a node that is a list is a sequence,
+    whatever else it says), so the report states the path that was followed."""
     if not isinstance(node, BNode):
         return
-    for p, o in shapes.predicate_objects(node):
-        into.add((node, p, o))
-        _copy_path(shapes, o, into)
+    if (node, RDF.first, None) in shapes:
+        for p in (RDF.first, RDF.rest):
+            for o in shapes.objects(node, p):
+                into.add((node, p, o))
+                _copy_path(shapes, o, into)
+        return
+    for p in _PATH_KINDS:
+        o = shapes.value(node, p)
+        if o is not None:
+            into.add((node, p, o))
+            _copy_path(shapes, o, into)
+            return
