@@ -35,10 +35,18 @@ Annex A control it checks and to an audit stage. Rules about dates are judged ag
 - **Stage 1**: the documented system is complete and approved and its processes are planned.
 - **Stage 2**: it runs - records exist, evidence is in date, audits and reviews have been held, corrective
   actions are effective. Stage 2 readiness includes every stage 1 rule.
-- **Dates.** Due on the as-of day is still in time; the day after is late. "In the last twelve months"
-  means from 365 days before the as-of day up to that day: a record dated later has not happened yet.
-  A date given only to the month (`xsd:gYearMonth`) counts as the month's first day. Deadlines
-  (`aims:reviewDue`, `aims:validUntil`, `aims:dueDate`, audit cycles) must be days.
+- **Dates.** Any date may be given to the day (`xsd:date`, or `xsd:dateTime`), the month
+  (`xsd:gYearMonth`) or the year (`xsd:gYear`). A "from" date (made, performed, approved, issued,
+  occurred, a cycle's start) counts from the start of its period; an "until" or "due" date
+  (`aims:validUntil`, `aims:reviewDue`, `aims:dueDate`, a cycle's end) lasts to the end of its period:
+  "valid until 2027-01" is current through 31 January 2027, "due 2026-10" is late from 1 November.
+  Due on the as-of day is still in time; the day after is late. "In the last twelve months" means from
+  365 days before the as-of day up to that day (a month counts from its first day): a record dated
+  later has not happened yet.
+- **Current evidence.** Evidence is current on the as-of day when it has not expired by then and was
+  not made after it (`%current` in service/queries.py: the one definition the rules, the named
+  queries, the traces and the OSCAL export all use). Evidence `aims:about` one AI system does not show
+  that a control works for another; evidence about the AIMS, or about nothing named, counts for all.
 - **Current documents.** A document is in force unless it is a draft (`aims:documentStatus aims:Draft`),
   superseded (`aims:Superseded`), or named by a newer version that is not a draft (`aims:supersedes`).
   Drafts and superseded documents are not checked and do not count.
@@ -46,7 +54,12 @@ Annex A control it checks and to an audit stage. Rules about dates are judged ag
   excludes it with a justification; an exclusion without one is a Violation.
 - **Verdicts.** A result counts against its requirement and against the control it is about (an SoA
   entry's, an implementation's, or a control missing from the SoA); the gap analysis and readiness are
-  drawn from these results (see the README, "How verdicts are reached").
+  drawn from these results (see the README, "How verdicts are reached"). Traces draw their verdict
+  from them too: a risk is *not covered* when a Violation sits on its chain, *accepted* when retained,
+  *covered* when every implementation has current evidence about its system and nothing on the chain
+  is even a Warning, *partly covered* otherwise, and *not applicable* when its system is out of scope;
+  each implementation on a chain is *evidenced*, *evidence about another system*, *expired*, *no
+  evidence* or *planned*.
 
 The examples are Turtle that conforms to the rule, read with these prefixes:
 """
@@ -178,7 +191,7 @@ def placeholders(catalogue: Graph) -> list[str]:
     ]
 
 
-# ---------------------------------------------------------------- life-cycle table (helper A's section)
+# ---------------------------------------------------------------- life-cycle table
 
 
 def lifecycle(g: Graph, catalogue: Graph) -> list[str]:

@@ -1,6 +1,7 @@
 """The `aims` command line. Thin: it parses arguments and calls the modules that do the work.
 
-Exit codes: 0 success, 1 the answer is "not conformant" (validate), 2 bad input or usage.
+Exit codes: 0 success, 1 the answer is no (validate: not conformant; readiness: not ready), 2 bad
+input or usage, told in one line on stderr (never a traceback or a library's log line).
 """
 
 from __future__ import annotations
@@ -365,7 +366,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             path = f" [{r.path.rsplit('#', 1)[-1]}]" if r.path else ""
             control = f" ({r.control_id})" if r.control_id and r.control_id != r.requirement_id else ""
             # what a person calls the thing, then where it is in the graph
-            about = " ".join(t for t in (r.id if r.id and r.id not in (r.label or "") else None, r.label) if t)
+            about = " ".join(
+                t for t in (r.id if r.id and r.id not in (r.label or "") else None, r.label) if t
+            )
             print(
                 f"  {r.severity:9s} {r.requirement_id or '-':8s} stage {r.stage}  {about or '(unnamed)'}{control}\n"
                 f"            {r.message}\n"
@@ -421,31 +424,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
             raise UsageError(str(e)) from None
     if args.format == "json":
         print(json.dumps(found.to_json(), indent=2))
-        return 0
-
-    def name(iri: object) -> str:
-        label = found.names.get(str(iri))
-        if label is None:
-            return str(iri)
-        return f"{label.id} {label.text}" if label.id and label.id not in label.text else label.text
-
-    def show(nodes: list[dict[str, object]], depth: int) -> None:
-        for node in nodes:
-            details = [
-                f"{k}: {name(v) if str(v) in found.names else ('yes' if v is True else 'no' if v is False else v)}"
-                for k, v in node.items()
-                if k != "iri" and v is not None and not isinstance(v, list)
-            ]
-            print("  " * depth + f"- {name(node['iri'])}" + (f"  ({'; '.join(details)})" if details else ""))
-            for k, v in node.items():
-                if isinstance(v, list) and v:
-                    print("  " * (depth + 1) + f"{k}:")
-                    show(v, depth + 2)  # type: ignore[arg-type]
-
-    print(f"{found.kind.title}: {name(found.top['iri'])}  (as of {found.as_of})")
-    for key, nodes in found.items.items():
-        print(f"{key}:")
-        show(nodes, 1)
+    else:
+        print("\n".join(found.text_lines()))
     return 0
 
 
@@ -515,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(p)
     p.add_argument("kind", choices=("risk", "control", "requirement", "system", "evidence"))
     p.add_argument(
-        "id", help="an IRI, an identifier, a label or a clause or control number (R01, CreditLens, 9.1, A.5.5)"
+        "id",
+        help="an IRI, an identifier, a label or a clause or control number (R01, CreditLens, 9.1, A.5.5)",
     )
     p.add_argument("--as-of", type=_date, help="the day evidence validity is judged on (default: today)")
     p.add_argument("--format", choices=("text", "json"), default="text")

@@ -86,10 +86,8 @@ _AIMS_QUERY = (
 ORDER BY ?aims ?organisation ?soa ?version"""
 )
 
-_EVIDENCE_QUERY = (
-    _PREFIXES
-    + queries.expand(
-        """SELECT ?implementation ?evidence ?generatedAt ?validUntil ?current WHERE {
+_EVIDENCE_QUERY = _PREFIXES + queries.expand(
+    """SELECT ?implementation ?evidence ?generatedAt ?validUntil ?current WHERE {
   ?implementation a aims:ControlImplementation .
   ?evidence aims:supports ?implementation .
   OPTIONAL { ?evidence prov:generatedAtTime ?generatedAt }
@@ -97,7 +95,6 @@ _EVIDENCE_QUERY = (
   BIND (%current(?validUntil, ?generatedAt) AS ?current)
 }
 ORDER BY ?implementation ?evidence ?generatedAt ?validUntil"""
-    )
 )
 
 # Implementation owners: whether each is an organisation or a role rather than a person, and the

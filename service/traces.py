@@ -44,10 +44,22 @@ VALID, NOT_YET_VALID, ABOUT_ANOTHER_SYSTEM = "valid", "not yet valid", "about an
 TONES = {
     **dict.fromkeys((COVERED, reports.MET, VALID, EVIDENCED, ACCEPTED), "good"),
     **dict.fromkeys((PARTLY_COVERED, reports.PARTLY, PLANNED, NOT_YET_VALID), "warn"),
-    **dict.fromkeys((NOT_COVERED, reports.NOT_MET, EXPIRED, NO_EVIDENCE, ANOTHER_SYSTEM, ABOUT_ANOTHER_SYSTEM), "bad"),
+    **dict.fromkeys(
+        (NOT_COVERED, reports.NOT_MET, EXPIRED, NO_EVIDENCE, ANOTHER_SYSTEM, ABOUT_ANOTHER_SYSTEM), "bad"
+    ),
     **dict.fromkeys((NOT_APPLICABLE, reports.NOT_ASSESSED), "neutral"),
 }
-VERDICTS = (COVERED, PARTLY_COVERED, NOT_COVERED, ACCEPTED, NOT_APPLICABLE, *reports.STATUSES, VALID, EXPIRED, NOT_YET_VALID)
+VERDICTS = (
+    COVERED,
+    PARTLY_COVERED,
+    NOT_COVERED,
+    ACCEPTED,
+    NOT_APPLICABLE,
+    *reports.STATUSES,
+    VALID,
+    EXPIRED,
+    NOT_YET_VALID,
+)
 
 
 @dataclass(frozen=True)
@@ -288,8 +300,15 @@ class Trace:
                 return _text(iri)
             return f"{label.id} {label.text}" if label.id and label.id not in label.text else label.text
 
-        lines = [f"{self.kind.title}: {name(self.top['iri'])}", f"Verdict: {self.verdict} (as of {self.as_of})"]
-        facts = [f"{heading(k)}: {name(v)}" for k, v in self.top.items() if k not in ("iri", "verdict") and v is not None]
+        lines = [
+            f"{self.kind.title}: {name(self.top['iri'])}",
+            f"Verdict: {self.verdict} (as of {self.as_of})",
+        ]
+        facts = [
+            f"{heading(k)}: {name(v)}"
+            for k, v in self.top.items()
+            if k not in ("iri", "verdict") and v is not None
+        ]
         lines += [f"  {fact}" for fact in facts]
 
         def show(nodes: list[dict[str, Any]], depth: int) -> None:
@@ -300,9 +319,15 @@ class Trace:
                     for k, v in node.items()
                     if k not in ("iri", "verdict", "unexpired") and v is not None and not isinstance(v, list)
                 ]
-                lines.append("  " * depth + f"- {name(node['iri'])}{verdict}" + (f" ({'; '.join(attrs)})" if attrs else ""))
+                lines.append(
+                    "  " * depth
+                    + f"- {name(node['iri'])}{verdict}"
+                    + (f" ({'; '.join(attrs)})" if attrs else "")
+                )
                 for gap in self.gaps_on(node["iri"]):
-                    lines.append("  " * (depth + 1) + f"! {gap.severity} {gap.requirement or ''}: {gap.message}")
+                    lines.append(
+                        "  " * (depth + 1) + f"! {gap.severity} {gap.requirement or ''}: {gap.message}"
+                    )
                 for key, value in node.items():
                     if isinstance(value, list) and value:
                         lines.append("  " * (depth + 1) + f"{heading(key)}:")
@@ -416,10 +441,14 @@ def trace(
         # as its value is about something else: another risk relying on the same evidence)
         if r.focus in nodes or (kind in ("control", "requirement") and str(iri) in r.against)
     ]
-    systems = _systems(store, {str(n.get("about")) for n in _walk(items) if n.get("about")} | {str(top.get("about"))})
+    systems = _systems(
+        store, {str(n.get("about")) for n in _walk(items) if n.get("about")} | {str(top.get("about"))}
+    )
     names = labels(
         store,
-        nodes | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)} | {r.focus for r in found if not r.focus.startswith("_:")},
+        nodes
+        | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)}
+        | {r.focus for r in found if not r.focus.startswith("_:")},
     )
     gaps = [_gap(r, names) for r in found]
     own_system = str(iri) if kind == "system" else top.get("system")

@@ -230,7 +230,7 @@ def test_trace_by_identifier(capsys: pytest.CaptureFixture[str]) -> None:
     files = [arg for path in EXAMPLE_FILES for arg in ("--file", str(path))]
     code, out, _ = run(capsys, "trace", "risk", "R01", "--as-of", "2026-11-20", *files)
     assert code == 0 and out.startswith("Risk: R01 Scores disadvantage a protected group")
-    assert "Fairness test report for scoring model v4" in out and "valid: yes" in out
+    assert "Fairness test report for scoring model v4" in out and "Valid: yes" in out
     code, _, err = run(capsys, "trace", "risk", "R99", *files)
     assert code == 2 and "R99" in err and len(err.strip().splitlines()) == 1
 
@@ -341,6 +341,12 @@ def test_trace_takes_files_like_validate(capsys: pytest.CaptureFixture[str]) -> 
     as the older `--file F` spelling (risks.ttl: R01 is "Scores disadvantage a protected group")."""
     code, out, _ = run(capsys, "trace", "risk", "R01", "--as-of", "2026-11-20", *FILES)
     assert code == 0 and out.startswith("Risk: R01 Scores disadvantage a protected group")
+    # issue 17: R01's A.7.4 implementation has no evidence, so the risk is not covered, and the
+    # FraudGuard report reached through the shared A.6.2.4 implementation is about another system
+    lines = out.splitlines()
+    assert "Verdict: not covered (as of 2026-11-20)" in lines
+    assert any("Data quality checks" in line and "[no evidence]" in line for line in lines)
+    assert any("for FraudGuard [about another system]" in line for line in lines)
     older = [arg for path in FILES for arg in ("--file", path)]
     assert run(capsys, "trace", "risk", "R01", "--as-of", "2026-11-20", *older) == (0, out, "")
     code, _, err = run(capsys, "trace", "risk", "R99", *FILES)

@@ -41,5 +41,7 @@ def test_each_result_names_its_thing_and_keeps_the_term_apart(report: validation
     g7 = next(r for r in report.results if r.focus == EX + "risk-12" and r.requirement_id == "6.1.2")
     assert (g7.id, g7.label) == ("R12", "False positives block legitimate customers' payments")
     assert g7.path == "https://w3id.org/aims#owner"
-    assert "'Risks and treatments'" in g7.message and "'Owner'" in g7.message  # the workbook's sheet and column
+    assert (
+        "'Risks and treatments'" in g7.message and "'Owner'" in g7.message
+    )  # the workbook's sheet and column
     assert all(r.label for r in report.results if not r.focus.startswith("_:"))

@@ -332,7 +332,12 @@ def test_ontology_term_follows_blank_nodes(client) -> None:  # type: ignore[no-u
     # ontology/aims-core.ttl line 189: aims:DateOrMonth owl:equivalentClass [ owl:unionOf ( ... ) ]
     g = _served(client, "/ontology/DateOrMonth", "application/n-triples")
     union = g.value(g.value(URIRef(AIMS_IRI + "DateOrMonth"), OWL.equivalentClass), OWL.unionOf)
-    assert list(Collection(g, union)) == [rdfns.XSD.date, rdfns.XSD.gYearMonth, rdfns.XSD.gYear, rdfns.XSD.dateTime]
+    assert list(Collection(g, union)) == [
+        rdfns.XSD.date,
+        rdfns.XSD.gYearMonth,
+        rdfns.XSD.gYear,
+        rdfns.XSD.dateTime,
+    ]
 
 
 def test_ontology_term_in_a_browser_is_a_303_to_its_anchor(client) -> None:  # type: ignore[no-untyped-def]

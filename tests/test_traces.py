@@ -76,7 +76,9 @@ def test_r01_is_not_covered_and_says_why(example_store: Store, report: validatio
     assert not [g for g in found.gaps if g.about == EX + "risk-13"]  # FraudGuard's own risk is not R01's
 
 
-def test_control_trace_carries_findings_and_corrective_actions(example_store: Store, report: validation.Report) -> None:
+def test_control_trace_carries_findings_and_corrective_actions(
+    example_store: Store, report: validation.Report
+) -> None:
     # controls.ttl: impl-A6-2-6's only evidence expired on 2026-06-30 (G3); audit.ttl: NC1, a major
     # nonconformity against A.6.2.6, open, with corrective action ca-1 in progress, due 2026-09-30.
     iri = traces.resolve(example_store, "control", "A.6.2.6")
@@ -171,7 +173,9 @@ CURRENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("until", "made", "current", "why"), CURRENT_CASES, ids=[c[3] for c in CURRENT_CASES])
+@pytest.mark.parametrize(
+    ("until", "made", "current", "why"), CURRENT_CASES, ids=[c[3] for c in CURRENT_CASES]
+)
 def test_current_evidence_at_every_precision(
     example_store: Store, until: Literal | None, made: Literal | None, current: bool, why: str
 ) -> None:

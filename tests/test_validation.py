@@ -122,7 +122,14 @@ def test_system_filter(example: Graph) -> None:
     assert {r.focus for r in fraud.results} == {
         EX + x
         for x in (
-            "fraud-detector", "risk-12", "risk-13", "risk-14", "finding-1", "ca-1", "impl-A6-2-6", "impl-A7-4"
+            "fraud-detector",
+            "risk-12",
+            "risk-13",
+            "risk-14",
+            "finding-1",
+            "ca-1",
+            "impl-A6-2-6",
+            "impl-A7-4",
         )
     }
     in_graph = set(fraud.graph.subjects(RDF.type, SH.ValidationResult))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property, lru_cache
 
@@ -376,7 +376,9 @@ def validate(
     results = _results(store, shapes, found)
     conforms = not any(r.severity == "Violation" for r in results)
     assess = (lambda: assessed_requirements(store, shapes, rules, scope)) if builtin else frozenset
-    make_graph = (lambda: store_engine.report_graph(found, shapes, store)) if graph is None else (lambda: graph)
+    make_graph = (
+        (lambda: store_engine.report_graph(found, shapes, store)) if graph is None else (lambda: graph)
+    )
     return Report(conforms, as_of, results, make_graph, stage, assess)
 
 
@@ -395,7 +397,8 @@ def _as_store(source: Store | Graph, catalogue: bool) -> Store:
 _IRI = re.compile(r"https?://[^\s<>\"{}|\\^`]*[^\s<>\"{}|\\^`.,;:)]")  # trailing punctuation is the text's
 
 
-def _iris_in(messages: list[Node]) -> list[URIRef]:
+def _iris_in(messages: Sequence[Node]) -> list[URIRef]:
+    """The IRIs a rule put into the result's message (the first message is the one shown)."""
     return [URIRef(m) for text in messages[:1] for m in _IRI.findall(str(text))]
 
 
@@ -435,7 +438,9 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
             stage,
         )
 
-    named = labels(store, {str(n) for v in found for n in (v.focus, *_iris_in(v.messages)) if isinstance(n, URIRef)})
+    named = labels(
+        store, {str(n) for v in found for n in (v.focus, *_iris_in(v.messages)) if isinstance(n, URIRef)}
+    )
     for v in found:
         shape, via, checks, stage = rule_of(v.shape)
         reported: list[Node] = [*facts.objects(v.focus, via)] if isinstance(via, URIRef) else []

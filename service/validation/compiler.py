@@ -500,7 +500,9 @@ class Compiler:
             lexical = []
             if d in CASTABLE and d != XSD.string:
                 # an ill-formed literal fails the cast, and the error makes the whole test false
-                lexical.append(f"COALESCE({term(d)}({v}) = {term(d)}({v}) || {term(d)}({v}) != {term(d)}({v}), false)")
+                lexical.append(
+                    f"COALESCE({term(d)}({v}) = {term(d)}({v}) || {term(d)}({v}) != {term(d)}({v}), false)"
+                )
             if isinstance(d, URIRef) and d in INTEGER_RANGES:
                 low, high = INTEGER_RANGES[d]
                 number = f"<{XSD.integer}>(STR({v}))"

@@ -247,13 +247,15 @@ def _copy_blank(store: Store, node: Node | None, into: Graph, seen: set[Node] | 
     """A blank node's triples (and those of the blank nodes they lead to) copied from the store.
     Only the embedded store can name a blank node it gave out; a remote server's blank node labels
     hold for one response, so its blank nodes stay bare."""
-    from ..store.embedded import EmbeddedStore, to_oxigraph, to_rdflib
+    import pyoxigraph as ox
+
+    from ..store.embedded import EmbeddedStore, to_rdflib
 
     seen = set() if seen is None else seen
     if not isinstance(node, BNode) or node in seen or not isinstance(store, EmbeddedStore):
         return
     seen.add(node)
-    for quad in store._store.quads_for_pattern(to_oxigraph(node), None, None):
+    for quad in store._store.quads_for_pattern(ox.BlankNode(str(node)), None, None):
         obj = to_rdflib(quad.object)
         into.add((node, to_rdflib(quad.predicate), obj))
         _copy_blank(store, obj, into, seen)
@@ -275,8 +277,8 @@ def _copy_path(shapes: Graph, node: Node, into: Graph) -> None:
                 _copy_path(shapes, o, into)
         return
     for p in _PATH_KINDS:
-        o = shapes.value(node, p)
-        if o is not None:
-            into.add((node, p, o))
-            _copy_path(shapes, o, into)
+        inner = shapes.value(node, p)
+        if inner is not None:
+            into.add((node, p, inner))
+            _copy_path(shapes, inner, into)
             return
