@@ -20,6 +20,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     query_timeout: float = 30.0  # seconds
+    query_memory_mb: int = 2048  # address space of each query process (RLIMIT_AS); 0: no limit
     max_body_bytes: int = 50 * 1024 * 1024
     tokens: str | None = None  # "TOKEN=role,TOKEN=role" (roles: reader, editor, admin)
     tokens_file: Path | None = None  # JSON object {"TOKEN": "role"}; kept out of the environment

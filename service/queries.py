@@ -39,42 +39,74 @@ class QueryError(ValueError):
     """A named query or its parameters are wrong (unknown name, bad value, syntax error)."""
 
 
-# Definitions written once and used by the named queries and the rules alike: `%name(?a, ?b)` in a
-# query or a rule's SPARQL is replaced by the definition with its variables filled in (our own
-# text, never user input). Left unexpanded, `%` is a syntax error, so a typo fails loudly.
+# Definitions written once and used by the named queries and the rules alike: `%name(?a, ...)` in
+# a query or a rule's SPARQL is replaced by the definition with its variables filled in (our own
+# text, never user input); a definition may use others. Left unexpanded, `%` is a syntax error,
+# so a typo fails loudly. Each is one parenthesised expression (`!%passed(?d)` must parse),
+# but %content and %currentevidence are graph patterns.
+# $asOf is the day judged on, $lookbackStart the day twelve months before.
+#
+# Dates may be given to the day (xsd:date, xsd:dateTime), the month (xsd:gYearMonth) or the year
+# (xsd:gYear). A "from" date (made, performed, approved, issued) counts from the start of its
+# period, an "until" or "due" date to its end: each is compared with the day cut to its own
+# precision, so no month's end is ever computed. An unbound date reads as "": it has not passed
+# and has begun. !(a < b), not a >= b: Virtuoso 7.2 drops rows on >= and <= between dates, and
+# COALESCE, not BOUND: Virtuoso evaluates both sides of && and fails on STRLEN of an unbound value.
+_DAY = 'SUBSTR(STR(COALESCE({0}, "")), 1, 10)'
+_TRIMMED = 'REPLACE(STR({0}), "^\\\\s+|[\\\\s.!]+$", "")'
 DEFINITIONS = {
-    # Evidence is current on the day $asOf when it has not expired by then and was not made after
-    # it. ?until is its aims:validUntil and ?made its prov:generatedAtTime (either may be unbound).
-    # Dates may be given to the day, the month or the year: "valid until 2027-01" lasts to the end
-    # of January and "made in 2026-12" counts from the month's first day, so each is compared with
-    # the day cut to its own precision. !(a < b), not a >= b: Virtuoso 7.2 drops rows on >= and <=.
-    "current": (
-        "(!({u} < SUBSTR(STR($asOf), 1, STRLEN({u}))) && !(SUBSTR(STR($asOf), 1, STRLEN({m})) < {m}))".format(
-            # an unbound date reads as "", which is neither expired nor in the future (COALESCE, not
-            # BOUND: Virtuoso evaluates both sides of && and fails on STRLEN of an unbound value)
-            u='SUBSTR(STR(COALESCE({until}, "")), 1, 10)',
-            m='SUBSTR(STR(COALESCE({made}, "")), 1, 10)',
-        )
+    # an until or due date that has passed by $asOf (due on the day itself is still in time)
+    "passed": "({d} < SUBSTR(STR($asOf), 1, STRLEN({d})))".format(d=_DAY.format("{date}")),
+    # a from date that has come by $asOf (made on the day itself has)
+    "begun": "(!(SUBSTR(STR($asOf), 1, STRLEN({d})) < {d}))".format(d=_DAY.format("{date}")),
+    # the first day of a date's period, as text (a year's 1 January, a month's first day)
+    "start": (
+        '(IF(STRLEN({d}) = 4, CONCAT({d}, "-01-01"), IF(STRLEN({d}) = 7, CONCAT({d}, "-01"), {d})))'
+    ).format(d=_DAY.format("{date}")),
+    # a from date in the twelve months up to $asOf, its period counted from its start
+    "recent": "(%begun({date}) && !(%start({date}) < STR($lookbackStart)))",
+    # evidence current on $asOf: not expired by then (?until, its aims:validUntil), and not made
+    # after it (?made, its prov:generatedAtTime)
+    "current": "(!%passed({until}) && %begun({made}))",
+    # the same as a graph pattern on the evidence item itself, for rules (Virtuoso cannot compile
+    # OPTIONAL inside the FILTER EXISTS where rules test it)
+    "currentevidence": (
+        "FILTER NOT EXISTS { {evidence} <https://w3id.org/aims#validUntil> ?until . FILTER (%passed(?until)) }"
+        " FILTER NOT EXISTS { {evidence} <http://www.w3.org/ns/prov#generatedAtTime> ?made . FILTER (!%begun(?made)) }"
     ),
+    # a text that says something: not blank, and not a placeholder of the vocabulary's list
+    # (aims:PlaceholderText), compared ignoring case and surrounding spaces, dots and "!". A graph
+    # pattern (two filters), not an expression: Virtuoso cannot compile NOT EXISTS inside && there
+    "content": (
+        "FILTER (STRLEN({t}) > 0) FILTER NOT EXISTS {{ <https://w3id.org/aims#PlaceholderText>"
+        " <https://w3id.org/aims#placeholder> ?placeholder . FILTER (LCASE({t}) = ?placeholder) }}"
+    ).format(t=_TRIMMED.format("{text}")),
 }
-_USE = re.compile(r"%(?P<name>[a-z]+)\((?P<args>[^()]*)\)")
+_USE = re.compile(r"%(?P<name>[a-z]+)\((?P<args>[^()%]*)\)")
+_SLOT = re.compile(r"\{(\w+)\}")  # a variable's place in a definition
 
 
 def expand(text: str) -> str:
-    """`text` with every `%name(?a, ?b)` replaced by its definition (DEFINITIONS)."""
+    """`text` with every `%name(?a, ...)` replaced by its definition (DEFINITIONS)."""
 
     def one(m: re.Match[str]) -> str:
         name = m["name"]
         if name not in DEFINITIONS:
             raise QueryError(f"no definition %{name}; known: {', '.join(sorted(DEFINITIONS))}")
         definition = DEFINITIONS[name]
-        names = re.findall(r"{(\w+)}", definition)
+        names = list(dict.fromkeys(_SLOT.findall(definition)))
         args = [a.strip() for a in m["args"].split(",")]
-        if len(args) != len(dict.fromkeys(names)):
-            raise QueryError(f"%{name} takes {len(dict.fromkeys(names))} variables, not {m['args']!r}")
-        return definition.format(**dict(zip(dict.fromkeys(names), args, strict=True)))
+        if len(args) != len(names):
+            raise QueryError(f"%{name} takes {len(names)} variables, not {m['args']!r}")
+        given = dict(zip(names, args, strict=True))
+        return _SLOT.sub(lambda slot: given[slot[1]], definition)
 
-    return _USE.sub(one, text)
+    for _ in range(5):  # definitions use definitions, a few levels deep
+        expanded = _USE.sub(one, text)
+        if expanded == text:
+            return text
+        text = expanded
+    raise QueryError("definitions nest too deep")
 
 
 @dataclass(frozen=True)

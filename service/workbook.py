@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from io import BytesIO
 from typing import Any
-from zipfile import BadZipFile, ZipFile
+from xml.parsers import expat
+from zipfile import ZIP_DEFLATED, ZIP_STORED, BadZipFile, ZipFile, ZipInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
@@ -825,7 +826,19 @@ _MONTH = re.compile(r"\d{4}-(\d\d)")
 _DATETIME = re.compile(r"-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 
 
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # a workbook's XML, unzipped: far beyond any real register
+# What a workbook may hold, checked on its zip before openpyxl reads any of it: openpyxl trusts
+# what the parts say (a sheet's size, its last cell) and keeps what it reads in memory. The bench's
+# organisation of 1,000 AI systems exports to 16.6 MB of XML in all, its largest sheet 4.3 MB with
+# 5,002 rows: these leave three to ten times that, and refuse a bomb (a 13 MB file of a 167 MB
+# sheet, one cell at XFD1048576) before anything is unpacked.
+MAX_PARTS = 1_000  # files in the zip; the template has about 40
+MAX_PART_BYTES = 20 * 1024 * 1024  # one part unpacked, as the zip declares it (zipfile stops there)
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # all parts unpacked
+MAX_ROWS = 50_000  # the last row a sheet may name (its claimed dimension is not read)
+MAX_COLUMNS = 256  # the last column (IV, the old .xls width); the template has under 40
+_CHUNK = 1 << 20
+_CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})")
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships id"
 
 
 def read(data: bytes, base: str) -> Graph:
@@ -833,17 +846,175 @@ def read(data: bytes, base: str) -> Graph:
     graph). A row's IRI is its IRI cell, else `base` + its kind + its ID."""
     try:
         check_iri(base)
-        with ZipFile(BytesIO(data)) as archive:  # an XLSX is a zip: its unpacked size is bounded first
-            unpacked = sum(member.file_size for member in archive.infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise WorkbookError(
-                [Problem("", None, "", "", f"{unpacked:,} bytes unpacked", f"at most {MAX_UNPACKED_BYTES:,}")]
-            )
-        wb = load_workbook(BytesIO(data), data_only=True)
     except StoreError:
         raise WorkbookError([Problem("", None, "", "", base, "an absolute IRI as the base")]) from None
-    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
+    check_archive(data)
+    try:
+        # read-only: rows are streamed, not kept, and nothing a sheet claims is expanded
+        wb = _openpyxl(lambda: load_workbook(BytesIO(data), read_only=True, data_only=True))
+        try:
+            return _read(wb, base)
+        finally:
+            wb.close()
+    except (BadZipFile, OSError) as e:
         raise WorkbookError([Problem("", None, "", "", None, f"an XLSX workbook ({e})")]) from None
+
+
+def _openpyxl(call: Any) -> Any:
+    """`call()` of openpyxl on a checked archive; whatever it raises on a part it cannot make sense
+    of (KeyError, TypeError, ValueError... there is no one class) is a WorkbookError."""
+    try:
+        return call()
+    except Exception as e:  # noqa: BLE001 - openpyxl's errors on malformed parts have no common class
+        detail = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise WorkbookError(
+            [Problem("", None, "", "", None, f"an XLSX workbook openpyxl can read ({detail})")]
+        ) from None
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse, before openpyxl reads it, a workbook it could not read safely or at all: too many
+    or too large parts, a compression method other than stored or deflate (what spreadsheet
+    programs write), encryption, a corrupt or truncated stream, XML that is not well formed or has
+    a DTD (entities could expand without bound, as for RDF/XML), a sheet naming a row or column
+    beyond MAX_ROWS or MAX_COLUMNS. WorkbookError names the part, or the sheet."""
+
+    def refuse(found: str | None, expected: str, sheet: str = "") -> None:
+        raise WorkbookError([Problem(sheet, None, "", "", found, expected)])
+
+    if data.count(b"PK\x01\x02") > MAX_PARTS:  # central directory entries, counted before zipfile lists them
+        refuse(f"more than {MAX_PARTS:,} parts", f"at most {MAX_PARTS:,} parts")
+    try:
+        with ZipFile(BytesIO(data)) as archive:
+            members = archive.infolist()
+            for m in members:
+                if m.compress_type not in (ZIP_STORED, ZIP_DEFLATED):
+                    refuse(f"{m.filename}: compression method {m.compress_type}", "stored or deflated parts")
+                if m.flag_bits & 0x1:
+                    refuse(f"{m.filename}: encrypted", "parts that are not encrypted")
+                if m.file_size > MAX_PART_BYTES:
+                    refuse(
+                        f"{m.filename}: {m.file_size:,} bytes unpacked",
+                        f"at most {MAX_PART_BYTES:,} bytes in one part",
+                    )
+            total = sum(m.file_size for m in members)
+            if total > MAX_UNPACKED_BYTES:
+                refuse(f"{total:,} bytes unpacked", f"at most {MAX_UNPACKED_BYTES:,} bytes in all parts")
+            sheets: dict[str, str] = {}  # relationship id -> sheet title, from the workbook part
+            targets: dict[str, dict[str, str]] = {}  # rels part -> relationship id -> part
+            beyond: dict[str, tuple[str, str]] = {}  # sheet part -> what it names beyond the limits
+            for m in members:
+                if not m.filename.lower().endswith(".vml"):  # openpyxl never parses VML, which may be loose
+                    _check_part(archive, m, sheets, targets, beyond)
+    except WorkbookError:
+        raise
+    except (BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError, zlib.error) as e:
+        refuse(None, f"an XLSX workbook ({e or type(e).__name__})")
+    if beyond:
+        titles = {
+            part: sheets[rid] for rels in targets.values() for rid, part in rels.items() if rid in sheets
+        }
+        part, (found, expected) = next(iter(beyond.items()))
+        refuse(found, expected, titles.get(part, part))
+
+
+def _check_part(
+    archive: ZipFile, member: ZipInfo, sheets: dict[str, str], targets: dict[str, dict[str, str]],
+    beyond: dict[str, tuple[str, str]],
+) -> None:  # fmt: skip
+    """One part of the zip read through expat, unpacked a chunk at a time (so a corrupt stream
+    and a wrong checksum are found here too); what the workbook and rels parts say is gathered."""
+    name = member.filename
+    folder, _, file = name.rpartition("/")
+    owner = f"{folder.removesuffix('_rels').rstrip('/')}/{file.removesuffix('.rels')}".lstrip("/")
+    parser = expat.ParserCreate(namespace_separator=" ")
+    state = {"root": "", "row": 0, "column": 0, "stop": False}
+
+    def dtd(*_: Any) -> None:
+        raise WorkbookError([Problem("", None, "", "", f"{name}: a DTD (<!DOCTYPE>) or entity declaration",
+                                     "XML without a DTD: entities could expand without bound")])  # fmt: skip
+
+    def too_far(row: int, column: int, what: str) -> None:
+        if row > MAX_ROWS or column > MAX_COLUMNS:
+            last = get_column_letter(MAX_COLUMNS)
+            beyond.setdefault(
+                name, (what, f"nothing beyond row {MAX_ROWS:,} or column {last} ({last}{MAX_ROWS})")
+            )
+            state["stop"] = True
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        local = tag.rpartition(" ")[2]
+        if not state["root"]:
+            state["root"] = local
+        root = state["root"]
+        if root == "workbook" and local == "sheet" and _RELS in attrs:
+            sheets[attrs[_RELS]] = attrs.get("name", "")
+        elif root == "Relationships" and local == "Relationship" and "Id" in attrs and "Target" in attrs:
+            target = attrs["Target"]
+            base = owner.rpartition("/")[0]
+            part = target.lstrip("/") if target.startswith("/") else f"{base}/{target}".lstrip("/")
+            targets.setdefault(name, {})[attrs["Id"]] = _normal(part)
+        elif root != "worksheet":
+            return
+        elif local == "mergeCell":  # openpyxl makes a cell for each cell merged (the dimension it ignores)
+            for ref in attrs.get("ref", "").split(":"):
+                if cell := _CELL.fullmatch(ref):
+                    too_far(int(cell[2]), _column(cell[1]), f"cells merged over {attrs['ref']}")
+        elif local == "row":
+            state["row"] = int(attrs["r"]) if attrs.get("r", "").isdigit() else state["row"] + 1
+            state["column"] = 0
+            too_far(state["row"], 0, f"row {state['row']:,}")
+        elif local == "c":
+            cell = _CELL.fullmatch(attrs.get("r", ""))
+            state["column"] = _column(cell[1]) if cell else state["column"] + 1
+            too_far(
+                int(cell[2]) if cell else state["row"],
+                state["column"],
+                f"a cell at {attrs.get('r') or 'column ' + str(state['column'])}",
+            )
+
+    parser.StartDoctypeDeclHandler = dtd
+    parser.EntityDeclHandler = dtd
+    parser.StartElementHandler = start
+    try:
+        with archive.open(member) as stream:
+            chunk = stream.read(_CHUNK)
+            if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and not chunk.startswith(
+                (b"\xff\xfe", b"\xfe\xff")
+            ):
+                while stream.read(
+                    _CHUNK
+                ):  # not XML (an image, printer settings): its stream is still checked
+                    pass
+                return
+            while chunk and not state["stop"]:
+                parser.Parse(chunk, False)
+                chunk = stream.read(_CHUNK)
+            if not state["stop"]:
+                parser.Parse(b"", True)
+    except expat.ExpatError as e:
+        raise WorkbookError([Problem("", None, "", "", f"{name}, line {e.lineno}", f"well-formed XML ({expat.ErrorString(e.code)})")]) from None  # fmt: skip
+
+
+def _column(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _normal(part: str) -> str:
+    """A part's name with ./ and ../ resolved, as the zip lists it."""
+    out: list[str] = []
+    for piece in part.split("/"):
+        if piece == "..":
+            out = out[:-1]
+        elif piece not in ("", "."):
+            out.append(piece)
+    return "/".join(out)
+
+
+def _read(wb: Any, base: str) -> Graph:
     problems: list[Problem] = []
     links: dict[str, _Row] = {}  # rows other rows can name, by ID
     soa: dict[str, _Row] = {}  # SoA rows, by control
@@ -886,13 +1057,16 @@ def _rows(wb: Any, base: str, problems: list[Problem]) -> Iterator[_Row]:
             problems.append(Problem(sheet.title, None, "", "", None, "a sheet with this name"))
             continue
         ws = wb[sheet.title]
-        found = {_text(c.value).lower(): c.column for c in ws[1] if c.value is not None}
+        ws.reset_dimensions()  # the rows the sheet holds, not the range it claims
+        head = next(_values(ws, 1, MAX_COLUMNS), ())
+        found = {_text(v).lower(): i for i, v in enumerate(head, 1) if v is not None}
         place = {col.heading: found.get(col.heading.lower()) for col in columns(sheet)}
         for heading in (h for h, i in place.items() if i is None):
             problems.append(Problem(sheet.title, 1, heading, "", None, f"a column headed {heading!r}"))
         if any(place[h] is None for h in (sheet.key, "Kind") if h in place):
             continue  # rows cannot be told apart; without another column they still can (for their links)
-        for number, values in enumerate(ws.iter_rows(min_row=FIRST_ROW, values_only=True), FIRST_ROW):
+        last = max((i for i in place.values() if i), default=1)  # only the columns read are unpacked
+        for number, values in enumerate(_values(ws, FIRST_ROW, last), FIRST_ROW):
             cells = {
                 h: (
                     _clean(values[i - 1]) if i and i <= len(values) else None,
@@ -906,6 +1080,13 @@ def _rows(wb: Any, base: str, problems: list[Problem]) -> Iterator[_Row]:
             row = _row(sheet, number, cells, base, problems)
             if row is not None:
                 yield row
+
+
+def _values(ws: Any, first: int, last_column: int) -> Iterator[tuple[Any, ...]]:
+    """A sheet's rows from `first` on as values, columns A to `last_column`, read by openpyxl."""
+    rows = ws.iter_rows(min_row=first, max_col=last_column, values_only=True)
+    while (values := _openpyxl(lambda: next(rows, None))) is not None:
+        yield values
 
 
 def _row(

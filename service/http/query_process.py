@@ -8,10 +8,17 @@ At most `MAX_RUNNING` such processes run at once; a query that finds them all bu
 503 with Retry-After at once, so a flood of slow queries costs a bounded share of the machine and
 never holds requests in a queue.
 
+The text is read there too: rdflib's parse and the checks made on it (SERVICE, LOAD, reserved
+graphs) run in the query process, under the same time limit and with no lock shared with other
+requests, and each query process has a memory limit (RLIMIT_AS) past which it fails alone. A
+parser that crashes or runs out of memory costs that process only: the answer is 503.
+
 Updates must write the store this process holds, so they cannot run in another. Each operation's
 WHERE is first counted in a query process under the same time limit (`check_update`): one past
 the limit is stopped there and the update refused before it starts, and the count bounds what
-its INSERT template can add. The update itself then runs on one writer thread that has left the
+its INSERT template can add. That process also has Oxigraph read the update (run on an empty
+store in memory), so text that would crash its parser crashes there, not in the writer thread.
+The update itself then runs on one writer thread that has left the
 network (a network namespace of its own), so LOAD and SERVICE fail in the engine that runs them."""
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from __future__ import annotations
 import ctypes
 import logging
 import multiprocessing
+import resource
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +47,7 @@ from ..store.base import (
     StoreError,
     where_clauses,
 )
+from .errors import Problem
 
 log = logging.getLogger("aims.query")
 MAX_RUNNING = 4
@@ -59,13 +69,18 @@ class FederatedQuery(StoreError):
     """The query tried to reach another host (SERVICE): the query process has no network."""
 
 
+class OutOfMemory(StoreError):
+    """The query process went past its memory limit, or its engine crashed, and ended."""
+
+
 def _ctx() -> Any:
     global _context
     if _context is None:
         # forkserver: children fork from a clean server that has already imported the store code
         _context = multiprocessing.get_context("forkserver")
         package = __name__.rsplit(".", 2)[0]  # aims_graph when installed, service in a checkout
-        _context.set_forkserver_preload([f"{package}.store.embedded"])
+        # the checks (rdflib's SPARQL grammar, built on import) are read in the children too
+        _context.set_forkserver_preload([f"{package}.store.embedded", f"{package}.http.sparql"])
     return _context
 
 
@@ -99,11 +114,30 @@ def update(store: Store, sparql: str) -> None:
     _writer.submit(store.update, sparql).result()
 
 
-def check_update(path: Path, sparql: str, operations: list[Any], timeout: float) -> None:
-    """Count the solutions of each WHERE of the update (`operations`: rdflib's algebra of it) in
-    a query process: QueryTimeout when that runs past `timeout` in all, InputRefused when an
-    INSERT template would add more triples than a request may. Each WHERE is counted against the
-    store as the request finds it (not after the operations before it in the same request)."""
+def check_update(path: Path | None, sparql: str, timeout: float, memory_mb: int | None = None) -> bool:
+    """Read and check an update in a query process (`sparql.checked`: Problem when refused), have
+    Oxigraph read it there too, and with a store folder count each WHERE (`_count_where`). True
+    when it clears or drops ALL or NAMED graphs."""
+    return bool(_call("update", path, sparql, timeout, None, memory_mb))
+
+
+def check(sparql: str, update: bool, timeout: float, memory_mb: int | None = None) -> bool:
+    """Only read and check the text in a query process (for a store with no folder to share)."""
+    return bool(_call("check-update" if update else "check-query", None, sparql, timeout, None, memory_mb))
+
+
+def query(
+    path: Path, sparql: str, timeout: float, dataset: QueryDataset | None, memory_mb: int | None = None
+) -> QueryResult:
+    """Read and check a client's query, then run it, in one query process."""
+    return _call("query", path, sparql, timeout, dataset, memory_mb)  # type: ignore[no-any-return]
+
+
+def _count_where(store: Any, sparql: str, operations: list[Any], deadline: float, timeout: float) -> None:
+    """Count the solutions of each WHERE of the update (`operations`: rdflib's algebra of it):
+    QueryTimeout past the deadline, InputRefused when an INSERT template would add more triples
+    than a request may. Each WHERE is counted against the store as the request finds it (not after
+    the operations before it in the same request)."""
     reading = [op for op in operations if op.name in ("Modify", "DeleteWhere")]
     if reading and any(op is not operations[0] for op in reading):
         # its WHERE would read what the operations before it write, which a count cannot see
@@ -114,7 +148,6 @@ def check_update(path: Path, sparql: str, operations: list[Any], timeout: float)
     groups = where_clauses(sparql)
     if len(groups) != len(reading):
         raise StoreError("the update's WHERE clauses could not be told apart")
-    deadline = time.monotonic() + timeout
     for op, (prologue, group) in zip(reading, groups, strict=True):
         count = f"{prologue}\nSELECT (COUNT(*) AS ?solutions) WHERE {group}"
         if _patterns(_query_algebra(count)) != _patterns(op.get("where") if op.name == "Modify" else op):
@@ -133,7 +166,7 @@ def check_update(path: Path, sparql: str, operations: list[Any], timeout: float)
         left = deadline - time.monotonic()
         if left <= 0:
             raise QueryTimeout(f"the update ran past its {timeout} s limit")
-        rows = run(path, count, left, dataset)
+        rows = store.query(count, None, left, dataset)
         solutions = int(rows.rows[0]["solutions"]) if isinstance(rows, Rows) and rows.rows else 0
         template = dict(part.get("insert") or {})
         size = len(template.get("triples") or []) + sum(map(len, (template.get("quads") or {}).values()))
@@ -188,16 +221,67 @@ def _term(term: Any) -> Any:
     return term if isinstance(term, URIRef | Variable | Literal) else repr(term)
 
 
-def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None, out: Connection) -> None:
+def _linear_translation() -> None:
+    """rdflib orders a block's triple patterns for its own evaluation in quadratic time (a
+    2,000-triple INSERT DATA took 45 s to translate); the checks need no order. Only in a query
+    process, which evaluates nothing with rdflib."""
+    from rdflib.plugins.sparql import algebra
+
+    def triples(parts: list[Any]) -> list[tuple[Any, Any, Any]]:
+        flat = [term for part in parts for term in part]
+        if len(flat) % 3:
+            raise StoreError("these are not triples")
+        return [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+
+    algebra.triples = triples
+
+
+def _limit_memory(memory_mb: int | None) -> None:
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _work(job: str, path: str | None, sparql: str, timeout: float, dataset: QueryDataset | None) -> Any:
+    """What a query process does: `run` a query as given; `query`, `update`, `check-query` and
+    `check-update` first read and check the text (Problem when refused)."""
     from ..store.embedded import EmbeddedStore
 
+    deadline = time.monotonic() + timeout
+    if job == "run":
+        return EmbeddedStore(Path(path), read_only=True).query(sparql, None, timeout, dataset)  # type: ignore[arg-type]
+    from . import sparql as endpoint
+
+    _linear_translation()
+    every, operations = endpoint.checked(sparql, update=job in ("update", "check-update"))
+    left = deadline - time.monotonic()
+    if job == "query":
+        if left <= 0:
+            raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
+        return EmbeddedStore(Path(path), read_only=True).query(sparql, None, left, dataset)  # type: ignore[arg-type]
+    if job == "update":
+        if path is not None:
+            _count_where(EmbeddedStore(Path(path), read_only=True), sparql, operations, deadline, timeout)
+        EmbeddedStore().update(sparql)  # Oxigraph's own reading, on an empty store in memory
+    return every
+
+
+def _child(
+    job: str, path: str | None, sparql: str, timeout: float, dataset: QueryDataset | None,
+    memory_mb: int | None, out: Connection,
+) -> None:  # fmt: skip
+    _limit_memory(memory_mb)
     isolated = _without_network()
     try:
-        store = EmbeddedStore(Path(path), read_only=True)
-        result = store.query(sparql, None, timeout, dataset)
-        out.send(("ok", result, isolated))
+        out.send(("ok", _work(job, path, sparql, timeout, dataset), isolated))
+    except Problem as e:
+        out.send(("problem", (e.status, e.title, e.detail, e.kind, e.extra), isolated))
+    except InputRefused as e:
+        out.send(("refused", (str(e), e.status), isolated))
     except QueryTimeout as e:
         out.send(("timeout", str(e), isolated))
+    except MemoryError:
+        out.send(("memory", f"the query went past its memory limit of {memory_mb} MB", isolated))
     except StoreError as e:
         out.send(("error", str(e), isolated))
     except OSError as e:  # Oxigraph's error for a SERVICE call it could not make, or a read error
@@ -210,15 +294,27 @@ def _child(path: str, sparql: str, timeout: float, dataset: QueryDataset | None,
         out.close()
 
 
-def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -> QueryResult:
-    """The query's result; QueryTimeout when it ran past `timeout` (the process is killed), Busy
-    when MAX_RUNNING queries are already running."""
+def run(
+    path: Path, sparql: str, timeout: float, dataset: QueryDataset | None, memory_mb: int | None = None
+) -> QueryResult:
+    """The query's result, run as given (no checks); see `_call`."""
+    return _call("run", path, sparql, timeout, dataset, memory_mb)  # type: ignore[no-any-return]
+
+
+def _call(
+    job: str, path: Path | None, sparql: str, timeout: float, dataset: QueryDataset | None,
+    memory_mb: int | None,
+) -> Any:  # fmt: skip
+    """Do `job` in a query process: QueryTimeout when it ran past `timeout` (the process is
+    killed), Busy when MAX_RUNNING are already running, OutOfMemory when the process ended
+    without an answer (past its memory limit, or a crash), Problem when the checks refused it."""
     if not _slots.acquire(blocking=False):
         raise Busy()
     try:
         ctx = _ctx()
         receive, send = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(str(path), sparql, timeout, dataset, send), daemon=True)
+        arguments = (job, str(path) if path else None, sparql, timeout, dataset, memory_mb, send)
+        process = ctx.Process(target=_child, args=arguments, daemon=True)
         process.start()
         send.close()
         try:
@@ -226,7 +322,14 @@ def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -
                 raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
             kind, payload, isolated = receive.recv()
         except EOFError:
-            raise StoreError("the query process ended without an answer") from None
+            process.join(5)
+            code = process.exitcode
+            ended = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+            raise OutOfMemory(
+                f"the query process ended without an answer ({ended}): past its memory limit "
+                f"of {memory_mb} MB, or the engine failed on this text" if memory_mb else
+                f"the query process ended without an answer ({ended})"
+            ) from None  # fmt: skip
         finally:
             if process.is_alive():
                 process.kill()
@@ -238,6 +341,13 @@ def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -
         log.warning(
             "the query process could not leave the network namespace: SERVICE is refused by parsing only"
         )
+    if kind == "problem":
+        status, title, detail, problem_kind, extra = payload
+        raise Problem(status, title, detail, problem_kind, **extra)
+    if kind == "refused":
+        raise InputRefused(payload[0], payload[1])
+    if kind == "memory":
+        raise OutOfMemory(payload)
     if kind == "timeout":
         raise QueryTimeout(payload)
     if kind == "network":
@@ -246,4 +356,4 @@ def run(path: Path, sparql: str, timeout: float, dataset: QueryDataset | None) -
         raise Unavailable(payload)
     if kind == "error":
         raise StoreError(payload)
-    return payload  # type: ignore[no-any-return]
+    return payload

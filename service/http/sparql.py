@@ -1,6 +1,12 @@
 """GET|POST /sparql: the SPARQL 1.1 Protocol. Queries are open to readers; updates need an editor
 token; SERVICE and LOAD are refused; a query or update past the time limit is stopped with an
-error (see query_process)."""
+error (see query_process).
+
+What runs is what was checked: the text is first made one that rdflib and Oxigraph read alike
+(`sparql_text`: codepoint escapes expanded, every line end Oxigraph accepts made LF) and held to
+size and nesting limits; that text is read for SERVICE and LOAD by a lexer of our own here, then
+parsed and checked by rdflib in the query process that runs it (query_process), and the same text
+is what Oxigraph gets."""
 
 from __future__ import annotations
 
@@ -20,7 +26,15 @@ from rdflib.term import Variable
 
 from ..namespaces import DEFAULT_GRAPH
 from ..store import QueryTimeout
-from ..store.base import RDFLIB_PARSER, QueryDataset, Rows, reserved_graph
+from ..store.base import (
+    RDFLIB_PARSER,
+    InputRefused,
+    QueryDataset,
+    Rows,
+    refused_keyword,
+    reserved_graph,
+    sparql_text,
+)
 from ..store.embedded import EmbeddedStore
 from . import audit, auth, formats, get_store, query_process, write_lock
 from .api import SparqlParams, SparqlResults, operation
@@ -47,13 +61,42 @@ def _names(tree: object) -> set[str]:
     return found
 
 
-def _parse(text: str, update: bool) -> tuple[bool, list[Any]]:
-    """Refuse bad SPARQL, SERVICE, LOAD and updates of reserved graphs. For an update: whether it
-    clears or drops ALL or NAMED graphs, and its operations (rdflib's algebra)."""
+def _refused(keyword: str) -> Problem:
+    if keyword == "SERVICE":
+        return Problem(
+            400, "SERVICE refused", "federated queries (SERVICE) are not allowed here", "service-refused"
+        )
+    return Problem(
+        400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store", "load-refused"
+    )
+
+
+def _checked_text(text: str) -> str:
+    """The client's text as every parser reads it alike, within the limits on SPARQL text, and
+    with no SERVICE or LOAD as our own lexer reads it (before any parser sees it)."""
+    try:
+        text = sparql_text(text)
+    except InputRefused as e:
+        raise Problem(e.status, "SPARQL too large" if e.status == 413 else "Bad SPARQL", str(e),
+                      "sparql-limit" if e.status == 413 else "sparql-syntax") from None  # fmt: skip
+    keyword = refused_keyword(text)
+    if keyword:
+        raise _refused(keyword)
+    return text
+
+
+def checked(text: str, update: bool) -> tuple[bool, list[Any]]:
+    """Refuse bad SPARQL, SERVICE, LOAD and updates of reserved graphs (Problem). For an update:
+    whether it clears or drops ALL or NAMED graphs, and its operations (rdflib's algebra). Run in
+    a query process (query_process), where a parse that runs long is stopped at the time limit."""
     try:
         with RDFLIB_PARSER:
             tree = parseUpdate(text) if update else parseQuery(text)
             algebra = translateUpdate(tree) if update else None  # type: ignore[arg-type]
+    except RecursionError:
+        raise Problem(
+            400, "Bad SPARQL", "the text is nested too deeply to be read", "sparql-syntax"
+        ) from None
     except ParseException as e:
         line = max(e.lineno - 1, 1)  # the caller's line: a BASE line was put before the text
         raise Problem(
@@ -73,13 +116,9 @@ def _parse(text: str, update: bool) -> tuple[bool, list[Any]]:
         every = _refuse_reserved_graphs(operations)  # the operations, not the prologue
     names = _names(tree)
     if "ServiceGraphPattern" in names:
-        raise Problem(
-            400, "SERVICE refused", "federated queries (SERVICE) are not allowed here", "service-refused"
-        )
+        raise _refused("SERVICE")
     if "Load" in names:
-        raise Problem(
-            400, "LOAD refused", "LOAD is not allowed here; upload data through /graph-store", "load-refused"
-        )
+        raise _refused("LOAD")
     return every, operations
 
 
@@ -229,19 +268,21 @@ def _dataset(update: bool) -> QueryDataset | None:
 def sparql() -> Response:
     text, update = _request_text()
     dataset = _dataset(update)
-    # Relative IRIs resolve against the request's URL (SPARQL 1.1 Protocol); a BASE in the text wins.
-    text = f"BASE <{request.base_url}>\n{text}"
     if update:
         auth.check("editor")  # who may update is settled before what the update says
-    every, operations = _parse(text, update)
+    # Relative IRIs resolve against the request's URL (SPARQL 1.1 Protocol); a BASE in the text wins.
+    text = f"BASE <{request.base_url}>\n{_checked_text(text)}"
     store = get_store()
-    timeout = current_app.extensions["aims_settings"].query_timeout
+    settings = current_app.extensions["aims_settings"]
+    timeout, memory = settings.query_timeout, settings.query_memory_mb
+    folder = store.path if isinstance(store, EmbeddedStore) else None
     if update:
         with write_lock():
             before = store.count()
-            if isinstance(store, EmbeddedStore) and store.path is not None:
-                with _stopped_work(timeout, "update"):
-                    query_process.check_update(store.path, text, operations, timeout)
+            with _stopped_work(timeout, "update"):
+                # read, checked, counted and read by Oxigraph in a query process first
+                every = query_process.check_update(folder, text, timeout, memory)
+            if folder is not None:
                 query_process.update(store, text)
             else:  # a remote server runs (and limits) its own updates
                 store.update(text)
@@ -257,9 +298,10 @@ def sparql() -> Response:
                 )
         return Response(status=204)
     with _stopped_work(timeout, "query"):
-        if isinstance(store, EmbeddedStore) and store.path is not None:
-            result = query_process.run(store.path, text, timeout, dataset)
+        if folder is not None:
+            result = query_process.query(folder, text, timeout, dataset, memory)
         else:  # a remote server stops its own queries; an in-memory store has no folder to share
+            query_process.check(text, False, timeout, memory)
             result = _workers.submit(store.query, text, None, timeout, dataset).result(timeout=timeout + 1)
     if isinstance(result, Graph):
         fmt = formats.graph_type()
@@ -280,6 +322,12 @@ def _stopped_work(timeout: float, what: str) -> Iterator[None]:
         raise Problem(
             503, f"{what.capitalize()} timeout", f"the {what} ran past the {timeout} s limit; {stopped}",
             f"{what}-timeout",
+        ) from None  # fmt: skip
+    except query_process.OutOfMemory as e:
+        current_app.logger.warning("a query process ended: %s", e)
+        raise Problem(
+            503, "Out of memory", f"{e}; nothing was changed" if what == "update" else str(e),
+            f"{what}-memory", headers={"Retry-After": "5"},
         ) from None  # fmt: skip
     except query_process.FederatedQuery as e:
         raise Problem(
