@@ -190,3 +190,28 @@ def test_current_evidence_at_every_precision(
     rows = example_store.query(text, bindings)
     assert isinstance(rows, Rows)
     assert str(rows.rows[0]["current"]).lower() in (("true", "1") if current else ("false", "0")), why
+
+
+def test_r01_answers_the_same_as_json_and_as_a_page(example_store: Store) -> None:
+    # the same verdicts through HTTP: /trace/risk?id=R01 as JSON, and the page a person reads
+    from service.http import create_app
+
+    client = create_app({}, store=example_store).test_client()
+    answer = client.get(
+        "/trace/risk", query_string={"id": "R01", "as_of": AS_OF.isoformat(), "format": "json"}
+    )
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["verdict"] == traces.NOT_COVERED
+    (treatment,) = body["treatments"]
+    verdicts = {i["iri"]: i["verdict"] for i in treatment["implementations"]}
+    assert verdicts == {EX + "impl-A6-2-4": traces.EVIDENCED, EX + "impl-A7-4": traces.NO_EVIDENCE}
+    evidence = {e["iri"]: e["verdict"] for i in treatment["implementations"] for e in i["evidence"]}
+    assert evidence[EX + "ev-adversarial-tests"] == traces.ABOUT_ANOTHER_SYSTEM
+    assert any(g["about"] == EX + "impl-A7-4" and g["severity"] == "Violation" for g in body["gaps"])
+    page = client.get("/trace/risk", query_string={"id": "R01", "as_of": AS_OF.isoformat(), "format": "html"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'class="answer bad"' in text and "Not covered" in text
+    assert "about another system" in text and "no evidence" in text
+    assert f"/validation#{next(g['key'] for g in body['gaps'] if g['about'] == EX + 'impl-A7-4')}" in text
