@@ -43,7 +43,7 @@ class QueryError(ValueError):
 # a query or a rule's SPARQL is replaced by the definition with its variables filled in (our own
 # text, never user input); a definition may use others. Left unexpanded, `%` is a syntax error,
 # so a typo fails loudly. Each is one parenthesised expression (`!%passed(?d)` must parse),
-# but %content and %currentevidence are graph patterns.
+# but %content, %currentevidence and %inscope are graph patterns.
 # $asOf is the day judged on, $lookbackStart the day twelve months before.
 #
 # Dates may be given to the day (xsd:date, xsd:dateTime), the month (xsd:gYearMonth) or the year
@@ -73,6 +73,14 @@ DEFINITIONS = {
     "currentevidence": (
         "FILTER NOT EXISTS { {evidence} <https://w3id.org/aims#validUntil> ?until . FILTER (%passed(?until)) }"
         " FILTER NOT EXISTS { {evidence} <http://www.w3.org/ns/prov#generatedAtTime> ?made . FILTER (!%begun(?made)) }"
+    ),
+    # a risk the AIMS must treat: carried by no system (an organisation-wide risk), or by at least
+    # one system not excluded from the AIMS scope (a graph pattern)
+    "inscope": (
+        "FILTER NOT EXISTS { ?carrier <https://w3id.org/aims#hasRisk> {risk} ."
+        " FILTER NOT EXISTS { ?kept <https://w3id.org/aims#hasRisk> {risk} ."
+        " FILTER NOT EXISTS { ?excluded <https://w3id.org/aims#scopeSubject> ?kept ;"
+        " <https://w3id.org/aims#inScope> false } } }"
     ),
     # a text that says something: not blank, and not a placeholder of the vocabulary's list
     # (aims:PlaceholderText), compared ignoring case and surrounding spaces, dots and "!". A graph

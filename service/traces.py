@@ -29,8 +29,9 @@ COVERED, PARTLY_COVERED, NOT_COVERED, ACCEPTED, NOT_APPLICABLE = (
     "accepted",
     "not applicable",
 )
-EVIDENCED, NO_EVIDENCE, EXPIRED, PLANNED, ANOTHER_SYSTEM = (
+EVIDENCED, PARTLY_IMPLEMENTED, NO_EVIDENCE, EXPIRED, PLANNED, ANOTHER_SYSTEM = (
     "evidenced",
+    "partly implemented",
     "no evidence",
     "expired",
     "planned",
@@ -43,7 +44,7 @@ VALID, NOT_YET_VALID, ABOUT_ANOTHER_SYSTEM = "valid", "not yet valid", "about an
 # how each verdict reads at a glance (pages colour it so)
 TONES = {
     **dict.fromkeys((COVERED, reports.MET, VALID, EVIDENCED, ACCEPTED), "good"),
-    **dict.fromkeys((PARTLY_COVERED, reports.PARTLY, PLANNED, NOT_YET_VALID), "warn"),
+    **dict.fromkeys((PARTLY_COVERED, reports.PARTLY, PLANNED, PARTLY_IMPLEMENTED, NOT_YET_VALID), "warn"),
     **dict.fromkeys(
         (NOT_COVERED, reports.NOT_MET, EXPIRED, NO_EVIDENCE, ANOTHER_SYSTEM, ABOUT_ANOTHER_SYSTEM), "bad"
     ),
@@ -92,6 +93,9 @@ class Kind:
     # the chain as the diagram draws it: (column title, the levels whose items it shows; "@top" is
     # the traced thing itself)
     diagram: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # levels shown for context, whose own results do not sit on the chain the verdict judges (a
+    # risk's systems and incidents: a system's missing impact assessment does not uncover a risk)
+    context: tuple[str, ...] = ()
 
 
 KINDS = {
@@ -119,8 +123,9 @@ KINDS = {
                     ),
                 ),
                 Level("incidents", "incident", ("occurredOn",)),
+                Level("systems", "system", ("inScope",)),  # a risk may be carried by several
             ),
-            ("riskLevel", "likelihood", "severity", "system", "inScope"),
+            ("riskLevel", "likelihood", "severity"),
             (
                 ("Risk", ("@top",)),
                 ("Treatment", ("treatments",)),
@@ -128,6 +133,7 @@ KINDS = {
                 ("Control", ("control",)),
                 ("Evidence", ("evidence",)),
             ),
+            context=("systems", "incidents"),
         ),
         Kind(
             "control",
@@ -237,6 +243,9 @@ class Gap:
     message: str
     path: str | None
     value: str | None
+    # whether it counts against what a control or requirement trace traces (a gap on a document
+    # behind 9.1 may count against 7.5.2 only); always so on other traces
+    counts: bool = True
 
 
 @dataclass
@@ -310,6 +319,9 @@ class Trace:
             if k not in ("iri", "verdict") and v is not None
         ]
         lines += [f"  {fact}" for fact in facts]
+        lines += [
+            f"  ! {g.severity} {g.requirement or ''}: {g.message}" for g in self.gaps_on(self.top["iri"])
+        ]
 
         def show(nodes: list[dict[str, Any]], depth: int) -> None:
             for node in nodes:
@@ -376,11 +388,28 @@ SELECT DISTINCT ?thing WHERE {
   UNION { ?thing skos:prefLabel ?key }
 } ORDER BY ?thing"""
 
+# when nothing matches to the letter: the same ignoring case, an IRI's last part (ev-lineage), or
+# the start of a label ("CopyPilot" for "CopyPilot (pilot)"); only things of the kind count
+_FIND_LOOSELY = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT DISTINCT ?thing ?exact WHERE {
+  ?thing a ?type .
+  VALUES ?type { %s }
+  OPTIONAL { ?thing dcterms:identifier|skos:notation|rdfs:label|skos:prefLabel ?name }
+  # ?key only in top-level expressions: a nested group would be evaluated before it is bound
+  BIND (STRENDS(STR(?thing), CONCAT("/", ?key)) || STRENDS(STR(?thing), CONCAT("#", ?key)) AS ?named)
+  FILTER (?named || STRSTARTS(LCASE(STR(COALESCE(?name, ""))), LCASE(?key)))
+  BIND (?named || LCASE(STR(COALESCE(?name, ""))) = LCASE(?key) AS ?exact)
+} ORDER BY ?thing"""
+
 
 def resolve(store: Store, kind: str, key: str) -> URIRef:
     """The IRI of the thing to trace, from an IRI, an identifier (R01), a clause or control number
-    (9.1, A.5.5) or a label (bound as a literal, plain or English): TraceNotFound when nothing of
-    this kind matches. A thing with nothing linked to it resolves all the same."""
+    (9.1, A.5.5) or a label (bound as a literal, plain or English), else the same ignoring case,
+    the last part of its IRI or the start of its label when that names one thing of the kind:
+    TraceNotFound when nothing of this kind matches. A thing with nothing linked resolves too."""
     if kind not in KINDS:
         raise TraceNotFound(f"no trace for {kind!r}; use one of {', '.join(KINDS)}")
     if ":" in key:
@@ -393,12 +422,25 @@ def resolve(store: Store, kind: str, key: str) -> URIRef:
         rows = store.query(_FIND, {"key": literal})
         assert isinstance(rows, Rows)
         found += [row["thing"] for row in rows if isinstance(row["thing"], URIRef)]
-    if not found:
-        raise TraceNotFound(f"nothing has the identifier, number or label {key!r}")
     for iri in dict.fromkeys(found):  # the first that is of this kind
         if _is_a(store, iri, KINDS[kind].classes):
             return iri
-    raise TraceNotFound(f"{key!r} is not a {kind} (a {kind} trace starts from a {KINDS[kind].title.lower()})")
+    types = " ".join(f"<{AIMS_IRI}{c}>" for c in KINDS[kind].classes)  # our own names, not input
+    rows = store.query(_FIND_LOOSELY % types, {"key": Literal(key)})
+    assert isinstance(rows, Rows)
+    exact = list(dict.fromkeys(r["thing"] for r in rows if _true(r.get("exact"))))
+    near = list(dict.fromkeys(r["thing"] for r in rows))
+    if len(exact) == 1 or (not exact and len(near) == 1):
+        return (exact or near)[0]  # type: ignore[return-value]
+    if near:
+        names = labels(store, {str(n) for n in near[:5]})
+        listed = "; ".join(f"{n.id + ' ' if n.id else ''}{n.text}" for n in names.values())
+        raise TraceNotFound(f"{key!r} names more than one {kind}: {listed}")
+    if found:
+        raise TraceNotFound(
+            f"{key!r} is not a {kind} (a {kind} trace starts from a {KINDS[kind].title.lower()})"
+        )
+    raise TraceNotFound(f"nothing has the identifier, number or label {key!r}")
 
 
 def trace_rows(store: Store, kind: str, iri: URIRef, as_of: dt.date) -> list[dict[str, Any]]:
@@ -433,7 +475,7 @@ def trace(
     top = {"iri": str(iri), **{c: _first(records, c) for c in spec.top_columns}}
     items = {level.key: _nest(records, level) for level in spec.levels}
     report = report or validation.validate(store, as_of=as_of)
-    nodes = {str(iri)} | {n["iri"] for n in _walk(items)}
+    nodes = {str(iri)} | {n["iri"] for n in _walk({k: v for k, v in items.items() if k not in spec.context})}
     found = [
         r
         for r in report.results
@@ -450,9 +492,10 @@ def trace(
         | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)}
         | {r.focus for r in found if not r.focus.startswith("_:")},
     )
-    gaps = [_gap(r, names) for r in found]
-    own_system = str(iri) if kind == "system" else top.get("system")
-    _judge_links(items, own_system, systems)
+    judged = kind in ("control", "requirement")
+    gaps = [_gap(r, names, not judged or str(iri) in r.against) for r in found]
+    own = {str(iri)} if kind == "system" else {n["iri"] for n in items.get("systems", [])}
+    _judge_links(items, own, systems)
     if kind in ("control", "requirement"):
         statuses = statuses if statuses is not None else reports.gap_analysis(store, as_of, report)
         verdict = next((s.status for s in statuses if s.requirement == str(iri)), reports.NOT_ASSESSED)
@@ -462,7 +505,7 @@ def trace(
         out = _false(top.get("inScope"))
         verdict = reports.verdict([r for r in found if r.severity != "Info"], True, out)
     else:
-        verdict = _evidence_verdict(top, None, systems)
+        verdict = _evidence_verdict(top, set(), systems)
     for level in items.values():  # sorted by what a person reads
         level.sort(key=lambda n: _sort_key(n, names))
     return Trace(spec, top, items, as_of, verdict, gaps, names)
@@ -493,7 +536,7 @@ def _sort_key(node: dict[str, Any], names: dict[str, Label]) -> tuple[str, str]:
     return ((label.id or label.text).lower() if label else node["iri"], node["iri"])
 
 
-def _gap(r: validation.Result, names: dict[str, Label]) -> Gap:
+def _gap(r: validation.Result, names: dict[str, Label], counts: bool) -> Gap:
     label = names.get(r.focus)
     return Gap(
         r.key,
@@ -505,6 +548,7 @@ def _gap(r: validation.Result, names: dict[str, Label]) -> Gap:
         r.message,
         r.path,
         r.value,
+        counts,
     )
 
 
@@ -517,11 +561,11 @@ def _false(value: Any) -> bool:
     return value is False or value == 0 or str(value).lower() == "false"
 
 
-def _evidence_verdict(node: dict[str, Any], own_system: str | None, systems: set[str]) -> str:
-    """Valid, expired, not yet valid (made after the day), or about another system than the one
-    the chain is about (evidence about the organisation, or about nothing named, counts for all)."""
+def _evidence_verdict(node: dict[str, Any], own: set[str], systems: set[str]) -> str:
+    """Valid, expired, not yet valid (made after the day), or about another system than those the
+    chain is about (evidence about the organisation, or about nothing named, counts for all)."""
     about = node.get("about")
-    if own_system and about and about != own_system and str(about) in systems:
+    if own and about and about not in own and str(about) in systems:
         return ABOUT_ANOTHER_SYSTEM
     if _true(node.get("valid")):
         return VALID
@@ -529,33 +573,37 @@ def _evidence_verdict(node: dict[str, Any], own_system: str | None, systems: set
 
 
 def _implementation_verdict(node: dict[str, Any]) -> str:
-    status = str(node.get("status") or "")
-    if status in (AIMS_IRI + "Planned", AIMS_IRI + "NotImplemented") and not node.get("evidence"):
+    """What an implementation on the chain shows, by its status first (evidence of a control not
+    in place yet does not make it in place), then by its evidence on the day."""
+    status = str(node.get("status") or "").removeprefix(AIMS_IRI)
+    if status in ("Planned", "NotImplemented"):
         return PLANNED
     evidence = [e["verdict"] for e in node.get("evidence", [])]
-    if not evidence:
-        return NO_EVIDENCE
     if VALID in evidence:
-        return EVIDENCED
-    return ANOTHER_SYSTEM if ABOUT_ANOTHER_SYSTEM in evidence else EXPIRED
+        return PARTLY_IMPLEMENTED if status == "PartiallyImplemented" else EVIDENCED
+    if ABOUT_ANOTHER_SYSTEM in evidence:
+        return ANOTHER_SYSTEM
+    # made after the day, it did not exist yet: no evidence on that day
+    return EXPIRED if EXPIRED in evidence else NO_EVIDENCE
 
 
-def _judge_links(items: dict[str, list[dict[str, Any]]], own_system: Any, systems: set[str]) -> None:
-    """Each evidence item's and each implementation's verdict, judged for the chain's own system."""
+def _judge_links(items: dict[str, list[dict[str, Any]]], own: set[str], systems: set[str]) -> None:
+    """Each evidence item's and each implementation's verdict, judged for the chain's own systems."""
     for node in _walk(items):
         if "valid" in node:
-            node["verdict"] = _evidence_verdict(node, own_system, systems)
+            node["verdict"] = _evidence_verdict(node, own, systems)
     for node in _walk(items):
         if "evidence" in node and isinstance(node["evidence"], list) and "status" in node:
             node["verdict"] = _implementation_verdict(node)
 
 
 def _risk_verdict(top: dict[str, Any], items: dict[str, list[dict[str, Any]]], gaps: list[Gap]) -> str:
-    """Not applicable when the risk's system is out of scope; not covered on any Violation on the
+    """Not applicable when every system carrying the risk is out of scope; not covered on any Violation on the
     chain; accepted when retained (no treatment needed, or every treatment accepts it); covered
     when every implementation is evidenced (or the risk is avoided or transferred) and nothing on
     the chain is even a Warning; else partly covered."""
-    if _false(top.get("inScope")):
+    carriers = items.get("systems", [])
+    if carriers and all(_false(c.get("inScope")) for c in carriers):
         return NOT_APPLICABLE
     severities = {g.severity for g in gaps}
     if "Violation" in severities:

@@ -48,7 +48,9 @@ def test_r01_is_not_covered_and_says_why(example_store: Store, report: validatio
     # until 2027-05-20); impl-A7-4 is marked implemented with no evidence at all (planted gap G4).
     found = traces.trace(example_store, "risk", traces.resolve(example_store, "risk", "R01"), AS_OF, report)
     assert found.verdict == traces.NOT_COVERED  # a Violation sits on the chain (G4)
-    assert found.top["system"] == EX + "credit-scorer" and found.top["inScope"] in (True, 1)
+    assert [(s["iri"], s["inScope"] in (True, 1)) for s in found.items["systems"]] == [
+        (EX + "credit-scorer", True)
+    ]
     assert shape(found, "treatments") == {
         EX + "treat-01": (
             None,
@@ -215,3 +217,56 @@ def test_r01_answers_the_same_as_json_and_as_a_page(example_store: Store) -> Non
     assert 'class="answer bad"' in text and "Not covered" in text
     assert "about another system" in text and "no evidence" in text
     assert f"/validation#{next(g['key'] for g in body['gaps'] if g['about'] == EX + 'impl-A7-4')}" in text
+
+
+# tests/data/traces/verdicts.ttl, added to the minimal conforming organisation: one risk for each
+# verdict, each expectation written in that file's header from the README's table before the code ran
+VERDICTS_EX = "https://example.org/conformance/minimal-conforming/"
+EXPECTED_RISK_VERDICTS = {
+    "risk-01": (traces.COVERED, {"impl-A6-2-6": traces.EVIDENCED}),
+    "risk-low": (traces.ACCEPTED, {}),
+    "risk-accepted": (traces.ACCEPTED, {}),
+    "risk-out": (traces.NOT_APPLICABLE, {}),
+    "risk-partly": (traces.PARTLY_COVERED, {"impl-partly": traces.PARTLY_IMPLEMENTED}),
+    "risk-shared": (traces.COVERED, {"impl-shared": traces.EVIDENCED}),
+    "risk-future": (traces.NOT_COVERED, {"impl-future": traces.NO_EVIDENCE}),
+    "risk-pilot": (traces.PARTLY_COVERED, {"impl-pilot": traces.PLANNED}),
+}
+
+
+@pytest.fixture(scope="module")
+def verdicts_store() -> Store:
+    from service.store.embedded import EmbeddedStore
+
+    from .conftest import DATA
+
+    store = EmbeddedStore()
+    store.ensure_catalogue()
+    store.load_files(
+        [DATA / "conformance" / "minimal-conforming.ttl", DATA / "traces" / "verdicts.ttl"], replace=True
+    )
+    return store
+
+
+@pytest.mark.parametrize("risk", sorted(EXPECTED_RISK_VERDICTS))
+def test_each_risk_verdict(verdicts_store: Store, risk: str) -> None:
+    report = validation.validate(verdicts_store, as_of=AS_OF)
+    found = traces.trace(verdicts_store, "risk", URIRef(VERDICTS_EX + risk), AS_OF, report)
+    verdict, implementations = EXPECTED_RISK_VERDICTS[risk]
+    got = {
+        i["iri"].removeprefix(VERDICTS_EX): i["verdict"]
+        for t in found.items["treatments"]
+        for i in t.get("implementations", [])
+    }
+    assert (found.verdict, got) == (verdict, implementations)
+
+
+def test_evidence_about_one_of_the_risks_own_systems_counts(verdicts_store: Store) -> None:
+    # risk-shared is carried by the help bot and the pilot; its evidence is about the pilot
+    found = traces.trace(verdicts_store, "risk", URIRef(VERDICTS_EX + "risk-shared"), AS_OF)
+    assert {s["iri"] for s in found.items["systems"]} == {VERDICTS_EX + "chatbot", VERDICTS_EX + "pilot"}
+    (evidence,) = found.items["treatments"][0]["implementations"][0]["evidence"]
+    assert evidence["verdict"] == traces.VALID  # valid until 2027-01: to the end of January
+    # and evidence made on 2026-12-01 was not yet valid on 2026-11-20
+    future = traces.trace(verdicts_store, "evidence", URIRef(VERDICTS_EX + "ev-future"), AS_OF)
+    assert future.verdict == traces.NOT_YET_VALID

@@ -164,6 +164,7 @@ class Gap(BaseModel):
     message: str
     path: str | None = Field(description="The vocabulary term at fault, if one is")
     value: str | None
+    counts: bool = Field(description="Whether it counts against the traced control or requirement")
 
 
 class Trace(BaseModel):
