@@ -80,7 +80,7 @@ def _ctx() -> Any:
         _context = multiprocessing.get_context("forkserver")
         package = __name__.rsplit(".", 2)[0]  # aims_graph when installed, service in a checkout
         # the checks (rdflib's SPARQL grammar, built on import) are read in the children too
-        _context.set_forkserver_preload([f"{package}.store.embedded", f"{package}.http.sparql"])
+        _context.set_forkserver_preload([f"{package}.store.embedded", f"{package}.http.query_warm"])
     return _context
 
 
@@ -315,7 +315,10 @@ def _call(
         receive, send = ctx.Pipe(duplex=False)
         arguments = (job, str(path) if path else None, sparql, timeout, dataset, memory_mb, send)
         process = ctx.Process(target=_child, args=arguments, daemon=True)
-        process.start()
+        try:
+            process.start()
+        except (OSError, EOFError) as e:  # e.g. a Python this user may not run
+            raise Unavailable(f"a query process could not be started: {e!r}") from None
         send.close()
         try:
             if not receive.poll(timeout + 0.5):
