@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: help venv run test lint format bench docs catalogue screenshots clean
+.PHONY: help venv run test test-fast lint format bench docs catalogue screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ run: $(STAMP) ## load the example organisation into the embedded store and serve
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## the tests without the slow suites (browser, W3C through the CLI, servers as other users)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy on service/
 	$(VENV)/bin/ruff check service tests scripts bench

@@ -12,6 +12,8 @@ from .browser import browser, chromium_missing, crawl
 from .conftest import EXAMPLE_FILES
 from .servers import REQUIRED, aims_server
 
+pytestmark = pytest.mark.slow  # a real browser crawls every page: minutes
+
 # No browser here: skip, except in CI (AIMS_REQUIRE_SERVERS=1), where the `driver` fixture fails instead.
 if (why := chromium_missing()) and not REQUIRED:
     pytest.skip(why, allow_module_level=True)

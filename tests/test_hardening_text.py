@@ -35,6 +35,8 @@ from service.store.base import (
 
 from .servers import aims_server, free_port, stop, wait_until_up
 
+pytestmark = pytest.mark.slow  # real aims serve processes as root and as an ordinary user: about a minute
+
 TOKEN = "text-editor"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ROOT = Path(__file__).resolve().parent.parent
