@@ -95,6 +95,15 @@ def unprivileged_server(env: dict[str, str]) -> Iterator[int]:
     folder = Path(tempfile.mkdtemp(prefix="aims-nobody-"))
     folder.chmod(0o777)
     python = _python_for_nobody(folder)
+    can_read = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c", "import service.cli"],
+        cwd=ROOT, capture_output=True, env={**os.environ, "HOME": str(folder)},
+    )  # fmt: skip
+    if can_read.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(
+            f"the user nobody cannot read this checkout or its packages ({ROOT}): clone it where others can"
+        )
     port = free_port()
     command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-m",
                "service.cli", "serve", "--port", str(port), "--data", str(folder / "data")]  # fmt: skip
