@@ -7,7 +7,6 @@ Loads are transactions: a file is parsed and written whole or not at all.
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -199,23 +198,28 @@ class EmbeddedStore(Store):
         if fmt.quads:  # graph names in the data would write other graphs than `graph`
             data, fmt = to_ntriples(data, fmt, source, str(graph)), FORMATS["nt"]
         target = _node(graph)
-        staging = ox.NamedNode(f"{_STAGING}{uuid.uuid4()}")
         before = self._count_graph(target)
-        if replace and before == 0:
-            replace = False  # nothing to swap out: a direct load is just as atomic and much faster
+        replace = replace and before > 0  # nothing to swap out: a direct load is just as atomic
         try:
-            # Store.load is one transaction: a syntax error anywhere leaves the store untouched.
-            self._store.load(
-                data, format=fmt.ox, to_graph=staging if replace else target, base_iri=str(graph)
-            )
+            # Store.load is one transaction: a syntax error anywhere leaves the store untouched. A
+            # replacement is parsed whole into memory first, out of every reader's sight.
+            into = ox.Store() if replace else self._store
+            into.load(data, format=fmt.ox, to_graph=target, base_iri=str(graph))
         except SyntaxError as e:
             raise LoadError(e.msg, source=source, line=e.lineno, column=e.offset) from e
         except (ValueError, OSError) as e:
             raise LoadError(str(e), source=source) from e
         if replace:
-            # One update is one transaction: the old graph is swapped for the new one at once.
-            into = "DEFAULT" if isinstance(target, ox.DefaultGraph) else f"<{target.value}>"
-            self._store.update(f"MOVE SILENT <{staging.value}> TO {into}")
+            # One update is one transaction: readers see the old graph or the new one, never both
+            # (a staging graph loaded beside it showed in the union every query reads) nor neither.
+            # the text is Oxigraph's own N-Triples and an IRI its NamedNode checked: no user text
+            triples = into.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=target).decode("utf-8")
+            if isinstance(target, ox.DefaultGraph):
+                self._store.update(f"DROP SILENT DEFAULT ; INSERT DATA {{ {triples} }}")
+            else:
+                self._store.update(
+                    f"DROP SILENT GRAPH <{target.value}> ; INSERT DATA {{ GRAPH <{target.value}> {{ {triples} }} }}"
+                )
             return self._count_graph(target)
         return self._count_graph(target) - before
 
