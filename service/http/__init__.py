@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
@@ -12,6 +13,7 @@ from flask import Flask, current_app
 from .. import config, queries, validation
 from ..store import Store, open_store
 from . import audit, auth, errors
+from .errors import Problem
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
@@ -33,6 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.extensions["aims_store"] = store
     app.extensions["aims_write_lock"] = threading.Lock()  # one writer at a time; reads run alongside
     app.extensions["aims_audit_log"] = audit_log
+    audit.writable(audit_log)  # a service that cannot record its writes does not start
 
     errors.register(app)
     audit.register(app)
@@ -52,5 +55,13 @@ def get_store() -> Store:
     return current_app.extensions["aims_store"]  # type: ignore[no-any-return]
 
 
-def write_lock() -> threading.Lock:
-    return current_app.extensions["aims_write_lock"]  # type: ignore[no-any-return]
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """One writer at a time, and only while the audit trail can record the write: if it cannot,
+    the write is refused (503) before anything is applied, so no write is acknowledged unrecorded."""
+    with current_app.extensions["aims_write_lock"]:
+        try:
+            audit.writable(current_app.extensions["aims_audit_log"])
+        except ValueError as e:
+            raise Problem(503, "Service Unavailable", f"{e}; nothing was written", "audit-trail") from None
+        yield

@@ -36,6 +36,20 @@ def caller() -> str:
     return f"{auth.caller_role() or 'unknown'} token {fingerprint}"
 
 
+def writable(path: Path | None) -> None:
+    """Check the trail can be appended to (ValueError naming the file if not): at start, so a
+    service that could not record its writes does not start, and before every write, so a write
+    that could not be recorded is refused before it is applied."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise ValueError(f"the audit trail {path} cannot be written: {e.strerror or e}") from None
+
+
 def record(action: str, graph: str | None, before: int, after: int, **extra: Any) -> None:
     """Append one write to the trail (call it under the write lock, after the write succeeded)."""
     path: Path | None = current_app.extensions["aims_audit_log"]
