@@ -233,7 +233,7 @@ def _linear_translation() -> None:
             raise StoreError("these are not triples")
         return [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
 
-    algebra.triples = triples
+    algebra.triples = triples  # type: ignore[assignment]  # the same contract, in linear time
 
 
 def _limit_memory(memory_mb: int | None) -> None:

@@ -213,7 +213,7 @@ class EmbeddedStore(Store):
             # One update is one transaction: readers see the old graph or the new one, never both
             # (a staging graph loaded beside it showed in the union every query reads) nor neither.
             # the text is Oxigraph's own N-Triples and an IRI its NamedNode checked: no user text
-            triples = into.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=target).decode("utf-8")
+            triples = (into.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=target) or b"").decode("utf-8")
             if isinstance(target, ox.DefaultGraph):
                 self._store.update(f"DROP SILENT DEFAULT ; INSERT DATA {{ {triples} }}")
             else:
