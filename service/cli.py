@@ -383,10 +383,13 @@ def cmd_gap(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([vars(s) for s in statuses], indent=2))
     elif args.format == "csv":
+        from . import workbook
+
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", "kind", "group", "status", "findings", "requirement"])
-        for s in statuses:
-            writer.writerow([s.id, s.kind, s.group, s.status, len(s.findings), s.requirement])
+        for s in statuses:  # for a spreadsheet: an own control's id is not run as a formula
+            row = [s.id, s.kind, s.group, s.status, len(s.findings), s.requirement]
+            writer.writerow([workbook.spreadsheet_cell(v) for v in row])
     else:
         for s in statuses:
             print(f"  {s.id:9s} {s.status:15s} {len(s.findings)} finding(s)")

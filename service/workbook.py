@@ -623,6 +623,27 @@ class WorkbookError(ValueError):
 
 # ---------------------------------------------------------------------------------------------- writing
 
+# Text a spreadsheet program runs as a formula when it begins with one of these (OWASP, "CSV
+# Injection"): in files meant for people such text is neutralised, in XLSX and CSV alike.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_START)
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """A value for a CSV cell meant for people (registers, the SoA, the gap analysis; not SPARQL
+    results, which are data): text a spreadsheet would run as a formula gets a leading ' (OWASP's
+    advice; spreadsheets show the text without it). A number, or a literal the data types as a
+    number, is left as written: -5 stays a number."""
+    number = value.value if isinstance(value, Literal) else value
+    if isinstance(number, int | float | Decimal) and not isinstance(number, bool):
+        return str(value)
+    text = "" if value is None else str(value)
+    return "'" + text if formula_like(text) else text
+
+
 _HEAD = Font(bold=True, color="FFFFFF")
 _HEAD_FILL = PatternFill("solid", fgColor="1F4E79")
 _PROP = Font(italic=True, size=8, color="808080")
@@ -689,6 +710,8 @@ def _workbook(rows: dict[str, list[dict[str, Any]]]) -> bytes:
                 cell = ws.cell(r, i, value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # text stays text, never a formula whatever it starts with
+                    if formula_like(value):  # and stays so when edited: Excel's ' prefix, as a style
+                        cell.quotePrefix = True  # (the text itself is unchanged, and reads back as it was)
                 elif isinstance(value, dt.date):
                     cell.number_format = "yyyy-mm-dd"
         ws.freeze_panes = f"A{FIRST_ROW}"
@@ -837,7 +860,7 @@ MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # all parts unpacked
 MAX_ROWS = 50_000  # the last row a sheet may name (its claimed dimension is not read)
 MAX_COLUMNS = 256  # the last column (IV, the old .xls width); the template has under 40
 _CHUNK = 1 << 20
-_CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})")
+_CELL = re.compile(r"\$?([A-Za-z]+)\$?(\d+)")
 _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships id"
 
 
@@ -848,7 +871,7 @@ def read(data: bytes, base: str) -> Graph:
         check_iri(base)
     except StoreError:
         raise WorkbookError([Problem("", None, "", "", base, "an absolute IRI as the base")]) from None
-    check_archive(data)
+    _check_archive(data)
     try:
         # read-only: rows are streamed, not kept, and nothing a sheet claims is expanded
         wb = _openpyxl(lambda: load_workbook(BytesIO(data), read_only=True, data_only=True))
@@ -872,7 +895,7 @@ def _openpyxl(call: Any) -> Any:
         ) from None
 
 
-def check_archive(data: bytes) -> None:
+def _check_archive(data: bytes) -> None:
     """Refuse, before openpyxl reads it, a workbook it could not read safely or at all: too many
     or too large parts, a compression method other than stored or deflate (what spreadsheet
     programs write), encryption, a corrupt or truncated stream, XML that is not well formed or has
@@ -928,7 +951,7 @@ def _check_part(
     folder, _, file = name.rpartition("/")
     owner = f"{folder.removesuffix('_rels').rstrip('/')}/{file.removesuffix('.rels')}".lstrip("/")
     parser = expat.ParserCreate(namespace_separator=" ")
-    state = {"root": "", "row": 0, "column": 0, "stop": False}
+    state: dict[str, Any] = {"root": "", "row": 0, "column": 0, "stop": False}
 
     def dtd(*_: Any) -> None:
         raise WorkbookError([Problem("", None, "", "", f"{name}: a DTD (<!DOCTYPE>) or entity declaration",
@@ -979,18 +1002,14 @@ def _check_part(
     try:
         with archive.open(member) as stream:
             chunk = stream.read(_CHUNK)
-            if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and not chunk.startswith(
-                (b"\xff\xfe", b"\xfe\xff")
-            ):
-                while stream.read(
-                    _CHUNK
-                ):  # not XML (an image, printer settings): its stream is still checked
-                    pass
-                return
+            # what is not XML (an image, printer settings) is only unpacked, which checks its stream
+            utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff"))
+            xml = utf16 or chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
             while chunk and not state["stop"]:
-                parser.Parse(chunk, False)
+                if xml:
+                    parser.Parse(chunk, False)
                 chunk = stream.read(_CHUNK)
-            if not state["stop"]:
+            if xml and not state["stop"]:
                 parser.Parse(b"", True)
     except expat.ExpatError as e:
         raise WorkbookError([Problem("", None, "", "", f"{name}, line {e.lineno}", f"well-formed XML ({expat.ErrorString(e.code)})")]) from None  # fmt: skip

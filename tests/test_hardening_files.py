@@ -181,6 +181,10 @@ CASES: dict[str, tuple[Callable[[], bytes], str]] = {
         ),
         "row 1,048,576",
     ),
+    "a cell at row 99,999,999, its row unnumbered": (
+        lambda: with_sheet(add_row('<row><c r="A99999999" t="inlineStr"><is><t>x</t></is></c></row>')),
+        "A99999999",
+    ),
     "a row past the row limit": (
         lambda: with_sheet(
             add_row(
@@ -317,3 +321,95 @@ def test_the_corrupt_case_is_a_corrupt_stream() -> None:
     data = corrupt_deflate()
     with ZipFile(BytesIO(data)) as archive, pytest.raises(zlib.error):
         archive.read(risks_member(data))
+
+
+# ---------------------------------------------------------------- spreadsheet-safe downloads (item 5)
+
+FORMULA = '=HYPERLINK("http://x","y")'
+# A risk and an SoA entry whose text a spreadsheet would run (OWASP: text beginning = + - @ tab
+# CR), a negative number typed as a number, and an own control whose identifier starts with @.
+FORMULAS = f"""
+@prefix ex: <https://example.org/f/> .
+@prefix aims: <https://w3id.org/aims#> .
+@prefix iso42001: <https://w3id.org/aims/iso42001#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:risk-f a aims:Risk ; dcterms:identifier "R1" ; rdfs:label {FORMULA!r} ;
+    aims:likelihood -2 ; aims:severity 3 .
+ex:soa-f a aims:SoAEntry ; aims:forControl iso42001:A.2.2 ; aims:isApplicable true ;
+    aims:justification "-1+1" .
+ex:own-f a aims:OrganisationControl ; dcterms:identifier "@SUM(1)" ; rdfs:label "\\tTabbed" .
+""".replace("'", '"').replace('"=HYPERLINK("http://x","y")"', '"=HYPERLINK(\\"http://x\\",\\"y\\")"')
+
+
+@pytest.fixture(scope="module")
+def formulas() -> EmbeddedStore:
+    from rdflib import URIRef
+
+    from service.store import FORMATS
+
+    store = EmbeddedStore()
+    store.ensure_catalogue()
+    store.load(FORMULAS.encode(), FORMATS["turtle"], URIRef("https://example.org/f/graph"))
+    return store
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    import csv
+
+    return list(csv.DictReader(text.splitlines()))
+
+
+def test_register_and_soa_csv_neutralise_formulas(formulas: EmbeddedStore) -> None:
+    client = create_app({}, store=formulas).test_client()
+    (risk,) = csv_rows(client.get("/risks", query_string={"format": "csv"}).get_data(as_text=True))
+    assert risk["label"] == "'" + FORMULA  # a leading ': the spreadsheet shows the text, runs nothing
+    assert risk["likelihood"] == "-2"  # xsd:integer -2 is a number, written as one
+    assert risk["id"] == "R1"  # text that is no formula is as it was
+    soa = csv_rows(client.get("/soa", query_string={"format": "csv"}).get_data(as_text=True))
+    (entry,) = [r for r in soa if r["notation"] == "A.2.2"]
+    assert entry["justification"] == "'-1+1"  # text, though it looks like arithmetic
+    (own,) = [r for r in soa if r["own"] == "true"]
+    assert own["notation"] == "'@SUM(1)" and own["title"] == "'\tTabbed"
+
+
+def test_sparql_csv_results_are_data_and_left_as_they_are(formulas: EmbeddedStore) -> None:
+    """text/csv from a named query (or /sparql) is a SPARQL results format: values as they are."""
+    client = create_app({}, store=formulas).test_client()
+    answer = client.get("/queries/register-risks", headers={"Accept": "text/csv"})
+    (risk,) = csv_rows(answer.get_data(as_text=True))
+    assert risk["label"] == FORMULA
+
+
+def test_gap_analysis_csv_neutralises_formulas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "own.ttl"
+    data.write_text(FORMULAS)
+    assert main(["gap", "--format", "csv", str(data)]) == 0
+    rows = csv_rows(capsys.readouterr().out)
+    (own,) = [r for r in rows if r["group"] == "own"]
+    assert own["id"] == "'@SUM(1)"
+    assert all(r["findings"].isdigit() for r in rows)  # counts are numbers, untouched
+
+
+def test_workbook_export_marks_formula_text_and_reads_it_back_unchanged(formulas: EmbeddedStore) -> None:
+    """In the XLSX, text that looks like a formula is a text cell with Excel's quote prefix (a
+    style: the cell's text has no quote in it); a negative number stays a number. Read back, the
+    label is the same text."""
+    from openpyxl import load_workbook
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import RDFS
+
+    from service.workbook import export
+
+    data = export(formulas)
+    ws = load_workbook(BytesIO(data))[RISKS]
+    heads = {c.value: c.column for c in ws[1]}
+    label, likelihood = ws.cell(3, heads["Name"]), ws.cell(3, heads["Likelihood"])
+    assert (label.value, label.data_type, label.quotePrefix) == (FORMULA, "s", True)
+    assert (likelihood.value, likelihood.data_type, likelihood.quotePrefix) == (-2, "n", False)
+    name = ws.cell(3, heads["ID"])
+    assert (name.value, name.quotePrefix) == ("R1", False)
+    graph = read(data, "https://example.org/f/")
+    risk = URIRef("https://example.org/f/risk-f")
+    assert set(graph.objects(risk, RDFS.label)) == {Literal(FORMULA)}
+    assert graph.value(risk, URIRef("https://w3id.org/aims#likelihood")).toPython() == -2

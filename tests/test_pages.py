@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from service.http import create_app
 from service.store.embedded import EmbeddedStore
@@ -27,6 +28,13 @@ def page(client: FlaskClient, target: str, **query: str) -> str:
     response = client.get(target, query_string=query, headers=BROWSER)
     assert response.status_code == 200 and response.mimetype == "text/html", (target, response.status_code)
     return response.get_data(as_text=True)
+
+
+def choose(client: FlaskClient, day: str, back: str = "/") -> TestResponse:
+    """Choose the day as the header's form does: a POST with the CSRF token its page carries."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page(client, "/documents"))
+    assert token is not None
+    return client.post("/as-of", data={"day": day, "next": back, "csrf_token": token[1]})
 
 
 def text(html: str) -> str:
@@ -95,20 +103,17 @@ def test_registers_answer_json_and_csv_on_the_same_url(client: FlaskClient) -> N
 
 def test_overdue_flags_follow_the_chosen_day(client: FlaskClient) -> None:
     """The day is chosen once (/as-of sets a cookie) and kept by every page after it."""
-    response = client.get("/as-of", query_string={"day": AS_OF, "next": "/documents"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/documents")
+    response = choose(client, AS_OF, "/documents")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/documents")
     late = page(client, "/documents", q="monitoring")
     assert "SOP: model monitoring" in late and re.search(r"<td>Yes</td>", late)  # 2026-09-01 < 11-20
-    client.get("/as-of", query_string={"day": "2026-08-01", "next": "/"})
+    choose(client, "2026-08-01")
     early = page(client, "/documents", q="monitoring")
     assert not re.search(r"<td>Yes</td>", early)  # not yet due on 1 August
-    client.get("/as-of", query_string={"day": "", "next": "/"})  # back to today for the other tests
-    assert client.get("/as-of", query_string={"day": "someday"}).status_code == 400
-    assert (
-        client.get("/as-of", query_string={"day": AS_OF, "next": "//evil.example/"})
-        .headers["Location"]
-        .endswith("/")
-    )
+    choose(client, "")  # back to today for the other tests
+    assert choose(client, "someday").status_code == 400
+    assert choose(client, AS_OF, "//evil.example/").headers["Location"].endswith("/")
+    choose(client, "")
 
 
 def test_soa_page_in_the_standards_order(client: FlaskClient) -> None:
@@ -205,10 +210,46 @@ def test_found_in_review_redirects_stay_on_the_site(client: FlaskClient) -> None
     """/as-of goes back only to a page of this site: a tab Werkzeug drops (/\t/evil) made
     //evil.example, and a newline gave 500."""
     for back in ("/\t/evil.example", "//evil.example", "https://evil.example/", "/\\evil.example", "/\n/x"):
-        response = client.get("/as-of", query_string={"day": AS_OF, "next": back})
-        assert response.status_code == 302 and response.headers["Location"] in ("/", "http://localhost/"), (
+        response = choose(client, AS_OF, back)
+        assert response.status_code == 303 and response.headers["Location"] in ("/", "http://localhost/"), (
             back
         )
+
+
+def test_the_day_changes_only_by_a_form_post_with_its_token(client: FlaskClient) -> None:
+    """Issue 18: a cross-site GET to /as-of set the day every page is judged on. Now a GET changes
+    nothing (405), and a POST needs the CSRF token of this browser's session: none, or another
+    session's, is a 400 problem and sets nothing. The JSON API takes POSTs without one."""
+    from service.http.pages import AS_OF_COOKIE
+
+    fresh, other = client.application.test_client(), client.application.test_client()
+    refused = fresh.get("/as-of", query_string={"day": AS_OF, "next": "/"})
+    assert refused.status_code == 405 and refused.mimetype == "application/problem+json"
+    forged = fresh.post("/as-of", data={"day": AS_OF, "next": "/"})
+    assert forged.status_code == 400 and "CSRF" in forged.get_json()["detail"]
+    elsewhere = re.search(r'name="csrf_token" value="([^"]+)"', page(other, "/documents"))
+    assert elsewhere is not None
+    page(fresh, "/documents")  # a session of its own, with its own token
+    stolen = fresh.post("/as-of", data={"day": AS_OF, "next": "/", "csrf_token": elsewhere[1]})
+    assert stolen.status_code == 400
+    assert fresh.get_cookie(AS_OF_COOKIE) is None
+    assert choose(fresh, AS_OF).status_code == 303 and fresh.get_cookie(AS_OF_COOKIE).value == AS_OF  # type: ignore[union-attr]
+    api = fresh.post(
+        "/sparql", data={"query": "ASK {}"}, headers={"Accept": "application/sparql-results+json"}
+    )
+    assert api.status_code == 200 and api.get_json()["boolean"] is True
+
+
+def test_pages_are_private_and_vary_by_accept_and_cookie(client: FlaskClient) -> None:
+    """A page depends on Accept (HTML, JSON or CSV) and on cookies (the day, the form's token):
+    a shared cache must not keep it (RFC 9111 5.2.2.7 private, RFC 9110 12.5.5 Vary)."""
+    for target, accept in (("/", BROWSER["Accept"]), ("/risks", "text/csv"), ("/soa", "application/json"),
+                           ("/validation", BROWSER["Accept"])):  # fmt: skip
+        response = client.get(target, headers={"Accept": accept})
+        assert response.status_code == 200, target
+        varies = {v.strip().lower() for v in response.headers["Vary"].split(",")}
+        assert {"accept", "cookie"} <= varies, target
+        assert "private" in response.headers["Cache-Control"], target
 
 
 def test_found_in_review_pages_show_bad_data_without_failing() -> None:

@@ -10,6 +10,7 @@ import io
 import math
 import os
 import re
+import secrets
 import threading
 import time
 from collections import Counter, defaultdict
@@ -30,16 +31,17 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
 from .. import browse, queries, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
+from ..workbook import spreadsheet_cell
 from . import formats, get_store
 from .api import (
     AsOf,
-    AsOfDay,
     IriParams,
     RegisterParams,
     Resource,
@@ -78,24 +80,62 @@ def as_of(from_cookie: bool = True) -> dt.date:
         raise Problem(400, "Bad date", f"as_of={raw!r} is not a date (YYYY-MM-DD)", "bad-parameter") from None
 
 
-@bp.route("/as-of")
+# Forms on the pages are checked for a CSRF token (Flask-WTF's CSRFProtect, which sign-in forms
+# will share): what a page form changes rides on a cookie, which a browser sends with a cross-site
+# request too. The API is not: its routes decide by a bearer token in the Authorization header,
+# which a browser never adds by itself, and read no cookie, so a forged request carries no more
+# than an anonymous one; checking them would only break every API client.
+csrf = CSRFProtect()
+
+
+@bp.record_once
+def _forms(state: Any) -> None:
+    app = state.app
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # on for this blueprint's forms only, below
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a token lasts as long as its session cookie
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if not app.secret_key:  # signs the session cookie that holds the token; a restart asks anew
+        app.secret_key = secrets.token_bytes(32)
+    csrf.init_app(app)
+
+
+@bp.before_request
+def _check_form() -> None:
+    csrf.protect()  # a POST (PUT, PATCH, DELETE) to a page needs the token of the page it came from
+
+
+@bp.after_app_request
+def _private(response: Response) -> Response:
+    """Pages depend on Accept (HTML, JSON or CSV) and on cookies (the chosen day, the form token):
+    no shared cache may keep one for another reader."""
+    page = request.blueprint == "pages" and request.endpoint != "pages.static"
+    if page or response.mimetype == "text/html":
+        response.vary.update(("Accept", "Cookie"))
+        response.cache_control.private = True
+    return response
+
+
+@bp.route("/as-of", methods=["POST"])
 @operation(
-    "get",
-    "Keep a day for every page (a cookie) and go back to the page it was chosen on",
+    "post",
+    "Keep a day for every page (a cookie) and go back to the page it was chosen on: a form (day, next) with its CSRF token",
     "pages",
-    params=AsOfDay,
-    status=302,
+    status=303,
+    body=("application/x-www-form-urlencoded",),
+    others={400: "Not a date, or no valid CSRF token"},
 )
 def choose_day() -> Response:
-    """Keep the chosen day for every page (a cookie), and go back to the page it was chosen on."""
-    day = request.args.get("day", "")
-    back = request.args.get("next", "/")
+    """Keep the chosen day for every page (a cookie), and go back to the page it was chosen on.
+    A POST from the header's form: a GET (a link or an image on another site) changes nothing."""
+    day = request.form.get("day", "")
+    back = request.form.get("next", "/")
     parts = urlsplit(back)
     # only back to a page of this site: a path, nothing a browser could read as another host
     # (//host, /\thost once a tab is dropped) and nothing that cannot go in a header
     if parts.scheme or parts.netloc or not back.startswith("/") or re.search(r"[\x00-\x1f\x7f\\]|^//", back):
         back = "/"
-    response = make_response(redirect(back))
+    response = make_response(redirect(back, 303))  # see the page again with a GET
     if day:
         try:
             dt.date.fromisoformat(day)
@@ -465,11 +505,13 @@ def _level_map(rows: Rows) -> dict[str, dict[int, int]]:
 
 
 def _csv(rows: Rows, name: str) -> Response:
+    """A register or the SoA for a spreadsheet: lexical forms, no cell a formula (a SPARQL result
+    in CSV, which is data, is written by formats.serialize_rows as it is)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(rows.variables)
     for r in rows:
-        writer.writerow(["" if r.get(v) is None else str(r[v]) for v in rows.variables])  # lexical forms
+        writer.writerow([spreadsheet_cell(r.get(v)) for v in rows.variables])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
