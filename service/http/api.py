@@ -118,11 +118,6 @@ class AuditParams(Params):
     limit: int = Field(100, ge=1, le=10_000, description="How many entries, newest last")
 
 
-class AsOfDay(Params):
-    day: dt.date | Literal[""] | None = Field(None, description="The day to keep (empty: today again)")
-    next: str = Field("/", description="The page to go back to (this site only)")
-
-
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
