@@ -290,7 +290,7 @@ class Trace:
                 ):
                     found["control"].append(node["control"])
                 for child_key, value in node.items():
-                    if isinstance(value, list) and child_key != "gaps":
+                    if isinstance(value, list):
                         walk(value, child_key)
 
         for key, nodes in self.items.items():
@@ -475,13 +475,14 @@ def trace(
     top = {"iri": str(iri), **{c: _first(records, c) for c in spec.top_columns}}
     items = {level.key: _nest(records, level) for level in spec.levels}
     report = report or validation.validate(store, as_of=as_of)
+    judged = kind in ("control", "requirement")  # traces whose verdict is the gap analysis's status
     nodes = {str(iri)} | {n["iri"] for n in _walk({k: v for k, v in items.items() if k not in spec.context})}
     found = [
         r
         for r in report.results
         # a result names the node it is about as its focus (one naming a node of this chain only
         # as its value is about something else: another risk relying on the same evidence)
-        if r.focus in nodes or (kind in ("control", "requirement") and str(iri) in r.against)
+        if r.focus in nodes or (judged and str(iri) in r.against)
     ]
     systems = _systems(
         store, {str(n.get("about")) for n in _walk(items) if n.get("about")} | {str(top.get("about"))}
@@ -492,11 +493,10 @@ def trace(
         | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)}
         | {r.focus for r in found if not r.focus.startswith("_:")},
     )
-    judged = kind in ("control", "requirement")
     gaps = [_gap(r, names, not judged or str(iri) in r.against) for r in found]
     own = {str(iri)} if kind == "system" else {n["iri"] for n in items.get("systems", [])}
     _judge_links(items, own, systems)
-    if kind in ("control", "requirement"):
+    if judged:
         statuses = statuses if statuses is not None else reports.gap_analysis(store, as_of, report)
         verdict = next((s.status for s in statuses if s.requirement == str(iri)), reports.NOT_ASSESSED)
     elif kind == "risk":
