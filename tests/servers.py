@@ -7,6 +7,7 @@ unless AIMS_REQUIRE_SERVERS=1 (as in CI), where it fails them.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import socket
@@ -35,6 +36,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def call(
+    port: int,
+    method: str,
+    target: str,
+    body: bytes | str = b"",
+    headers: dict[str, str] | None = None,
+    timeout: float = 120,
+):  # type: ignore[no-untyped-def]
+    """One raw HTTP request to a server on this machine: (status, content type, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request(method, target, body=body, headers=headers or {})
+    response = conn.getresponse()
+    return response.status, response.getheader("Content-Type") or "", response.read()
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60.0) -> None:  # type: ignore[type-arg]

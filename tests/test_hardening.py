@@ -19,7 +19,7 @@ from rdflib.namespace import SKOS
 from service.namespaces import CATALOGUE_GRAPH
 from service.store.base import MAX_LITERAL_CHARS, MAX_NESTING
 
-from .servers import aims_server, listening_pid
+from .servers import aims_server, call, listening_pid
 
 TOKEN = "hardening-editor"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -36,13 +36,6 @@ def folder(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 def port(folder: Path) -> Iterator[int]:
     with aims_server(folder, env={"AIMS_TOKENS": f"{TOKEN}=editor"}) as p:
         yield p
-
-
-def call(port: int, method: str, target: str, body: bytes | str = b"", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request(method, target, body=body, headers=headers or {})
-    response = conn.getresponse()
-    return response.status, response.getheader("Content-Type") or "", response.read()
 
 
 def catalogue_label(port: int) -> str:

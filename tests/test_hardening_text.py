@@ -33,7 +33,7 @@ from service.store.base import (
     sparql_text,
 )
 
-from .servers import aims_server, free_port, stop, wait_until_up
+from .servers import aims_server, call, free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.slow  # real aims serve processes as root and as an ordinary user: about a minute
 
@@ -128,13 +128,6 @@ def port(request, tmp_path_factory) -> Iterator[int]:  # type: ignore[no-untyped
     else:
         with unprivileged_server(env) as p:
             yield p
-
-
-def call(port: int, method: str, target: str, body: bytes | str = b"", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request(method, target, body=body, headers=headers or {})
-    response = conn.getresponse()
-    return response.status, response.getheader("Content-Type") or "", response.read()
 
 
 def count(port: int) -> int:
