@@ -44,6 +44,9 @@ class Label:
         return {"iri": self.iri, "label": self.text, "id": self.id}
 
 
+UNNAMED = "(unnamed)"  # what a blank node is called where it has no label
+
+
 def local_name(iri: str) -> str:
     """The part of an IRI after its last '#' or '/': the label of last resort."""
     return re.split(r"[#/]", iri.rstrip("/#"))[-1] or iri
@@ -52,7 +55,9 @@ def local_name(iri: str) -> str:
 def labels(store: Store, iris: set[str] | list[str]) -> dict[str, Label]:
     """A label for each IRI, in one query per few hundred. The IRIs go into the query as checked
     RDF terms, never as text."""
-    wanted = sorted({i for i in iris if i})
+    # a blank node (as `plain` writes it) has no IRI to ask by
+    blank = {i for i in iris if i and i.startswith("_:")}
+    wanted = sorted({i for i in iris if i and i not in blank})
     found: dict[str, Label] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
@@ -65,7 +70,7 @@ def labels(store: Store, iris: set[str] | list[str]) -> dict[str, Label]:
                 continue  # the first label found wins: several are possible, one is shown
             label, ident = row.get("label"), row.get("id")
             found[iri] = Label(iri, str(label) if label is not None else local_name(iri), _str(ident))
-    return {i: found.get(i, Label(i, local_name(i))) for i in wanted}
+    return {i: found.get(i, Label(i, local_name(i))) for i in wanted} | {i: Label(i, UNNAMED) for i in blank}
 
 
 def _str(term: Identifier | None) -> str | None:
@@ -73,7 +78,10 @@ def _str(term: Identifier | None) -> str | None:
 
 
 def plain(term: Any) -> Any:
-    """A result value as JSON: IRIs as strings, literals as their Python value (dates in ISO)."""
+    """A result value as JSON: IRIs as strings, blank nodes as _:id (never taken for an IRI),
+    literals as their Python value (dates in ISO)."""
+    if isinstance(term, BNode):
+        return term.n3()
     if isinstance(term, Literal):
         value = term.toPython()
         if isinstance(value, dt.date | dt.datetime):

@@ -25,6 +25,7 @@ class Settings:
     tokens: str | None = None  # "TOKEN=role,TOKEN=role" (roles: reader, editor, admin)
     tokens_file: Path | None = None  # JSON object {"TOKEN": "role"}; kept out of the environment
     read_requires_token: bool = False
+    validation_days: int = 4  # different as-of days validated a minute for a caller below editor; 0: no limit
     audit_log: Path | None = None  # the audit trail of writes; default: <data_dir>-audit.jsonl beside it
 
     def audit_trail(self) -> Path:

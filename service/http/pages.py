@@ -39,7 +39,7 @@ from .. import browse, queries, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..workbook import spreadsheet_cell
-from . import formats, get_store
+from . import budget, formats, get_store
 from .api import (
     AsOf,
     IriParams,
@@ -168,8 +168,11 @@ def show(value: Any, names: dict[str, Label] | None = None) -> Markup:
         return Markup('<span class="none">—</span>')
     if isinstance(value, URIRef):
         return _link(str(value), names)
-    if isinstance(value, BNode):
-        return Markup('<span class="none">(unnamed)</span>')
+    if isinstance(value, BNode) or (isinstance(value, str) and value.startswith("_:")):
+        label = names.get(str(value))  # no IRI to link: its label, if it has one
+        if label is None or label.text == browse.UNNAMED:
+            return Markup('<span class="none">(unnamed)</span>')
+        return Markup('<span title="a node with no IRI">{}</span>').format(label.text)
     if isinstance(value, Literal):
         value = value.toPython()
     if isinstance(value, bool):
@@ -212,6 +215,8 @@ def _int(term: Any) -> int | None:
     """A number the data holds, or None when it holds something else (validation says so; a page
     showing bad data must not fail on it)."""
     value = term.toPython() if isinstance(term, Literal) else term
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # "1e400"^^xsd:double is infinity, which has no int
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -236,6 +241,7 @@ def _globals() -> dict[str, Any]:
         "registers": REGISTERS,
         "curie": browse.curie,
         "before": before,
+        "is_iri": lambda value: isinstance(value, URIRef),  # what a link can name: not a blank node
         "tone": lambda verdict: traces.TONES.get(verdict, "neutral"),
     }
 
@@ -309,11 +315,18 @@ def warm(app: Flask) -> None:
     threading.Thread(target=run, name="aims-warm", daemon=True).start()
 
 
-def report(stage: int, day: dt.date) -> validation.Report:
-    return cached(lambda: validation.validate(get_store(), as_of=day, stage=stage), "report", stage, day)
+def report(stage: int | None, day: dt.date) -> validation.Report:
+    """The store engine's report of a stage (None: every rule) on a day, worked out once per state
+    of the store; working it out counts against the caller's budget (budget.py)."""
+
+    def compute() -> validation.Report:
+        budget.spend(day)
+        return validation.validate(get_store(), as_of=day, stage=stage)
+
+    return cached(compute, "report", stage, day)
 
 
-def gaps(stage: int, day: dt.date) -> list[reports.RequirementStatus]:
+def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:
     return cached(lambda: reports.gap_analysis(get_store(), day, report(stage, day)), "gaps", stage, day)
 
 

@@ -80,8 +80,9 @@ def format_for(
     raise StoreError("no RDF format given")
 
 
-# Absolute IRIs with no character SPARQL or Turtle forbids inside <...>.
-_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|\\^`]*$')
+# Absolute IRIs with no character SPARQL or Turtle forbids inside <...>: controls and the ASCII
+# space, not Unicode spaces (U+00A0, U+2028, U+3000 are legal in an IRI, and data holds them).
+_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|\\^`]*$')
 
 
 def check_iri(value: str) -> URIRef:

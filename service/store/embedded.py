@@ -230,8 +230,16 @@ class EmbeddedStore(Store):
             for q in self._store.quads_for_pattern(None, None, None, _node(g))
         ]
         if fmt.name == "json-ld":  # compacted with the vocabulary's context, which Oxigraph does not do
+            # terms handed over one by one: rdflib's N-Quads parser refuses legal IRIs with Unicode
+            # spaces (U+00A0, U+3000) in them, which the store holds
             dataset = Dataset()
-            dataset.parse(data=ox.serialize(quads, format=ox.RdfFormat.N_QUADS), format="nquads")
+            into: dict[Any, Graph] = {}
+            for q in quads:
+                if q.graph_name not in into:
+                    default = isinstance(q.graph_name, ox.DefaultGraph)
+                    named = None if default else to_rdflib(q.graph_name)
+                    into[q.graph_name] = dataset.default_graph if named is None else dataset.graph(named)
+                into[q.graph_name].add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
             return readable(dataset, fmt)
         if fmt.quads:  # graph names kept in TriG and N-Quads
             data = ox.serialize(quads, format=fmt.ox, prefixes=PREFIXES)

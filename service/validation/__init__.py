@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property, lru_cache
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SH, SKOS, XSD
 from rdflib.term import Identifier, Node
 
@@ -454,9 +454,9 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
         requirement = reported[0] if reported else None
         results.append(
             Result(
-                focus=str(v.focus),
+                focus=_written(v.focus),
                 path=str(v.path) if isinstance(v.path, URIRef) else None,
-                value=str(v.value) if v.value is not None else None,
+                value=_written(v.value) if v.value is not None else None,
                 severity=SEVERITIES.get(v.severity, str(v.severity)),  # type: ignore[call-overload]
                 message=_for_people(str(v.messages[0]), named) if v.messages else "",
                 shape=str(shape),
@@ -488,3 +488,8 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
         )
 
     return sorted(results, key=standard_order)
+
+
+def _written(node: Node) -> str:
+    """An IRI or literal as its text; a blank node as _:id, so that no reader takes it for an IRI."""
+    return node.n3() if isinstance(node, BNode) else str(node)
