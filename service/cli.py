@@ -174,9 +174,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         graph = workbook.read(_existing([args.file])[0].read_bytes(), base)
     except workbook.WorkbookError as e:
-        for problem in e.errors:
-            where = str(problem)  # "sheet 'Risks', row 4, ...: ..." or, for the whole file, ": ..."
-            print(f"{args.file}{where if where.startswith(':') else ': ' + where}", file=sys.stderr)
+        lines = [f"{args.file}{w if w.startswith(':') else ': ' + w}" for w in map(str, e.errors)]
+        # "sheet 'Risks', row 4, ...: ..." or, for the whole file, ": ..."
+        if len(lines) == 1:  # one problem, one line
+            raise UsageError(f"{lines[0]}; nothing was imported") from None
+        for line in lines:
+            print(line, file=sys.stderr)
         raise UsageError(f"{args.file}: {len(e.errors)} problem(s); nothing was imported") from None
     target = check_iri(args.graph) if args.graph else source_graph(args.file)
     with _open(args) as store:
