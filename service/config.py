@@ -27,6 +27,7 @@ class Settings:
     read_requires_token: bool = False
     validation_days: int = 4  # different as-of days validated a minute for a caller below editor; 0: no limit
     audit_log: Path | None = None  # the audit trail of writes; default: <data_dir>-audit.jsonl beside it
+    secret_key: str | None = None  # signs the pages' session cookie (CSRF); default: new at each start
 
     def audit_trail(self) -> Path:
         """The audit trail file: the setting, or beside the store folder (not in it: that folder

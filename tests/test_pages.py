@@ -309,3 +309,17 @@ def test_found_in_review_evidence_made_after_the_day_is_not_current(client: Flas
     valid = {e["iri"].rsplit("/", 1)[-1]: e["valid"] for e in found["implementations"][0]["evidence"]}
     assert valid == {"ev-fairness-tests": True, "ev-adversarial-tests": False}
     assert re.search(r"A\.6\.2\.4 .*? 1 / 2 ", text(page(client, "/soa", as_of="2026-04-01")))
+
+
+def test_a_configured_secret_keeps_forms_working_across_processes() -> None:
+    # two processes (a restart, or two workers) with the same AIMS_SECRET_KEY accept each other's
+    # form tokens; with none set, each makes its own and refuses the other's
+    store = load_example(EmbeddedStore())
+    first = create_app({"secret_key": "shared"}, store=store).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page(first, "/documents"))
+    assert token is not None
+    for secret, status in (("shared", 303), (None, 400)):
+        second = create_app({"secret_key": secret}, store=store).test_client()
+        second.set_cookie("session", first.get_cookie("session").value)  # type: ignore[union-attr]
+        answer = second.post("/as-of", data={"day": "2026-11-20", "next": "/", "csrf_token": token[1]})
+        assert answer.status_code == status, (secret, answer.get_data(as_text=True)[:200])

@@ -95,8 +95,9 @@ def _forms(state: Any) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # a token lasts as long as its session cookie
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if not app.secret_key:  # signs the session cookie that holds the token; a restart asks anew
-        app.secret_key = secrets.token_bytes(32)
+    if not app.secret_key:  # signs the session cookie that holds the token; without the setting
+        # a restart (or another process behind the same address) asks for the form anew
+        app.secret_key = app.extensions["aims_settings"].secret_key or secrets.token_bytes(32)
     csrf.init_app(app)
 
 
