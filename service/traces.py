@@ -484,9 +484,7 @@ def trace(
         # as its value is about something else: another risk relying on the same evidence)
         if r.focus in nodes or (judged and str(iri) in r.against)
     ]
-    systems = _systems(
-        store, {str(n.get("about")) for n in _walk(items) if n.get("about")} | {str(top.get("about"))}
-    )
+    systems = _systems(store, {str(n["about"]) for n in [top, *_walk(items)] if n.get("about")})
     names = labels(
         store,
         nodes
@@ -640,7 +638,7 @@ def _is_a(store: Store, iri: URIRef, classes: tuple[str, ...]) -> bool:
 def _systems(store: Store, iris: set[str]) -> set[str]:
     """Which of `iris` are AI systems (evidence about one of them is about that system only)."""
     found = set()
-    for iri in sorted(i for i in iris if i and i != "None"):
+    for iri in sorted(iris):
         try:
             if _is_a(store, check_iri(iri), ("AISystem",)):
                 found.add(iri)
