@@ -272,13 +272,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.load:
         added = store.load_files(_existing(args.load), replace=True)
         print(f"loaded {added} triples from {len(args.load)} file(s)")
-    from .http import pages
+    from .http import pages, query_process
 
+    if store.kind == "embedded":
+        query_process.prestart(settings.query_memory_mb)
     pages.warm(app)  # the dashboard's verdicts, worked out before the first reader asks
     try:
         try:
             server = waitress.create_server(
-                app, host=settings.host, port=settings.port, threads=8, ident="aims-graph"
+                app, host=settings.host, port=settings.port, threads=settings.threads, ident="aims-graph"
             )
         except OSError as e:  # the port is taken, or not ours to use
             raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}") from None

@@ -454,6 +454,9 @@ def trace_rows(store: Store, kind: str, iri: URIRef, as_of: dt.date) -> list[dic
     return list(queries.run(store, spec.query, params))
 
 
+JUDGED = ("control", "requirement")  # traces whose verdict is the gap analysis's status
+
+
 def trace(
     store: Store,
     kind: str,
@@ -463,9 +466,10 @@ def trace(
     statuses: list[reports.RequirementStatus] | None = None,
 ) -> Trace:
     """The whole chain from `iri` with its verdict: TraceNotFound when there is no such `kind` or
-    it is not one. `report` is the validation report of every rule on that day (worked out when
-    not given); `statuses` the gap analysis drawn from it (likewise, for control and requirement
-    traces)."""
+    it is not one. `report` is the validation report of every rule on that day; when not given,
+    the rules are run for the chain's own nodes only (their results are the same as in a whole
+    run), except for control and requirement traces, whose verdict is the gap analysis's status
+    and needs every result: `statuses` is that gap analysis (worked out when not given)."""
     as_of = as_of or dt.date.today()
     rows = trace_rows(store, kind, iri, as_of)
     spec = KINDS[kind]
@@ -474,9 +478,12 @@ def trace(
     records = [{k: plain(v) for k, v in row.items()} for row in rows]
     top = {"iri": str(iri), **{c: _first(records, c) for c in spec.top_columns}}
     items = {level.key: _nest(records, level) for level in spec.levels}
-    report = report or validation.validate(store, as_of=as_of)
-    judged = kind in ("control", "requirement")  # traces whose verdict is the gap analysis's status
+    judged = kind in JUDGED
     nodes = {str(iri)} | {n["iri"] for n in _walk({k: v for k, v in items.items() if k not in spec.context})}
+    if report is None:
+        named = [URIRef(n) for n in nodes if not n.startswith("_:")]  # a blank node cannot be named in a query
+        scoped = not judged and len(named) == len(nodes)
+        report = validation.validate(store, as_of=as_of, focus_nodes=named if scoped else None)
     found = [
         r
         for r in report.results

@@ -435,8 +435,9 @@ def test_a_query_past_its_limit_is_stopped_and_its_cpu_released(tmp_path: Path) 
 
 def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> None:
     """A dozen slow anonymous queries used to fill the worker pool: every later query got 503
-    until a restart. Now those beyond the running limit get 503 with Retry-After at once, and a
-    quick query is answered as soon as the slow ones are stopped."""
+    until a restart. Now four run, twelve wait in the queue (a client's room in it), the rest get
+    503 with Retry-After at once, and a quick query is answered as soon as the slow ones are
+    stopped."""
     import threading
     import time
 
@@ -450,7 +451,7 @@ def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> N
             response.read()
             answers.append((response.status, response.getheader("Retry-After") or ""))
 
-        threads = [threading.Thread(target=slow) for _ in range(12)]
+        threads = [threading.Thread(target=slow) for _ in range(20)]
         for t in threads:
             t.start()
         for t in threads:
@@ -466,6 +467,48 @@ def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> N
             headers={"Accept": "application/sparql-results+json"},
         )
         assert status == 200 and json.loads(body)["boolean"] is True
+
+
+def test_one_clients_flood_does_not_starve_another_client(tmp_path: Path) -> None:
+    """Client A (its own token) floods the endpoint with 20 queries that cannot finish; client B
+    asks one quick query while they run. Before, B got 503 "busy" at once (every slot taken).
+    Now B waits in the queue and gets the first slot that frees, ahead of A's waiting queries
+    (B has none running): answered 200 once A's first four are stopped (a time limit of 2 s, plus
+    starting the query processes), before anything of A's that waited could have run its 2 s."""
+    import threading
+    import time
+
+    env = {"AIMS_QUERY_TIMEOUT": "2", "AIMS_TOKENS": "token-a=reader,token-b=reader"}
+    with aims_server(tmp_path / "fair", env=env) as p:
+        flood: list[tuple[int, float]] = []
+        started = time.monotonic()
+
+        def slow() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", p, timeout=60)
+            conn.request("GET", "/sparql?query=" + urllib.parse.quote(SLOW),
+                         headers={"Authorization": "Bearer token-a"})  # fmt: skip
+            response = conn.getresponse()
+            response.read()
+            flood.append((response.status, time.monotonic() - started))
+
+        threads = [threading.Thread(target=slow) for _ in range(20)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # A's first four run, twelve wait (A's room in the queue), four were refused at once
+        quick = "ASK { ?s a <https://w3id.org/aims#ReferenceControl> }"
+        status, _, body = call(
+            p,
+            "GET",
+            "/sparql?query=" + urllib.parse.quote(quick),
+            headers={"Accept": "application/sparql-results+json", "Authorization": "Bearer token-b"},
+        )
+        answered = time.monotonic() - started
+        for t in threads:
+            t.join()
+        assert status == 200 and json.loads(body)["boolean"] is True, (status, body, answered, sorted(flood))
+        assert answered < 2 * 2.0, (answered, sorted(flood))
+        # A's own excess is refused at once (per-client room in the queue), told when to come back
+        assert sum(1 for status, at in flood if status == 503 and at < 1.0) >= 4, (answered, sorted(flood))
 
 
 def test_the_query_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> None:
@@ -500,7 +543,7 @@ def test_the_query_engine_itself_cannot_leave_the_machine(tmp_path: Path) -> Non
     )
     try:
         with pytest.raises(query_process.FederatedQuery):
-            query_process.run(tmp_path / "store", query, 10, None)
+            query_process.run(store, query, 10, None)
     finally:
         server.shutdown()
     assert hits == []

@@ -270,3 +270,22 @@ def test_evidence_about_one_of_the_risks_own_systems_counts(verdicts_store: Stor
     # and evidence made on 2026-12-01 was not yet valid on 2026-11-20
     future = traces.trace(verdicts_store, "evidence", URIRef(VERDICTS_EX + "ev-future"), AS_OF)
     assert future.verdict == traces.NOT_YET_VALID
+
+
+@pytest.mark.parametrize("kind", ["risk", "system", "evidence"])
+def test_a_trace_validated_for_its_own_nodes_says_what_the_whole_run_says(
+    example_store: Store, report: validation.Report, kind: str
+) -> None:
+    """Traces of risks, systems and evidence run the rules for their chain's nodes only (no wait
+    for a whole validation after a write). A rule's result for a focus node does not depend on
+    which other focus nodes are checked, so every trace of the example must give the same
+    verdict, link verdicts and gaps as one drawn from the whole run."""
+    classes = {"risk": "Risk", "system": "AISystem", "evidence": "Evidence"}
+    rows = example_store.query(f"SELECT DISTINCT ?x WHERE {{ ?x a <{AIMS}{classes[kind]}> }}")
+    assert isinstance(rows, Rows) and len(rows.rows) >= 3
+    for row in rows.rows:
+        whole = traces.trace(example_store, kind, row["x"], AS_OF, report)
+        scoped = traces.trace(example_store, kind, row["x"], AS_OF)
+        assert scoped.verdict == whole.verdict, row["x"]
+        assert scoped.items == whole.items, row["x"]
+        assert sorted(g.key for g in scoped.gaps) == sorted(g.key for g in whole.gaps), row["x"]

@@ -26,14 +26,23 @@ access = logging.getLogger("aims.access")
 trail = logging.getLogger("aims.audit")
 
 
+def _fingerprint() -> str | None:
+    """The first 12 hex digits of the SHA-256 of the request's token (never the token), or None."""
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    return hashlib.sha256(token.encode()).hexdigest()[:12] if token else None
+
+
 def caller() -> str:
     """Who made the request, as the trail names them: role and token fingerprint, or anonymous."""
-    header = request.headers.get("Authorization", "")
-    token = header.partition(" ")[2].strip()
-    if not token:
-        return "anonymous"
-    fingerprint = hashlib.sha256(token.encode()).hexdigest()[:12]
-    return f"{auth.caller_role() or 'unknown'} token {fingerprint}"
+    fingerprint = _fingerprint()
+    return f"{auth.caller_role() or 'unknown'} token {fingerprint}" if fingerprint else "anonymous"
+
+
+def client() -> str:
+    """Who is asking, for sharing the query processes fairly: the token's fingerprint, or the
+    address of a caller with none (anonymous callers behind one address are one client)."""
+    fingerprint = _fingerprint()
+    return f"token {fingerprint}" if fingerprint else f"address {request.remote_addr}"
 
 
 def writable(path: Path | None) -> None:

@@ -1,12 +1,15 @@
-"""SPARQL queries on the embedded store run in a process of their own, so that one past its time
-limit can be stopped for real: the process is killed and its CPU released (Oxigraph has no way to
-cancel a query from outside, and a thread cannot be killed). The process opens the store
-read-only, which sees every committed write, runs the query and sends the result back. It has no
-network: SERVICE is refused by the engine that runs the query, not only by a parser's reading.
+"""SPARQL queries on the embedded store run in processes of their own, so that one past its time
+limit can be stopped for real: its process is killed and its CPU released (Oxigraph has no way to
+cancel a query from outside, and a thread cannot be killed). A query process lives on for the
+next query: it keeps its read-only opening of the store and opens it again only when the service
+has written since (`EmbeddedStore.version`; the writer flushes after each write, so that opening
+reads files, not a log to replay). It has no network: SERVICE is refused by the engine that runs
+the query, not only by a parser's reading.
 
-At most `MAX_RUNNING` such processes run at once; a query that finds them all busy is answered
-503 with Retry-After at once, so a flood of slow queries costs a bounded share of the machine and
-never holds requests in a queue.
+At most `MAX_RUNNING` such processes run at once. A query that finds them all busy waits in a
+short queue, and a freed slot goes to the client with the fewest running (fair.FairSlots); past
+the queue's room or the time limit it is answered 503 with Retry-After, so a flood of slow
+queries costs a bounded share of the machine and delays other clients by one query at most.
 
 The text is read there too: rdflib's parse and the checks made on it (SERVICE, LOAD, reserved
 graphs) run in the query process, under the same time limit and with no lock shared with other
@@ -47,16 +50,15 @@ from ..store.base import (
     StoreError,
     where_clauses,
 )
+from ..store.embedded import EmbeddedStore
 from .errors import Problem
+from .fair import Busy, FairSlots
 
 log = logging.getLogger("aims.query")
 MAX_RUNNING = 4
-_slots = threading.BoundedSemaphore(MAX_RUNNING)
+# a short queue before the 503, shared fairly: see fair.FairSlots
+_slots = FairSlots(MAX_RUNNING, queue=24, per_client=12)
 _context: Any = None
-
-
-class Busy(Exception):
-    """Every query process is taken."""
 
 
 class Unavailable(Exception):
@@ -114,23 +116,35 @@ def update(store: Store, sparql: str) -> None:
     _writer.submit(store.update, sparql).result()
 
 
-def check_update(path: Path | None, sparql: str, timeout: float, memory_mb: int | None = None) -> bool:
+def check_update(
+    store: EmbeddedStore | None, sparql: str, timeout: float, memory_mb: int | None = None, client: str = ""
+) -> bool:
     """Read and check an update in a query process (`sparql.checked`: Problem when refused), have
-    Oxigraph read it there too, and with a store folder count each WHERE (`_count_where`). True
+    Oxigraph read it there too, and with a store on disk count each WHERE (`_count_where`). True
     when it clears or drops ALL or NAMED graphs."""
-    return bool(_call("update", path, sparql, timeout, None, memory_mb))
+    return bool(_call("update", store, sparql, timeout, None, memory_mb, client))
 
 
-def check(sparql: str, update: bool, timeout: float, memory_mb: int | None = None) -> bool:
+def check(sparql: str, update: bool, timeout: float, memory_mb: int | None = None, client: str = "") -> bool:
     """Only read and check the text in a query process (for a store with no folder to share)."""
-    return bool(_call("check-update" if update else "check-query", None, sparql, timeout, None, memory_mb))
+    job = "check-update" if update else "check-query"
+    return bool(_call(job, None, sparql, timeout, None, memory_mb, client))
 
 
 def query(
-    path: Path, sparql: str, timeout: float, dataset: QueryDataset | None, memory_mb: int | None = None
-) -> QueryResult:
+    store: EmbeddedStore, sparql: str, timeout: float, dataset: QueryDataset | None,
+    memory_mb: int | None = None, client: str = "",
+) -> QueryResult:  # fmt: skip
     """Read and check a client's query, then run it, in one query process."""
-    return _call("query", path, sparql, timeout, dataset, memory_mb)  # type: ignore[no-any-return]
+    return _call("query", store, sparql, timeout, dataset, memory_mb, client)  # type: ignore[no-any-return]
+
+
+def run(
+    store: EmbeddedStore, sparql: str, timeout: float, dataset: QueryDataset | None,
+    memory_mb: int | None = None,
+) -> QueryResult:  # fmt: skip
+    """The query's result, run as given (no checks); see `_call`."""
+    return _call("run", store, sparql, timeout, dataset, memory_mb, "")  # type: ignore[no-any-return]
 
 
 def _count_where(store: Any, sparql: str, operations: list[Any], deadline: float, timeout: float) -> None:
@@ -242,104 +256,189 @@ def _limit_memory(memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _work(job: str, path: str | None, sparql: str, timeout: float, dataset: QueryDataset | None) -> Any:
-    """What a query process does: `run` a query as given; `query`, `update`, `check-query` and
-    `check-update` first read and check the text (Problem when refused)."""
-    from ..store.embedded import EmbeddedStore
+class _Opened:
+    """The store as this query process last opened it, opened again when the service has
+    written since (a read-only opening sees the store as it was when opened)."""
 
+    def __init__(self) -> None:
+        self.key: tuple[str, int] | None = None
+        self.store: EmbeddedStore | None = None
+
+    def at(self, path: str, version: int) -> EmbeddedStore:
+        if self.store is None or self.key != (path, version):
+            self.store = self.key = None  # the old opening let go first
+            for attempt in range(5):
+                try:
+                    self.store = EmbeddedStore(Path(path), read_only=True)
+                    break
+                except (OSError, RuntimeError, StoreError):
+                    # the writer's compaction can remove a file between reading the list and
+                    # opening it: read the list again
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.02)
+            self.key = (path, version)
+        return self.store  # type: ignore[return-value]
+
+
+def _work(
+    job: str, where: tuple[str, int] | None, sparql: str, timeout: float, dataset: QueryDataset | None,
+    opened: _Opened,
+) -> Any:  # fmt: skip
+    """What a query process does: `run` a query as given; `query`, `update`, `check-query` and
+    `check-update` first read and check the text (Problem when refused). `where`: the store's
+    folder and how many writes it has had."""
     deadline = time.monotonic() + timeout
     if job == "run":
-        return EmbeddedStore(Path(path), read_only=True).query(sparql, None, timeout, dataset)  # type: ignore[arg-type]
+        return opened.at(*where).query(sparql, None, timeout, dataset)  # type: ignore[misc]
     from . import sparql as endpoint
 
-    _linear_translation()
     every, operations = endpoint.checked(sparql, update=job in ("update", "check-update"))
     left = deadline - time.monotonic()
     if job == "query":
         if left <= 0:
             raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
-        return EmbeddedStore(Path(path), read_only=True).query(sparql, None, left, dataset)  # type: ignore[arg-type]
+        return opened.at(*where).query(sparql, None, left, dataset)  # type: ignore[misc]
     if job == "update":
-        if path is not None:
-            _count_where(EmbeddedStore(Path(path), read_only=True), sparql, operations, deadline, timeout)
+        if where is not None:
+            _count_where(opened.at(*where), sparql, operations, deadline, timeout)
         EmbeddedStore().update(sparql)  # Oxigraph's own reading, on an empty store in memory
     return every
 
 
-def _child(
-    job: str, path: str | None, sparql: str, timeout: float, dataset: QueryDataset | None,
-    memory_mb: int | None, out: Connection,
-) -> None:  # fmt: skip
-    _limit_memory(memory_mb)
-    isolated = _without_network()
+def _answer(job: str, memory_mb: int | None, *arguments: Any) -> tuple[str, Any]:
+    """`_work`'s result or what went wrong, as (kind, payload) to send to the service."""
     try:
-        out.send(("ok", _work(job, path, sparql, timeout, dataset), isolated))
+        return "ok", _work(job, *arguments)
     except Problem as e:
-        out.send(("problem", (e.status, e.title, e.detail, e.kind, e.extra), isolated))
+        return "problem", (e.status, e.title, e.detail, e.kind, e.extra)
     except InputRefused as e:
-        out.send(("refused", (str(e), e.status), isolated))
+        return "refused", (str(e), e.status)
     except QueryTimeout as e:
-        out.send(("timeout", str(e), isolated))
+        return "timeout", str(e)
     except MemoryError:
-        out.send(("memory", f"the query went past its memory limit of {memory_mb} MB", isolated))
+        return "memory", f"the query went past its memory limit of {memory_mb} MB"
     except StoreError as e:
-        out.send(("error", str(e), isolated))
+        return "error", str(e)
     except OSError as e:  # Oxigraph's error for a SERVICE call it could not make, or a read error
         reached_out = any(word in str(e).lower() for word in ("http", "unreachable", "connect", "resolve"))
-        kind = "network" if reached_out else "io"
-        out.send((kind, f"the query tried to reach another host: {e}" if reached_out else str(e), isolated))
+        return ("network", f"the query tried to reach another host: {e}") if reached_out else ("io", str(e))
     except Exception as e:  # noqa: BLE001 - reported to the parent as a store error, not a crash
-        out.send(("error", f"the query failed: {e}", isolated))
-    finally:
-        out.close()
+        return "error", f"the query failed: {e}"
 
 
-def run(
-    path: Path, sparql: str, timeout: float, dataset: QueryDataset | None, memory_mb: int | None = None
-) -> QueryResult:
-    """The query's result, run as given (no checks); see `_call`."""
-    return _call("run", path, sparql, timeout, dataset, memory_mb)  # type: ignore[no-any-return]
+def _serve(requests: Connection, memory_mb: int | None) -> None:
+    """A query process: set up once (memory limit, no network, linear translation), then answer
+    jobs one after another until the service closes the pipe or kills it."""
+    _limit_memory(memory_mb)
+    isolated = _without_network()
+    _linear_translation()
+    opened = _Opened()
+    while True:
+        try:
+            job, where, sparql, timeout, dataset = requests.recv()
+        except (EOFError, OSError):
+            return
+        kind, payload = _answer(job, memory_mb, where, sparql, timeout, dataset, opened)
+        if kind == "io":
+            opened.store = opened.key = None  # a file of that opening may be gone: open afresh next time
+        requests.send((kind, payload, isolated))
+
+
+class _Process:
+    """A query process as the service holds it: the process, its end of the pipe, its memory limit."""
+
+    def __init__(self, memory_mb: int | None) -> None:
+        ctx = _ctx()
+        self.pipe, theirs = ctx.Pipe(duplex=True)
+        self.memory_mb = memory_mb
+        self.process = ctx.Process(target=_serve, args=(theirs, memory_mb), daemon=True)
+        try:
+            self.process.start()
+        except (OSError, EOFError) as e:  # e.g. a Python this user may not run
+            raise Unavailable(f"a query process could not be started: {e!r}") from None
+        finally:
+            theirs.close()
+
+    def end(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.pipe.close()
+
+
+_idle: list[_Process] = []
+_idle_lock = threading.Lock()
+
+
+def _process(memory_mb: int | None) -> _Process:
+    """An idle query process with this memory limit, or a new one."""
+    with _idle_lock:
+        for held in list(_idle):
+            _idle.remove(held)
+            if held.memory_mb == memory_mb and held.process.is_alive():
+                return held
+            held.end()
+    return _Process(memory_mb)
+
+
+def prestart(memory_mb: int | None) -> None:
+    """Start the query processes before the first query needs them (`aims serve`): the first
+    start also starts the fork server, which reads the store and parser code once (about 1 s)."""
+
+    def start() -> None:
+        try:
+            for _ in range(MAX_RUNNING):
+                _keep(_Process(memory_mb))
+        except Unavailable as e:
+            log.warning("%s", e)
+
+    threading.Thread(target=start, name="aims-query-prestart", daemon=True).start()
+
+
+def _keep(held: _Process) -> None:
+    with _idle_lock:
+        if len(_idle) < MAX_RUNNING:
+            _idle.append(held)
+            return
+    held.end()
 
 
 def _call(
-    job: str, path: Path | None, sparql: str, timeout: float, dataset: QueryDataset | None,
-    memory_mb: int | None,
+    job: str, store: EmbeddedStore | None, sparql: str, timeout: float, dataset: QueryDataset | None,
+    memory_mb: int | None, client: str,
 ) -> Any:  # fmt: skip
     """Do `job` in a query process: QueryTimeout when it ran past `timeout` (the process is
-    killed), Busy when MAX_RUNNING are already running, OutOfMemory when the process ended
-    without an answer (past its memory limit, or a crash), Problem when the checks refused it."""
-    if not _slots.acquire(blocking=False):
-        raise Busy()
-    try:
-        ctx = _ctx()
-        receive, send = ctx.Pipe(duplex=False)
-        arguments = (job, str(path) if path else None, sparql, timeout, dataset, memory_mb, send)
-        process = ctx.Process(target=_child, args=arguments, daemon=True)
-        try:
-            process.start()
-        except (OSError, EOFError) as e:  # e.g. a Python this user may not run
-            raise Unavailable(f"a query process could not be started: {e!r}") from None
-        send.close()
-        try:
-            if not receive.poll(timeout + 0.5):
-                raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
-            kind, payload, isolated = receive.recv()
-        except EOFError:
-            process.join(5)
-            code = process.exitcode
-            ended = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
-            raise OutOfMemory(
-                f"the query process ended without an answer ({ended}): past its memory limit "
-                f"of {memory_mb} MB, or the engine failed on this text" if memory_mb else
-                f"the query process ended without an answer ({ended})"
-            ) from None  # fmt: skip
-        finally:
-            if process.is_alive():
-                process.kill()
-            process.join()
-            receive.close()
-    finally:
-        _slots.release()
+    killed), Busy when no slot came free for `client` (see fair.FairSlots), OutOfMemory when the
+    process ended without an answer (past its memory limit, or a crash), Problem when the checks
+    refused it, Unavailable when the store could not be read just then (asked twice)."""
+    where = (str(store.path), store.version) if store is not None and store.path is not None else None
+    # waiting as long as a running query may take (its limit, the margin of its stop, a process's
+    # start): a slot has freed by then
+    with _slots.slot(client, wait=timeout + 2):
+        for attempt in (1, 2):
+            held = _process(memory_mb)
+            try:
+                held.pipe.send((job, where, sparql, timeout, dataset))
+                if not held.pipe.poll(timeout + 0.5):
+                    held.end()
+                    raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
+                kind, payload, isolated = held.pipe.recv()
+            except (EOFError, OSError):
+                held.end()
+                code = held.process.exitcode
+                ended = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+                raise OutOfMemory(
+                    f"the query process ended without an answer ({ended}): past its memory limit "
+                    f"of {memory_mb} MB, or the engine failed on this text" if memory_mb else
+                    f"the query process ended without an answer ({ended})"
+                ) from None  # fmt: skip
+            if kind == "memory":
+                held.end()  # what it grew to stays with it
+            else:
+                _keep(held)
+            if kind != "io" or attempt == 2:
+                break
     if not isolated:
         log.warning(
             "the query process could not leave the network namespace: SERVICE is refused by parsing only"

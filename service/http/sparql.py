@@ -275,14 +275,15 @@ def sparql() -> Response:
     store = get_store()
     settings = current_app.extensions["aims_settings"]
     timeout, memory = settings.query_timeout, settings.query_memory_mb
-    folder = store.path if isinstance(store, EmbeddedStore) else None
+    on_disk = store if isinstance(store, EmbeddedStore) and store.path is not None else None
+    client = audit.client()
     if update:
         with write_lock():
             before = store.count()
             with _stopped_work(timeout, "update"):
                 # read, checked, counted and read by Oxigraph in a query process first
-                every = query_process.check_update(folder, text, timeout, memory)
-            if folder is not None:
+                every = query_process.check_update(on_disk, text, timeout, memory, client)
+            if on_disk is not None:
                 query_process.update(store, text)
             else:  # a remote server runs (and limits) its own updates
                 store.update(text)
@@ -298,10 +299,10 @@ def sparql() -> Response:
                 )
         return Response(status=204)
     with _stopped_work(timeout, "query"):
-        if folder is not None:
-            result = query_process.query(folder, text, timeout, dataset, memory)
+        if on_disk is not None:
+            result = query_process.query(on_disk, text, timeout, dataset, memory, client)
         else:  # a remote server stops its own queries; an in-memory store has no folder to share
-            query_process.check(text, False, timeout, memory)
+            query_process.check(text, False, timeout, memory, client)
             result = _workers.submit(store.query, text, None, timeout, dataset).result(timeout=timeout + 1)
     if isinstance(result, Graph):
         fmt = formats.graph_type()
@@ -344,6 +345,7 @@ def _stopped_work(timeout: float, what: str) -> Iterator[None]:
         ) from None
     except query_process.Busy:
         raise Problem(
-            503, "Busy", f"{query_process.MAX_RUNNING} queries are running; try again shortly", "busy",
+            503, "Busy", f"{query_process.MAX_RUNNING} queries are running and others wait; try again shortly",
+            "busy",
             headers={"Retry-After": "5"},
         ) from None  # fmt: skip
