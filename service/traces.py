@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rdflib import Literal, URIRef
+from rdflib.term import Identifier
 
 from . import queries, reports, validation
 from .browse import Label, heading, labels, plain
@@ -481,7 +482,9 @@ def trace(
     judged = kind in JUDGED
     nodes = {str(iri)} | {n["iri"] for n in _walk({k: v for k, v in items.items() if k not in spec.context})}
     if report is None:
-        named = [URIRef(n) for n in nodes if not n.startswith("_:")]  # a blank node cannot be named in a query
+        named: list[Identifier] = [
+            URIRef(n) for n in nodes if not n.startswith("_:")
+        ]  # a blank node cannot be named in a query
         scoped = not judged and len(named) == len(nodes)
         report = validation.validate(store, as_of=as_of, focus_nodes=named if scoped else None)
     found = [

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ import pytest
 from service.store.remote import RemoteStore
 
 REQUIRED = os.environ.get("AIMS_REQUIRE_SERVERS") == "1"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: `aims serve` runs from here
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]  # the user nobody, no groups
 
 
 def missing(what: str) -> None:
@@ -163,9 +166,14 @@ def virtuoso_server(folder: Path) -> Iterator[RemoteStore]:
 
 @contextmanager
 def aims_server(
-    folder: Path, load: list[Path] | None = None, env: dict[str, str] | None = None, timeout: float = 60.0
+    folder: Path,
+    load: list[Path] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    root: Path | None = None,
 ) -> Iterator[int]:
-    """A real `aims serve` process on 127.0.0.1 with its data in `folder`; yields its port."""
+    """A real `aims serve` process on 127.0.0.1 with its data in `folder`; yields its port. `root`:
+    the checkout whose code runs (the bench compares an earlier release), this one by default."""
     port = free_port()
     command = [
         sys.executable,
@@ -186,7 +194,7 @@ def aims_server(
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=root or ROOT,
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", process, timeout)
@@ -194,6 +202,70 @@ def aims_server(
     finally:
         stop(process)
         log.close()
+
+
+def python_for_nobody(folder: Path) -> Path:
+    """A Python the user nobody can run (a virtual environment in `folder`, which nobody must be
+    able to read): made from the system's python3 of the same version, reading this checkout's
+    installed packages (CI's Python may sit under /root). Skips unless this runs as root with
+    setpriv, and nobody can read the checkout."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root to drop privileges with setpriv")
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if not system.exists():
+        pytest.skip(f"no {system} to make a Python the user nobody can run")
+    venv = folder / "venv"
+    subprocess.run([str(system), "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_relative_to(sys.prefix))
+    (venv / "lib" / system.name / "site-packages" / "aims.pth").write_text(
+        f"import site; site.addsitedir({str(site)!r})\n"
+    )
+    python = venv / "bin" / "python"
+    can_read = subprocess.run(
+        [*AS_NOBODY, str(python), "-c", "import service.cli"],
+        cwd=ROOT, capture_output=True, env={**os.environ, "HOME": str(folder)},
+    )  # fmt: skip
+    if can_read.returncode != 0:
+        pytest.skip(
+            f"the user nobody cannot read this checkout or its packages ({ROOT}): clone it where others can"
+        )
+    return python
+
+
+@contextmanager
+def unprivileged_server(
+    env: dict[str, str] | None = None, load: list[Path] | None = None, timeout: float = 60.0
+) -> Iterator[int]:
+    """`aims serve` as the user nobody (setpriv), as it would be deployed: no root, and (on this
+    kind of machine) no network namespace either; yields its port. Its folder (data, audit trail
+    beside it, and copies of the files to `load`, which nobody may not be able to read where they
+    are) belongs to nobody and is removed at the end; its output stays in <folder>.log."""
+    folder = Path(tempfile.mkdtemp(prefix="aims-nobody-"))
+    try:
+        folder.chmod(0o755)
+        python = python_for_nobody(folder)
+        copies = []
+        for i, path in enumerate(load or []):
+            copies.append(folder / "load" / f"{i}-{path.name}")  # numbered: names may repeat
+            copies[-1].parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, copies[-1])
+            copies[-1].chmod(0o644)
+        os.chown(folder, 65534, 65534)  # nobody writes the data folder and the trail beside it
+        port = free_port()
+        command = [*AS_NOBODY, str(python), "-m", "service.cli", "serve", "--port", str(port),
+                   "--data", str(folder / "data")]  # fmt: skip
+        if copies:
+            command += ["--load", *map(str, copies)]
+        with open(folder.with_suffix(".log"), "wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                       env={**os.environ, **(env or {}), "HOME": str(folder)})  # fmt: skip
+            try:
+                wait_until_up(f"http://127.0.0.1:{port}/health", process, timeout)
+                yield port
+            finally:
+                stop(process)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def listening_pid(port: int) -> int:
@@ -214,3 +286,14 @@ def listening_pid(port: int) -> int:
             except OSError:
                 continue
     raise RuntimeError(f"no process listens on port {port}")
+
+
+@contextmanager
+def server_as(user: str, folder: Path, env: dict[str, str]) -> Iterator[int]:
+    """`aims serve` as `user`: "root" (this process's user, as CI runs) or "nobody"."""
+    if user == "root":
+        with aims_server(folder, env=env) as p:
+            yield p
+    else:
+        with unprivileged_server(env) as p:
+            yield p

@@ -10,16 +10,10 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -33,13 +27,12 @@ from service.store.base import (
     sparql_text,
 )
 
-from .servers import aims_server, call, free_port, stop, wait_until_up
+from .servers import aims_server, call, server_as
 
 pytestmark = pytest.mark.slow  # real aims serve processes as root and as an ordinary user: about a minute
 
 TOKEN = "text-editor"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---------------------------------------------------------------------- the servers
@@ -71,63 +64,11 @@ def internal() -> Iterator[str]:
     server.shutdown()
 
 
-def _python_for_nobody(folder: Path) -> Path:
-    """A virtual environment that user can run: made from the system's python3 of the same
-    version, reading this checkout's installed packages (CI's Python may sit under /root)."""
-    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    if not system.exists():
-        pytest.skip(f"no {system} to make a Python the user nobody can run")
-    venv = folder / "venv"
-    subprocess.run([str(system), "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_relative_to(sys.prefix))
-    (venv / "lib" / system.name / "site-packages" / "aims.pth").write_text(
-        f"import site; site.addsitedir({str(site)!r})\n"
-    )
-    return venv / "bin" / "python"
-
-
-@contextmanager
-def unprivileged_server(env: dict[str, str]) -> Iterator[int]:
-    """`aims serve` as the user nobody (setpriv), as it would be deployed: no root, and (on this
-    kind of machine) no network namespace either."""
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root to drop privileges with setpriv")
-    folder = Path(tempfile.mkdtemp(prefix="aims-nobody-"))
-    folder.chmod(0o777)
-    python = _python_for_nobody(folder)
-    can_read = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c", "import service.cli"],
-        cwd=ROOT, capture_output=True, env={**os.environ, "HOME": str(folder)},
-    )  # fmt: skip
-    if can_read.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(
-            f"the user nobody cannot read this checkout or its packages ({ROOT}): clone it where others can"
-        )
-    port = free_port()
-    command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-m",
-               "service.cli", "serve", "--port", str(port), "--data", str(folder / "data")]  # fmt: skip
-    log = open(folder.with_suffix(".log"), "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                               env={**os.environ, **env, "HOME": str(folder)})  # fmt: skip
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", process, 60)
-        yield port
-    finally:
-        stop(process)
-        log.close()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture(scope="module", params=["root", "nobody"])
 def port(request, tmp_path_factory) -> Iterator[int]:  # type: ignore[no-untyped-def]
     env = {"AIMS_TOKENS": f"{TOKEN}=editor"}
-    if request.param == "root":
-        with aims_server(tmp_path_factory.mktemp("text"), env=env) as p:
-            yield p
-    else:
-        with unprivileged_server(env) as p:
-            yield p
+    with server_as(request.param, tmp_path_factory.mktemp("text"), env) as p:
+        yield p
 
 
 def count(port: int) -> int:

@@ -238,6 +238,12 @@ RowList = list[dict[str, Any]]  # a register or the SoA as JSON: one object per 
 # ------------------------------------------------------------------------------ the operations
 
 
+# What a view that works out validation answers past the caller's budget (budget.py): its `others`.
+OVER_BUDGET = {
+    429: "Validation for too many different days a minute without the editor role (see Retry-After)"
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     summary: str

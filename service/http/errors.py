@@ -85,6 +85,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException) -> Response:
+        if e.code == 413:  # the body is over MAX_CONTENT_LENGTH: say the limit and the setting
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            detail = f"the request body is over the limit of {limit:,} bytes (AIMS_MAX_BODY_BYTES); nothing was read"
+            return problem_response(413, "Content Too Large", detail, "body-limit")
         return problem_response(e.code or 500, e.name, e.description or e.name)
 
     @app.errorhandler(Exception)

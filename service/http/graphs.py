@@ -122,6 +122,11 @@ def graph_store(direct: str | None = None) -> Response:
         return Response(b"" if request.method == "HEAD" else body, mimetype=fmt.media_type)
     if reserved_graph(graph):
         raise Problem(403, "Forbidden", f"the graph {graph} is read-only or internal", "read-only-graph")
+    if request.method != "DELETE":
+        # read and checked before the lock: a slow, large or refused upload holds up no other
+        # writer, and the store's own check of checked data under the lock is free
+        data, fmt = _body()
+        data = check_input(data, fmt, "request body", MAX_TRIPLES_PER_REQUEST)
     with write_lock():
         existed = graph in store.graphs()
         before = store.count(graph) if existed else 0
@@ -131,7 +136,6 @@ def graph_store(direct: str | None = None) -> Response:
             store.drop(graph)
             audit.record("graph-store DELETE", str(graph), before, 0)
             return Response(status=204)
-        data, fmt = _body()
         store.load(
             data,
             fmt,
@@ -238,12 +242,13 @@ def import_workbook() -> Response:
             errors=[str(p) for p in e.errors],
         ) from None  # fmt: skip
     store = get_store()
+    # checked before the write lock, as uploads are: the load under it does not check again
+    triples = check_input(
+        data.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], "workbook", MAX_TRIPLES_PER_REQUEST
+    )
     with write_lock():
         before = store.count(graph)
-        added = store.load(
-            data.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], graph, replace=True,
-            max_triples=MAX_TRIPLES_PER_REQUEST,
-        )  # fmt: skip
+        added = store.load(triples, FORMATS["nt"], graph, replace=True, max_triples=MAX_TRIPLES_PER_REQUEST)
         audit.record("workbook import", str(graph), before, added)
     report = validation.validate(store, as_of=dt.date.today())
     counts = {s: sum(1 for r in report.results if r.severity == s) for s in ("Violation", "Warning", "Info")}

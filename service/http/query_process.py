@@ -16,11 +16,13 @@ graphs) run in the query process, under the same time limit and with no lock sha
 requests, and each query process has a memory limit (RLIMIT_AS) past which it fails alone. A
 parser that crashes or runs out of memory costs that process only: the answer is 503.
 
-Updates must write the store this process holds, so they cannot run in another. Each operation's
-WHERE is first counted in a query process under the same time limit (`check_update`): one past
-the limit is stopped there and the update refused before it starts, and the count bounds what
-its INSERT template can add. That process also has Oxigraph read the update (run on an empty
-store in memory), so text that would crash its parser crashes there, not in the writer thread.
+Updates must write the store this process holds, so they cannot run in another. An update is
+first read and checked in a query process under the time limit, before the write lock is taken
+(`check_update`: reading is the slow part and holds nothing others need); that process also has
+Oxigraph read it (run on an empty store in memory), so text that would crash its parser crashes
+there, not in the writer thread. Then, under the write lock, each operation's WHERE is counted in
+a query process under the same limit (`count_update`): one past the limit is stopped there and
+the update refused before it starts, and the count bounds what its INSERT template can add.
 The update itself then runs on one writer thread that has left the
 network (a network namespace of its own), so LOAD and SERVICE fail in the engine that runs them."""
 
@@ -52,7 +54,8 @@ from ..store.base import (
 )
 from ..store.embedded import EmbeddedStore
 from .errors import Problem
-from .fair import Busy, FairSlots
+from .fair import Busy as Busy  # raised by the slots, caught by callers as query_process.Busy
+from .fair import FairSlots
 
 log = logging.getLogger("aims.query")
 MAX_RUNNING = 4
@@ -117,12 +120,22 @@ def update(store: Store, sparql: str) -> None:
 
 
 def check_update(
-    store: EmbeddedStore | None, sparql: str, timeout: float, memory_mb: int | None = None, client: str = ""
-) -> bool:
-    """Read and check an update in a query process (`sparql.checked`: Problem when refused), have
-    Oxigraph read it there too, and with a store on disk count each WHERE (`_count_where`). True
-    when it clears or drops ALL or NAMED graphs."""
-    return bool(_call("update", store, sparql, timeout, None, memory_mb, client))
+    sparql: str, timeout: float, memory_mb: int | None = None, client: str = ""
+) -> tuple[bool, CountPlan]:
+    """Read and check an update in a query process (`sparql.checked`: Problem when refused) and
+    have Oxigraph read it there too, before the write lock is taken: this is the slow part
+    (rdflib read a 340 KB INSERT DATA in 6 s) and it holds nothing another request needs.
+    Whether it clears or drops ALL or NAMED graphs, and how to count its WHERE clauses."""
+    return _call("update", None, sparql, timeout, None, memory_mb, client)  # type: ignore[no-any-return]
+
+
+def count_update(
+    store: EmbeddedStore, plan: CountPlan, timeout: float, memory_mb: int | None = None, client: str = ""
+) -> None:
+    """Count an update's WHERE clauses (`check_update`'s plan) in a query process, under the
+    write lock so that the count reads the store the update will run on."""
+    if plan:
+        _call("count", store, plan, timeout, None, memory_mb, client)
 
 
 def check(sparql: str, update: bool, timeout: float, memory_mb: int | None = None, client: str = "") -> bool:
@@ -147,11 +160,14 @@ def run(
     return _call("run", store, sparql, timeout, dataset, memory_mb, "")  # type: ignore[no-any-return]
 
 
-def _count_where(store: Any, sparql: str, operations: list[Any], deadline: float, timeout: float) -> None:
-    """Count the solutions of each WHERE of the update (`operations`: rdflib's algebra of it):
-    QueryTimeout past the deadline, InputRefused when an INSERT template would add more triples
-    than a request may. Each WHERE is counted against the store as the request finds it (not after
-    the operations before it in the same request)."""
+# What counting an update's WHERE clauses needs: per WHERE, the count query, the dataset it reads
+# and how many triples its INSERT template has.
+CountPlan = list[tuple[str, QueryDataset, int]]
+
+
+def _plan_counts(sparql: str, operations: list[Any]) -> CountPlan:
+    """How to count the solutions of each WHERE of the update (`operations`: rdflib's algebra of
+    it), worked out with the parse, so that counting under the write lock parses nothing."""
     reading = [op for op in operations if op.name in ("Modify", "DeleteWhere")]
     if reading and any(op is not operations[0] for op in reading):
         # its WHERE would read what the operations before it write, which a count cannot see
@@ -162,6 +178,7 @@ def _count_where(store: Any, sparql: str, operations: list[Any], deadline: float
     groups = where_clauses(sparql)
     if len(groups) != len(reading):
         raise StoreError("the update's WHERE clauses could not be told apart")
+    plan: CountPlan = []
     for op, (prologue, group) in zip(reading, groups, strict=True):
         count = f"{prologue}\nSELECT (COUNT(*) AS ?solutions) WHERE {group}"
         if _patterns(_query_algebra(count)) != _patterns(op.get("where") if op.name == "Modify" else op):
@@ -177,13 +194,22 @@ def _count_where(store: Any, sparql: str, operations: list[Any], deadline: float
         else:  # WITH's graph, or the store's default graph, and every graph by name
             with_graph = part.get("withClause")
             dataset = QueryDataset((with_graph,) if with_graph else (), every_named=True)
+        template = dict(part.get("insert") or {})
+        size = len(template.get("triples") or []) + sum(map(len, (template.get("quads") or {}).values()))
+        plan.append((count, dataset, size))
+    return plan
+
+
+def _count(store: Any, plan: CountPlan, deadline: float, timeout: float) -> None:
+    """Count each WHERE against the store as the request finds it (not after the operations
+    before it in the same request): QueryTimeout past the deadline, InputRefused when an INSERT
+    template would add more triples than a request may."""
+    for count, dataset, size in plan:
         left = deadline - time.monotonic()
         if left <= 0:
             raise QueryTimeout(f"the update ran past its {timeout} s limit")
         rows = store.query(count, None, left, dataset)
         solutions = int(rows.rows[0]["solutions"]) if isinstance(rows, Rows) and rows.rows else 0
-        template = dict(part.get("insert") or {})
-        size = len(template.get("triples") or []) + sum(map(len, (template.get("quads") or {}).values()))
         if solutions * size > MAX_TRIPLES_PER_REQUEST:
             raise InputRefused(
                 f"the update would insert up to {solutions * size:,} triples; "
@@ -282,13 +308,16 @@ class _Opened:
 
 
 def _work(
-    job: str, where: tuple[str, int] | None, sparql: str, timeout: float, dataset: QueryDataset | None,
+    job: str, where: tuple[str, int] | None, sparql: str | CountPlan, timeout: float, dataset: QueryDataset | None,
     opened: _Opened,
 ) -> Any:  # fmt: skip
     """What a query process does: `run` a query as given; `query`, `update`, `check-query` and
     `check-update` first read and check the text (Problem when refused). `where`: the store's
     folder and how many writes it has had."""
     deadline = time.monotonic() + timeout
+    if job == "count":  # `sparql` is check_update's plan
+        return _count(opened.at(*where), sparql, deadline, timeout)  # type: ignore[misc,arg-type]
+    assert isinstance(sparql, str)
     if job == "run":
         return opened.at(*where).query(sparql, None, timeout, dataset)  # type: ignore[misc]
     from . import sparql as endpoint
@@ -300,9 +329,9 @@ def _work(
             raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
         return opened.at(*where).query(sparql, None, left, dataset)  # type: ignore[misc]
     if job == "update":
-        if where is not None:
-            _count_where(opened.at(*where), sparql, operations, deadline, timeout)
+        plan = _plan_counts(sparql, operations)
         EmbeddedStore().update(sparql)  # Oxigraph's own reading, on an empty store in memory
+        return every, plan
     return every
 
 
@@ -405,7 +434,7 @@ def _keep(held: _Process) -> None:
 
 
 def _call(
-    job: str, store: EmbeddedStore | None, sparql: str, timeout: float, dataset: QueryDataset | None,
+    job: str, store: EmbeddedStore | None, sparql: str | CountPlan, timeout: float, dataset: QueryDataset | None,
     memory_mb: int | None, client: str,
 ) -> Any:  # fmt: skip
     """Do `job` in a query process: QueryTimeout when it ran past `timeout` (the process is

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request, 
 from .. import __version__, queries, validation
 from . import budget, formats, get_store, pages
 from .api import (
+    OVER_BUDGET,
     FormatParams,
     Health,
     NamedQuery,
@@ -55,7 +56,7 @@ def health() -> Response:
     others={
         403: "The reference engine or inference without the editor role",
         406: "Format not offered",
-        429: "Validation for too many different days a minute without the editor role (see Retry-After)",
+        **OVER_BUDGET,
     },
     role="reader",
 )
@@ -96,6 +97,7 @@ def validate() -> Response:
     params=Stage,
     answer=list[RequirementStatus],
     media=("application/json", "text/html"),
+    others=OVER_BUDGET,
     role="reader",
 )
 def gap_analysis() -> Response:
@@ -112,7 +114,7 @@ def gap_analysis() -> Response:
     "reports",
     params=ReadinessParams,
     answer=Readiness,
-    others={302: "A browser: to the dashboard"},
+    others={302: "A browser: to the dashboard", **OVER_BUDGET},
     role="reader",
 )
 def readiness() -> Response:

@@ -278,12 +278,15 @@ def sparql() -> Response:
     on_disk = store if isinstance(store, EmbeddedStore) and store.path is not None else None
     client = audit.client()
     if update:
+        with _stopped_work(timeout, "update"):  # read, checked and read by Oxigraph in a query process
+            every, plan = query_process.check_update(text, timeout, memory, client)
         with write_lock():
             before = store.count()
-            with _stopped_work(timeout, "update"):
-                # read, checked, counted and read by Oxigraph in a query process first
-                every = query_process.check_update(on_disk, text, timeout, memory, client)
             if on_disk is not None:
+                with _stopped_work(
+                    timeout, "update"
+                ):  # its WHERE clauses counted on the store it will change
+                    query_process.count_update(on_disk, plan, timeout, memory, client)
                 query_process.update(store, text)
             else:  # a remote server runs (and limits) its own updates
                 store.update(text)
