@@ -19,7 +19,9 @@ class Settings:
     password: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    threads: int = 40  # request threads of `aims serve`: more than the SPARQL queries running and queued (4 + 24)
+    threads: int = (
+        40  # request threads of `aims serve`: more than the SPARQL queries running and queued (6 + 24)
+    )
     query_timeout: float = 30.0  # seconds
     query_memory_mb: int = 2048  # address space of each query process (RLIMIT_AS); 0: no limit
     max_body_bytes: int = 50 * 1024 * 1024

@@ -16,6 +16,7 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.namespace import SKOS
 
+from service.http import query_process
 from service.namespaces import CATALOGUE_GRAPH
 from service.store.base import MAX_LITERAL_CHARS, MAX_NESTING
 
@@ -433,9 +434,13 @@ def test_a_query_past_its_limit_is_stopped_and_its_cpu_released(tmp_path: Path) 
         assert _cpu_seconds(pid) - before < 0.5  # nothing is still computing
 
 
+# a flood: as many slow queries as may run and wait for one client, and four more
+FLOOD = query_process.MAX_RUNNING + query_process._slots.per_client + 4
+
+
 def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> None:
     """A dozen slow anonymous queries used to fill the worker pool: every later query got 503
-    until a restart. Now four run, twelve wait in the queue (a client's room in it), the rest get
+    until a restart. Now MAX_RUNNING run, a client's room in the queue waits, the rest (four) get
     503 with Retry-After at once, and a quick query is answered as soon as the slow ones are
     stopped."""
     import threading
@@ -451,7 +456,7 @@ def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> N
             response.read()
             answers.append((response.status, response.getheader("Retry-After") or ""))
 
-        threads = [threading.Thread(target=slow) for _ in range(20)]
+        threads = [threading.Thread(target=slow) for _ in range(FLOOD)]
         for t in threads:
             t.start()
         for t in threads:
@@ -473,7 +478,7 @@ def test_one_clients_flood_does_not_starve_another_client(tmp_path: Path) -> Non
     """Client A (its own token) floods the endpoint with 20 queries that cannot finish; client B
     asks one quick query while they run. Before, B got 503 "busy" at once (every slot taken).
     Now B waits in the queue and gets the first slot that frees, ahead of A's waiting queries
-    (B has none running): answered 200 once A's first four are stopped (a time limit of 2 s, plus
+    (B has none running): answered 200 once A's first queries are stopped (a time limit of 2 s, plus
     starting the query processes), before anything of A's that waited could have run its 2 s."""
     import threading
     import time
@@ -491,10 +496,10 @@ def test_one_clients_flood_does_not_starve_another_client(tmp_path: Path) -> Non
             response.read()
             flood.append((response.status, time.monotonic() - started))
 
-        threads = [threading.Thread(target=slow) for _ in range(20)]
+        threads = [threading.Thread(target=slow) for _ in range(FLOOD)]
         for t in threads:
             t.start()
-        time.sleep(0.5)  # A's first four run, twelve wait (A's room in the queue), four were refused at once
+        time.sleep(0.5)  # A's first MAX_RUNNING run, its room in the queue waits, four were refused at once
         quick = "ASK { ?s a <https://w3id.org/aims#ReferenceControl> }"
         status, _, body = call(
             p,

@@ -116,7 +116,9 @@ class EmbeddedStore(Store):
         read-only store can be opened while another process (`aims serve`) holds the folder."""
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
-        self.version = 0  # writes made through this object: query processes open the store again when it moves
+        self.version = (
+            0  # writes made through this object: query processes open the store again when it moves
+        )
         try:
             if self.path is None:
                 self._store = ox.Store()
