@@ -354,6 +354,8 @@ def _answer(job: str, memory_mb: int | None, *arguments: Any) -> tuple[str, Any]
     except OSError as e:  # Oxigraph's error for a SERVICE call it could not make, or a read error
         reached_out = any(word in str(e).lower() for word in ("http", "unreachable", "connect", "resolve"))
         return ("network", f"the query tried to reach another host: {e}") if reached_out else ("io", str(e))
+    except RuntimeError as e:  # pyoxigraph's storage corruption: a file compacted away under a reader
+        return "io", str(e)
     except Exception as e:  # noqa: BLE001 - reported to the parent as a store error, not a crash
         return "error", f"the query failed: {e}"
 
