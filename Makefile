@@ -20,6 +20,7 @@ help: ## list the targets
 venv: $(STAMP) ## create .venv and install the project with its dev tools
 
 run: $(STAMP) ## load the example organisation into the embedded store and serve it
+	@echo "To sign in to the pages, make an account (before or while it runs): $(VENV)/bin/aims user add NAME --role admin --data $${AIMS_DATA_DIR:-aims-data}"
 	$(VENV)/bin/aims serve --load examples/*.ttl
 
 test: $(STAMP) ## run the test suite

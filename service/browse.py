@@ -186,6 +186,14 @@ REGISTERS = {
             "Who has a stake in the AIMS, and what they need.",
         ),
         Register("roles", "People and roles", "register-roles", None, "Who holds which AIMS role."),
+        Register(
+            "evidence",
+            "Evidence",
+            "register-evidence",
+            "evidence",
+            "Every piece of evidence: what it supports, what it is about, until when it is valid"
+            " (expiring: within 30 days, or ?days=), and its files and links.",
+        ),
     )
 }
 
@@ -196,8 +204,14 @@ def heading(variable: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def register_rows(store: Store, register: Register, as_of: dt.date) -> Rows:
-    """The register's rows, with the as-of day given to a query that takes one."""
-    query = queries.get(register.query)
-    params = {"asOf": as_of.isoformat()} if any(p.name == "asOf" for p in query.parameters) else {}
+EXPIRING_DAYS = 30  # the evidence register's window when none is given (setting AIMS_EXPIRING_DAYS)
+
+
+def register_rows(store: Store, register: Register, as_of: dt.date, days: int = EXPIRING_DAYS) -> Rows:
+    """The register's rows, with the as-of day given to a query that takes one, and to one that
+    takes `soon` the day after a window of `days` days from it (what expires within it is expiring)."""
+    taken = {p.name for p in queries.get(register.query).parameters}
+    params = {"asOf": as_of.isoformat()} if "asOf" in taken else {}
+    if "soon" in taken:
+        params["soon"] = (as_of + dt.timedelta(days=days + 1)).isoformat()
     return queries.run(store, register.query, params)

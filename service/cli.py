@@ -264,6 +264,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = config.load(overrides)
     store = open_store(settings)
     overrides["audit_log"] = settings.audit_trail()
+    overrides["accounts_file"] = settings.accounts()  # beside the store, as the app would choose
+    overrides["secret_key_file"] = settings.secret_file()
     try:
         app = create_app(overrides, store=store)  # loads the catalogue
     except ValueError as e:  # settings that cannot be used (tokens, roles, names)
@@ -419,6 +421,52 @@ def cmd_readiness(args: argparse.Namespace) -> int:
     return 0 if result.ready else 1
 
 
+def _new_password(args: argparse.Namespace) -> str:
+    """The password from --password-file (its trailing newline dropped), else asked for twice."""
+    if args.password_file:
+        return _existing([args.password_file])[0].read_text(encoding="utf-8").rstrip("\r\n")
+    import getpass
+
+    try:
+        password = getpass.getpass("Password (at least 10 characters): ")
+        again = getpass.getpass("The same password again: ")
+    except EOFError:
+        raise UsageError("no password given: type it at the prompt or use --password-file") from None
+    if password != again:
+        raise UsageError("the two passwords differ; nothing was changed")
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Accounts for signing in to the pages, kept beside the store (never in the graph)."""
+    from . import accounts
+
+    pairs = (("data_dir", args.data), ("accounts_file", args.accounts_file))
+    path = config.load({k: v for k, v in pairs if v is not None}).accounts()
+    try:
+        if args.action == "list":
+            found = accounts.load(path).values()
+            if not found:
+                print(f"no accounts in {path}")
+            for a in found:  # never the hash
+                print(f"{a.name}\t{a.role}\t{a.person or '-'}\t{a.created}")
+        elif args.action == "add":
+            accounts.check_name(args.name)  # before asking for a password
+            account = accounts.add(path, args.name, args.role, _new_password(args), args.person)
+            print(f"added {account.name} ({account.role}) to {path}")
+        elif args.action == "passwd":
+            accounts.set_password(path, args.name, _new_password(args))
+            print(f"changed the password of {args.name}; its open sessions have ended")
+        else:
+            accounts.remove(path, args.name)
+            print(f"removed {args.name}; its open sessions have ended")
+    except accounts.AccountError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror or e}") from None
+    return 0
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     """The chain from a risk, control, requirement, system or evidence item, by IRI or identifier."""
     from . import traces
@@ -563,6 +611,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("files", nargs="+", type=Path)
     p.set_defaults(func=cmd_readiness)
+
+    p = sub.add_parser("user", help="accounts for signing in to the pages: add, list, remove, passwd")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, about in (
+        ("add", "make an account (the password is asked for twice, or read from --password-file)"),
+        ("list", "the accounts: name, role, person, created"),
+        ("remove", "remove an account (its open sessions end)"),
+        ("passwd", "set a new password (the account's open sessions end)"),
+    ):
+        q = actions.add_parser(action, help=about)
+        q.add_argument("--data", type=Path, help="the store folder the accounts sit beside (./aims-data)")
+        q.add_argument("--accounts-file", type=Path, help="the accounts file (default <data>-accounts.json)")
+        if action != "list":
+            q.add_argument("name")
+        if action in ("add", "passwd"):
+            q.add_argument("--password-file", type=Path, help="read the password from this file")
+        if action == "add":
+            q.add_argument("--role", choices=("reader", "editor", "admin"), required=True)
+            q.add_argument("--person", metavar="IRI", help="the person in the graph this account is")
+        q.set_defaults(func=cmd_user)
     return parser
 
 

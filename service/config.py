@@ -30,12 +30,39 @@ class Settings:
     read_requires_token: bool = False
     validation_days: int = 4  # different as-of days validated a minute for a caller below editor; 0: no limit
     audit_log: Path | None = None  # the audit trail of writes; default: <data_dir>-audit.jsonl beside it
-    secret_key: str | None = None  # signs the pages' session cookie (CSRF); default: new at each start
+    history_db: Path | None = None  # what each write changed (SQLite); default: <data_dir>-history.sqlite
+    secret_key: str | None = None  # signs the session cookie (sign-in, CSRF); default: a key file
+    secret_key_file: Path | None = None  # where that key is kept when not set; default: <data_dir>-secret
+    accounts_file: Path | None = None  # the accounts (aims user); default: <data_dir>-accounts.json beside it
+    session_hours: float = 8.0  # a sign-in lasts this long (PERMANENT_SESSION_LIFETIME)
+    secure_cookies: bool = False  # mark the session cookie Secure even over http (TLS ends at a proxy)
+    files_dir: Path | None = None  # uploaded evidence files, by SHA-256; default: <data_dir>-files beside it
+    max_file_bytes: int = 25 * 1024 * 1024  # one uploaded file; a larger one is refused (413)
+    file_types: str = (  # file name extensions an upload may have; the service names the media type
+        "pdf,png,jpg,jpeg,gif,webp,txt,csv,md,json,xlsx,docx,pptx,odt,ods,odp,zip,eml"
+    )
+    expiring_days: int = 30  # the evidence register: "expiring" within this many days (?days= changes it)
 
     def audit_trail(self) -> Path:
         """The audit trail file: the setting, or beside the store folder (not in it: that folder
         is the database's own)."""
         return self.audit_log or self.data_dir.with_name(self.data_dir.name + "-audit.jsonl")
+
+    def history_file(self) -> Path:
+        """The history of changes (SQLite): the setting, or beside the store folder, as the trail."""
+        return self.history_db or self.data_dir.with_name(self.data_dir.name + "-history.sqlite")
+
+    def accounts(self) -> Path:
+        """The accounts file: the setting, or beside the store folder like the audit trail."""
+        return self.accounts_file or self.data_dir.with_name(self.data_dir.name + "-accounts.json")
+
+    def secret_file(self) -> Path:
+        """Where the session key is kept when AIMS_SECRET_KEY is not set: beside the store folder."""
+        return self.secret_key_file or self.data_dir.with_name(self.data_dir.name + "-secret")
+
+    def files_folder(self) -> Path:
+        """Where uploaded files are kept: the setting, or beside the store folder like the audit trail."""
+        return Path(self.files_dir or self.data_dir.with_name(self.data_dir.name + "-files"))
 
 
 def _coerce(value: str, kind: Any) -> Any:

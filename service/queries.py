@@ -56,7 +56,9 @@ _DAY = 'SUBSTR(STR(COALESCE({0}, "")), 1, 10)'
 _TRIMMED = 'REPLACE(STR({0}), "^\\\\s+|[\\\\s.!]+$", "")'
 DEFINITIONS = {
     # an until or due date that has passed by $asOf (due on the day itself is still in time)
-    "passed": "({d} < SUBSTR(STR($asOf), 1, STRLEN({d})))".format(d=_DAY.format("{date}")),
+    "passed": "%passedon({date}, $asOf)",
+    # the same by another day (the evidence register's "expiring": passed by the window's end)
+    "passedon": "({d} < SUBSTR(STR({{day}}), 1, STRLEN({d})))".format(d=_DAY.format("{date}")),
     # a from date that has come by $asOf (made on the day itself has)
     "begun": "(!(SUBSTR(STR($asOf), 1, STRLEN({d})) < {d}))".format(d=_DAY.format("{date}")),
     # the first day of a date's period, as text (a year's 1 January, a month's first day)

@@ -36,6 +36,11 @@ def shape_files() -> list[Path]:
     return files("shapes", "*.ttl")
 
 
+def form_shapes_file() -> Path:
+    """The form shapes (service/forms.py): in shapes/forms/, which the rules (shapes/*.ttl) leave out."""
+    return folder("shapes") / "forms" / "forms.ttl"
+
+
 def query_files() -> list[Path]:
     return files("queries", "*.rq")
 

@@ -36,6 +36,12 @@ PARAMS: dict[str, dict[str, str]] = {
     "register-parties": {},
     "register-roles": {},
     "risk-levels": {},
+    # a 30-day window from 2026-12-20 (soon: the day after it): ev-policy-calendar (controls.ttl line
+    # 105, valid until 2027-01-10) expiring, ev-monitoring-export (line 188, until 2026-06-30) expired
+    "register-evidence": {"asOf": "2026-12-20", "soon": "2027-01-20"},
+    # Li Wei's work: until 2027-03-12 reaches her risks' yearly review (assessed 2026-03-10) and
+    # the impact assessment evidence valid until that day (controls.ttl lines 146, 151)
+    "my-work": {"person": EX + "li-wei", "asOf": "2026-11-20", "until": "2027-03-12"},
 }
 
 

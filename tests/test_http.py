@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from rdflib import BNode, Graph, Literal
@@ -376,11 +377,7 @@ def test_openapi_describes_every_route(app, client) -> None:  # type: ignore[no-
     for rule in app.url_map.iter_rules():
         if rule.endpoint.endswith("static"):
             continue
-        path = (
-            rule.rule.replace("<path:direct>", "{direct}")
-            .replace("<kind>", "{kind}")
-            .replace("<name>", "{name}")
-        )
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # /files/<digest> -> /files/{digest}
         for method in (
             rule.methods
             - {"OPTIONS"}

@@ -188,6 +188,8 @@ NOT_FOR_ORGANISATIONS = {
     # an own risk matrix is optional (the example scores by likelihood x severity); it is shown in
     # tests/data/conformance/a-risk-arithmetic.ttl
     "RiskMatrixCell", "riskMatrixCell", "cellLikelihood", "cellSeverity", "cellLevel",
+    # written by the service when a file or link is attached (POST /files; tests/test_files.py)
+    "file", "fileName", "uploadedBy",
 }  # fmt: skip
 
 

@@ -51,6 +51,7 @@ def test_installed_wheel_finds_its_data(tmp_path) -> None:
         "assert (r.folder('ontology') / 'context.jsonld').is_file()\n"
         "assert {'open_store', 'validate', 'run_query', 'trace', 'workbook'} <= set(aims_graph.__all__)\n"
         "assert (r._PACKAGE / 'py.typed').is_file()\n"
+        "assert r.form_shapes_file().is_file()  # the form shapes, outside the rules' shapes/*.ttl\n"
         "print(len(r.ontology_files()), len(r.shape_files()), len(r.query_files()), len(r.example_files()))\n"
     )
     out = subprocess.run([python, "-c", script], cwd=tmp_path, check=True, capture_output=True, text=True)

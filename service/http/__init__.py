@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from .. import config, queries, validation
+from ..history import History
 from ..store import Store, open_store
 from . import audit, auth, errors
 from .errors import Problem
@@ -26,6 +27,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["aims_settings"] = settings
     app.extensions["aims_tokens"] = auth.load_tokens(settings)
+    own_files = store is None  # files beside the data folder (accounts, session key) are its own then
     audit_log = settings.audit_log  # a store handed in keeps a trail file only when one is named
     if store is None:
         store = open_store(settings)
@@ -36,17 +38,32 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.extensions["aims_write_lock"] = threading.Lock()  # one writer at a time; reads run alongside
     app.extensions["aims_audit_log"] = audit_log
     audit.writable(audit_log)  # a service that cannot record its writes does not start
+    # what each write changed, for people (service/history.py): beside the data folder when that
+    # is the app's own, else a file only when one is named (in memory otherwise)
+    app.extensions["aims_history"] = History(settings.history_file() if own_files else settings.history_db)
 
     errors.register(app)
     audit.register(app)
-    from . import graphs, ontology, pages, reports, sparql
+    from . import graphs, ontology, pages, reports, session, sparql
+
+    session.init_app(app, settings, own_files)  # the signing key, before any blueprint needs it
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(graphs.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(session.bp)
     app.register_blueprint(ontology.bp)
+    from . import history as history_views
+
+    app.register_blueprint(history_views.bp)
+    from . import files
+
+    app.register_blueprint(files.bp)
+    from . import forms
+
+    app.register_blueprint(forms.bp)  # /new/<kind>, /edit, /delete: forms from the form shapes
     return app
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
+from .. import history
 from . import auth
 from .api import AuditEntry, AuditParams, operation
 
@@ -33,9 +34,13 @@ def _fingerprint() -> str | None:
 
 
 def caller() -> str:
-    """Who made the request, as the trail names them: role and token fingerprint, or anonymous."""
+    """Who made the request, as the trail names them: role and token fingerprint, the role and
+    name of the account signed in (when its session may act: see auth), or anonymous."""
     fingerprint = _fingerprint()
-    return f"{auth.caller_role() or 'unknown'} token {fingerprint}" if fingerprint else "anonymous"
+    if fingerprint:
+        return f"{auth.caller_role() or 'unknown'} token {fingerprint}"
+    user = auth.current_user()
+    return f"{user.role} account {user.name}" if user and auth.session_role() else "anonymous"
 
 
 def client() -> str:
@@ -59,8 +64,28 @@ def writable(path: Path | None) -> None:
         raise ValueError(f"the audit trail {path} cannot be written: {e.strerror or e}") from None
 
 
-def record(action: str, graph: str | None, before: int, after: int, **extra: Any) -> None:
-    """Append one write to the trail (call it under the write lock, after the write succeeded)."""
+def who() -> str:
+    """Who the history names: the account signed in when its session made the write, else as the
+    trail names the caller (role and token fingerprint, or anonymous)."""
+    user = auth.current_user()
+    if user is not None and not _fingerprint() and auth.session_role():
+        return user.name
+    return caller()
+
+
+def record(
+    action: str,
+    graph: str | None,
+    before: int,
+    after: int,
+    changes: list[history.Change] | None = None,
+    **extra: Any,
+) -> None:
+    """Append one write to the trail (call it under the write lock, after the write succeeded),
+    and, when the caller worked out what it changed (history.diff), those changes to the history
+    at the same time, under the account's name (who). The trail is the record that must not fail
+    (checked before the write: write_lock); the history is a reading aid: if it cannot be
+    written, that is logged and the write, already applied, stands."""
     path: Path | None = current_app.extensions["aims_audit_log"]
     entry = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -78,11 +103,18 @@ def record(action: str, graph: str | None, before: int, after: int, **extra: Any
 
     pages.warm(current_app._get_current_object())  # type: ignore[attr-defined]
     trail.info("%s", line)
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
-        out.write(line + "\n")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+    kept: history.History | None = current_app.extensions.get("aims_history")
+    if changes is not None and kept is not None:
+        try:
+            kept.record(str(entry["at"]), who(), action, graph, changes)
+        except Exception:  # noqa: BLE001 - see above: logged, and the write stands
+            logging.getLogger("aims.history").exception(
+                "the history of %s on %s was not recorded", action, graph
+            )
 
 
 @bp.route("/audit-log")

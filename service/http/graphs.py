@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from rdflib import URIRef
 
-from .. import jsonld, oscal, validation, workbook
+from .. import history, jsonld, oscal, validation, workbook
 from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
@@ -133,9 +133,12 @@ def graph_store(direct: str | None = None) -> Response:
         if request.method == "DELETE":
             if not existed:
                 raise Problem(404, "Not Found", f"no graph {graph}", "no-graph")
+            old = history.snapshot(store, graphs=[graph])
             store.drop(graph)
-            audit.record("graph-store DELETE", str(graph), before, 0)
+            audit.record("graph-store DELETE", str(graph), before, 0, history.diff(old, set()))
             return Response(status=204)
+        # the graph before and after, under the lock: a PUT of what it holds changes nothing
+        old = history.snapshot(store, graphs=[graph]) if existed else set()
         store.load(
             data,
             fmt,
@@ -144,7 +147,10 @@ def graph_store(direct: str | None = None) -> Response:
             source="request body",
             max_triples=MAX_TRIPLES_PER_REQUEST,
         )
-        audit.record(f"graph-store {request.method}", str(graph), before, store.count(graph))
+        new = history.snapshot(store, graphs=[graph])
+        audit.record(
+            f"graph-store {request.method}", str(graph), before, store.count(graph), history.diff(old, new)
+        )
     return Response(status=204 if existed else 201)
 
 
@@ -226,6 +232,11 @@ def import_workbook() -> Response:
     validation makes of the store after it. Every problem of the workbook is named in a 400."""
     if (request.mimetype or "") != XLSX:
         raise Problem(415, "Unsupported Media Type", f"POST the workbook as {XLSX}", "media-type")
+    return load_workbook(request.get_data())
+
+
+def load_workbook(xlsx: bytes) -> Response:
+    """The import itself, for this route and the import page's form (http/files.py)."""
     graph = checked_iri(request.args.get("graph", IMPORT_GRAPH))
     if reserved_graph(graph):
         raise Problem(403, "Forbidden", f"the graph {graph} is read-only or internal", "read-only-graph")
@@ -235,7 +246,7 @@ def import_workbook() -> Response:
         checked_iri(request.args.get("base", "https://example.org/import/"), "Bad base", "bad-parameter")
     )
     try:
-        data = workbook.read(request.get_data(), base)
+        data = workbook.read(xlsx, base)
     except workbook.WorkbookError as e:
         raise Problem(
             400, "Workbook refused", f"{len(e.errors)} problem(s); nothing was imported", "workbook",
@@ -248,8 +259,10 @@ def import_workbook() -> Response:
     )
     with write_lock():
         before = store.count(graph)
+        old = history.snapshot(store, graphs=[graph])
         added = store.load(triples, FORMATS["nt"], graph, replace=True, max_triples=MAX_TRIPLES_PER_REQUEST)
-        audit.record("workbook import", str(graph), before, added)
+        changes = history.diff(old, history.snapshot(store, graphs=[graph]))
+        audit.record("workbook import", str(graph), before, added, changes)
     report = validation.validate(store, as_of=dt.date.today())
     counts = {s: sum(1 for r in report.results if r.severity == s) for s in ("Violation", "Warning", "Info")}
     body = {

@@ -36,7 +36,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
-from .. import browse, queries, reports, traces, validation
+from .. import browse, forms, queries, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..workbook import spreadsheet_cell
@@ -82,6 +82,18 @@ def as_of(from_cookie: bool = True) -> dt.date:
         raise Problem(400, "Bad date", f"as_of={raw!r} is not a date (YYYY-MM-DD)", "bad-parameter") from None
 
 
+def expiring_days() -> int:
+    """The evidence register's window: ?days=, else the setting AIMS_EXPIRING_DAYS."""
+    raw = request.args.get("days")
+    if raw is None:
+        return int(current_app.extensions["aims_settings"].expiring_days)
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or int(raw) > 3660:
+        raise Problem(
+            400, "Bad parameter", f"days={raw!r} is not a number of days (0 to 3660)", "bad-parameter"
+        )
+    return int(raw)
+
+
 # Forms on the pages are checked for a CSRF token (Flask-WTF's CSRFProtect, which sign-in forms
 # will share): what a page form changes rides on a cookie, which a browser sends with a cross-site
 # request too. The API is not: its routes decide by a bearer token in the Authorization header,
@@ -119,6 +131,15 @@ def _private(response: Response) -> Response:
     return response
 
 
+def local_path(back: str) -> str:
+    """`back` when it is a path of this site, else "/": nothing a browser could read as another
+    host (//host, /\\host once a tab is dropped) and nothing that cannot go in a header."""
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or not back.startswith("/") or re.search(r"[\x00-\x1f\x7f\\]|^//", back):
+        return "/"
+    return back
+
+
 @bp.route("/as-of", methods=["POST"])
 @operation(
     "post",
@@ -132,12 +153,7 @@ def choose_day() -> Response:
     """Keep the chosen day for every page (a cookie), and go back to the page it was chosen on.
     A POST from the header's form: a GET (a link or an image on another site) changes nothing."""
     day = request.form.get("day", "")
-    back = request.form.get("next", "/")
-    parts = urlsplit(back)
-    # only back to a page of this site: a path, nothing a browser could read as another host
-    # (//host, /\thost once a tab is dropped) and nothing that cannot go in a header
-    if parts.scheme or parts.netloc or not back.startswith("/") or re.search(r"[\x00-\x1f\x7f\\]|^//", back):
-        back = "/"
+    back = local_path(request.form.get("next", "/"))
     response = make_response(redirect(back, 303))  # see the page again with a GET
     if day:
         try:
@@ -474,7 +490,8 @@ def _register(name: str) -> Response:
     register = REGISTERS[name]
     media = formats.choose(HTML_JSON_CSV)
     day = as_of(from_cookie=media == "text/html")  # JSON and CSV follow ?as_of= only, as elsewhere
-    rows, names = cached(lambda: _register_data(register, day), "register", name, day)
+    days = expiring_days()
+    rows, names = cached(lambda: _register_data(register, day, days), "register", name, day, days)
     if media == "application/json":
         return Response(
             current_app.json.dumps([{k: browse.plain(v) for k, v in r.items()} for r in rows]),
@@ -530,11 +547,11 @@ def _register(name: str) -> Response:
     )
 
 
-def _register_data(register: browse.Register, day: dt.date) -> tuple[Rows, dict[str, Label]]:
+def _register_data(register: browse.Register, day: dt.date, days: int) -> tuple[Rows, dict[str, Label]]:
     """A register's rows, and the labels of every IRI in them but the items (which have their own
     label column): what sorting and filtering by the words shown need."""
     store = get_store()
-    rows = browse.register_rows(store, register, day)
+    rows = browse.register_rows(store, register, day, days)
     item = rows.variables[0]
     others = {str(v) for r in rows for k, v in r.items() if k != item and isinstance(v, URIRef)}
     return rows, browse.labels(store, others)
@@ -717,7 +734,20 @@ def resource_page() -> Response:
         )
     g.names = found.names
     trace_kind = traces.kind_of(found.types)
-    return _page("resource.html", found=found, trace_kind=trace_kind)
+    # what the rules make of this resource alone (every rule, its own focus node): shown at once,
+    # so that a form's save says what it leaves unmet
+    day, iri = as_of(), URIRef(found.iri)
+    results = cached(
+        lambda: validation.validate(get_store(), as_of=day, focus_nodes=[iri]).results,
+        "own results",
+        iri,
+        day,
+    )
+    editable = not forms.in_catalogue(get_store(), iri)  # offered Edit and Delete: not the catalogue
+    form = forms.form_for(get_store(), found.types) if editable else None
+    return _page(
+        "resource.html", found=found, trace_kind=trace_kind, results=results, form=form, editable=editable
+    )
 
 
 # ------------------------------------------------------------------------------ validation and gaps

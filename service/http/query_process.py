@@ -37,10 +37,15 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph
+from rdflib import URIRef, Variable
+
+from ..namespaces import DEFAULT_GRAPH
 from ..store.base import (
     MAX_TRIPLES_PER_REQUEST,
     RDFLIB_PARSER,
@@ -123,21 +128,28 @@ def update(store: Store, sparql: str) -> None:
 
 def check_update(
     sparql: str, timeout: float, memory_mb: int | None = None, client: str = ""
-) -> tuple[bool, CountPlan]:
+) -> tuple[bool, UpdatePlan]:
     """Read and check an update in a query process (`sparql.checked`: Problem when refused) and
     have Oxigraph read it there too, before the write lock is taken: this is the slow part
     (rdflib read a 340 KB INSERT DATA in 6 s) and it holds nothing another request needs.
-    Whether it clears or drops ALL or NAMED graphs, and how to count its WHERE clauses."""
+    Whether it clears or drops ALL or NAMED graphs, and its plan (`UpdatePlan`)."""
     return _call("update", None, sparql, timeout, None, memory_mb, client)  # type: ignore[no-any-return]
 
 
 def count_update(
-    store: EmbeddedStore, plan: CountPlan, timeout: float, memory_mb: int | None = None, client: str = ""
-) -> None:
+    store: EmbeddedStore, plan: UpdatePlan, timeout: float, memory_mb: int | None = None, client: str = ""
+) -> frozenset[URIRef] | None:
     """Count an update's WHERE clauses (`check_update`'s plan) in a query process, under the
-    write lock so that the count reads the store the update will run on."""
-    if plan:
-        _call("count", store, plan, timeout, None, memory_mb, client)
+    write lock so that the count reads the store the update will run on; and find the resources
+    it may change (None: too many to record one by one)."""
+    if not plan.counts and not plan.subject_queries:
+        return plan.subjects
+    return _call("count", store, plan, timeout, None, memory_mb, client)  # type: ignore[no-any-return]
+
+
+def count_here(store: Store, plan: UpdatePlan, timeout: float) -> frozenset[URIRef] | None:
+    """`count_update` in this process, for a remote store (its server stops its own queries)."""
+    return _count(store, plan, time.monotonic() + timeout, timeout)
 
 
 def check(sparql: str, update: bool, timeout: float, memory_mb: int | None = None, client: str = "") -> bool:
@@ -162,14 +174,44 @@ def run(
     return _call("run", store, sparql, timeout, dataset, memory_mb, "")  # type: ignore[no-any-return]
 
 
-# What counting an update's WHERE clauses needs: per WHERE, the count query, the dataset it reads
-# and how many triples its INSERT template has.
-CountPlan = list[tuple[str, QueryDataset, int]]
+# At most this many resources an update changes are recorded one by one (history.py): past it,
+# or when it changes every graph, the write is recorded as a summary.
+MAX_RECORDED_SUBJECTS = 10_000
+_GRAPH_OPERATIONS = ("Clear", "Drop", "Create", "Add", "Move", "Copy")
 
 
-def _plan_counts(sparql: str, operations: list[Any]) -> CountPlan:
-    """How to count the solutions of each WHERE of the update (`operations`: rdflib's algebra of
-    it), worked out with the parse, so that counting under the write lock parses nothing."""
+@dataclass(frozen=True)
+class UpdatePlan:
+    """What the write lock needs of an update, worked out with its parse, so that nothing is
+    parsed under the lock: per WHERE, the count query, the dataset it reads and the size of its
+    INSERT template; and what it may change, for the history: resources it names as subjects,
+    queries that find the rest (`SELECT DISTINCT` of a template's subject variables over its
+    WHERE), graphs it changes whole, or `every_graph` (CLEAR ALL, DROP NAMED...)."""
+
+    counts: tuple[tuple[str, QueryDataset, int], ...] = ()
+    subjects: frozenset[URIRef] = frozenset()
+    subject_queries: tuple[tuple[str, QueryDataset], ...] = ()
+    graphs: frozenset[URIRef] = frozenset()
+    every_graph: bool = False
+
+
+def _template_subjects(parts: list[Any]) -> tuple[set[URIRef], set[Variable]]:
+    """The subjects of templates or data blocks (rdflib's `triples` lists and `quads` dicts)."""
+    named: set[URIRef] = set()
+    variables: set[Variable] = set()
+    for part in parts:
+        part = dict(part or {})
+        blocks = [part.get("triples") or [], *(part.get("quads") or {}).values()]
+        for triple in (t for block in blocks for t in block):
+            if isinstance(triple[0], URIRef):
+                named.add(triple[0])
+            elif isinstance(triple[0], Variable):
+                variables.add(triple[0])
+    return named, variables
+
+
+def _plan(sparql: str, operations: list[Any]) -> UpdatePlan:
+    """The update's plan (`operations`: rdflib's algebra of it)."""
     reading = [op for op in operations if op.name in ("Modify", "DeleteWhere")]
     if reading and any(op is not operations[0] for op in reading):
         # its WHERE would read what the operations before it write, which a count cannot see
@@ -180,13 +222,28 @@ def _plan_counts(sparql: str, operations: list[Any]) -> CountPlan:
     groups = where_clauses(sparql)
     if len(groups) != len(reading):
         raise StoreError("the update's WHERE clauses could not be told apart")
-    plan: CountPlan = []
+    counts, subject_queries = [], []
+    subjects: set[URIRef] = set()
+    graphs: set[URIRef] = set()
+    every_graph = False
+    for op in operations:
+        part = dict(op)  # rdflib's CompValue.get answers a missing key with the key's name
+        if op.name in _GRAPH_OPERATIONS:  # rdflib names graphs by IRI, or by keyword as a plain str
+            for term in _leaves(part):
+                if isinstance(term, URIRef):
+                    graphs.add(term)
+                elif term == "DEFAULT":
+                    graphs.add(DEFAULT_GRAPH)
+                elif term in ("ALL", "NAMED"):
+                    every_graph = True
+        elif op.name in ("InsertData", "DeleteData"):
+            subjects |= _template_subjects([part])[0]
     for op, (prologue, group) in zip(reading, groups, strict=True):
         count = f"{prologue}\nSELECT (COUNT(*) AS ?solutions) WHERE {group}"
         if _patterns(_query_algebra(count)) != _patterns(op.get("where") if op.name == "Modify" else op):
             # what is counted must be what runs: the text read here and the parse disagree
             raise StoreError("the update's WHERE could not be read the same way twice: write it plainly")
-        part = dict(op)  # rdflib's CompValue.get answers a missing key with the key's name
+        part = dict(op)
         using = part.get("using") or []
         if using:  # USING replaces the dataset: these graphs and no others
             dataset = QueryDataset(
@@ -198,19 +255,49 @@ def _plan_counts(sparql: str, operations: list[Any]) -> CountPlan:
             dataset = QueryDataset((with_graph,) if with_graph else (), every_named=True)
         template = dict(part.get("insert") or {})
         size = len(template.get("triples") or []) + sum(map(len, (template.get("quads") or {}).values()))
-        plan.append((count, dataset, size))
-    return plan
+        counts.append((count, dataset, size))
+        written = [part.get("delete"), part.get("insert")] if op.name == "Modify" else [part]
+        named, variables = _template_subjects(written)
+        subjects |= named
+        if variables:
+            projection = " ".join(sorted(v.n3() for v in variables))
+            found = (
+                f"{prologue}\nSELECT DISTINCT {projection} WHERE {group} LIMIT {MAX_RECORDED_SUBJECTS + 1}"
+            )
+            subject_queries.append((found, dataset))
+    return UpdatePlan(
+        tuple(counts), frozenset(subjects), tuple(subject_queries), frozenset(graphs), every_graph
+    )
 
 
-def _count(store: Any, plan: CountPlan, deadline: float, timeout: float) -> None:
+def _leaves(node: Any) -> list[Any]:
+    """Every value inside an rdflib algebra node (nested dicts and lists)."""
+    found, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            found.append(item)
+    return found
+
+
+def _count(store: Any, plan: UpdatePlan, deadline: float, timeout: float) -> frozenset[URIRef] | None:
     """Count each WHERE against the store as the request finds it (not after the operations
     before it in the same request): QueryTimeout past the deadline, InputRefused when an INSERT
-    template would add more triples than a request may."""
-    for count, dataset, size in plan:
-        left = deadline - time.monotonic()
-        if left <= 0:
+    template would add more triples than a request may. Then the resources the update may change
+    (None: more than MAX_RECORDED_SUBJECTS)."""
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise QueryTimeout(f"the update ran past its {timeout} s limit")
-        rows = store.query(count, None, left, dataset)
+        return remaining
+
+    for count, dataset, size in plan.counts:
+        rows = store.query(count, None, left(), dataset)
         solutions = int(rows.rows[0]["solutions"]) if isinstance(rows, Rows) and rows.rows else 0
         if solutions * size > MAX_TRIPLES_PER_REQUEST:
             raise InputRefused(
@@ -218,6 +305,12 @@ def _count(store: Any, plan: CountPlan, deadline: float, timeout: float) -> None
                 f"at most {MAX_TRIPLES_PER_REQUEST:,} per request",
                 status=413,
             )
+    subjects = set(plan.subjects)
+    for found, dataset in plan.subject_queries:
+        rows = store.query(found, None, left(), dataset)
+        assert isinstance(rows, Rows)
+        subjects |= {v for row in rows.rows for v in row.values() if isinstance(v, URIRef)}
+    return frozenset(subjects) if len(subjects) <= MAX_RECORDED_SUBJECTS else None
 
 
 def _query_algebra(text: str) -> Any:
@@ -310,7 +403,7 @@ class _Opened:
 
 
 def _work(
-    job: str, where: tuple[str, int] | None, sparql: str | CountPlan, timeout: float, dataset: QueryDataset | None,
+    job: str, where: tuple[str, int] | None, sparql: str | UpdatePlan, timeout: float, dataset: QueryDataset | None,
     opened: _Opened,
 ) -> Any:  # fmt: skip
     """What a query process does: `run` a query as given; `query`, `update`, `check-query` and
@@ -331,8 +424,13 @@ def _work(
             raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
         return opened.at(*where).query(sparql, None, left, dataset)  # type: ignore[misc]
     if job == "update":
-        plan = _plan_counts(sparql, operations)
-        EmbeddedStore().update(sparql)  # Oxigraph's own reading, on an empty store in memory
+        plan = _plan(sparql, operations)
+        try:  # Oxigraph's own reading, on an empty store in memory
+            pyoxigraph.Store().update(sparql)
+        except SyntaxError as e:
+            raise StoreError(f"SPARQL syntax error: {e}") from None
+        except (OSError, RuntimeError):
+            pass  # read, but not runnable there: DROP GRAPH of a graph the empty store lacks
         return every, plan
     return every
 
@@ -441,7 +539,7 @@ def _keep(held: _Process) -> None:
 
 
 def _call(
-    job: str, store: EmbeddedStore | None, sparql: str | CountPlan, timeout: float, dataset: QueryDataset | None,
+    job: str, store: EmbeddedStore | None, sparql: str | UpdatePlan, timeout: float, dataset: QueryDataset | None,
     memory_mb: int | None, client: str,
 ) -> Any:  # fmt: skip
     """Do `job` in a query process: QueryTimeout when it ran past `timeout` (the process is

@@ -24,6 +24,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
+from .. import history
 from ..namespaces import DEFAULT_GRAPH
 from ..store import QueryTimeout
 from ..store.base import (
@@ -282,15 +283,25 @@ def sparql() -> Response:
             every, plan = query_process.check_update(text, timeout, memory, client)
         with write_lock():
             before = store.count()
+            # its WHERE clauses counted on the store it will change, and what it may change found
+            with _stopped_work(timeout, "update"):
+                if on_disk is not None:
+                    changed = query_process.count_update(on_disk, plan, timeout, memory, client)
+                else:  # a remote server limits its own queries
+                    changed = query_process.count_here(store, plan, timeout)
+            # what it changes, for the history: the resources found above, graphs changed whole
+            # (every graph, for ALL or NAMED: a snapshot past its cap makes it a summary)
+            graphs = set(plan.graphs) | (set(store.graphs()) if plan.every_graph else set())
+            was = None if changed is None else history.snapshot(store, changed, graphs)
             if on_disk is not None:
-                with _stopped_work(
-                    timeout, "update"
-                ):  # its WHERE clauses counted on the store it will change
-                    query_process.count_update(on_disk, plan, timeout, memory, client)
                 query_process.update(store, text)
             else:  # a remote server runs (and limits) its own updates
                 store.update(text)
-            audit.record("sparql update", None, before, store.count(), update=text[:2000])
+            now = None if changed is None else history.snapshot(store, changed, graphs)
+            changes = history.diff(was, now) if changed is not None else history.TooMany(
+                reason=f"more than {query_process.MAX_RECORDED_SUBJECTS:,} resources changed"
+            )  # fmt: skip
+            audit.record("sparql update", None, before, store.count(), changes=changes, update=text[:2000])
             # checked by content, whatever way the update found to it, and restored at once
             if store.ensure_catalogue() and not every:
                 current_app.logger.warning("an update changed the catalogue graph; it was restored")

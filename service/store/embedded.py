@@ -185,6 +185,8 @@ class EmbeddedStore(Store):
             self._store.update(sparql)
         except SyntaxError as e:
             raise StoreError(f"SPARQL syntax error: {e}") from e
+        except RuntimeError as e:  # the engine's refusal: DROP GRAPH of a graph there is none of
+            raise StoreError(f"the update failed: {e}") from None
         finally:
             self._written()
 
