@@ -50,7 +50,7 @@ def client(app) -> FlaskClient:  # type: ignore[no-untyped-def]
 
 
 def store_of(client: FlaskClient) -> EmbeddedStore:
-    return client.application.extensions["aims_store"]  # type: ignore[no-any-return]
+    return client.application.extensions["aims"].store  # type: ignore[no-any-return]
 
 
 def text(html: str) -> str:

@@ -43,7 +43,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def kept(app: Flask) -> history.History:
-    return app.extensions["aims_history"]  # type: ignore[no-any-return]
+    return app.extensions["aims"].history  # type: ignore[no-any-return]
 
 
 def send(client: FlaskClient, method: str, graph: str, turtle: bytes = b"") -> int:

@@ -49,7 +49,7 @@ def test_health(app, client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/health").get_json()
     assert (
         body["status"] == "ok"
-        and body["store"] == app.extensions["aims_store"].kind
+        and body["store"] == app.extensions["aims"].store.kind
         and body["triples"] > 4000
     )
 

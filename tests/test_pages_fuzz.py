@@ -231,8 +231,7 @@ def _replace_odd(quads: list[ox.Quad]) -> None:
     )
     STORE.load(data or b"", FORMATS["nt"], URIRef(ODD_GRAPH.value), replace=True)
     # as a write through the service does: cached pages are for the store as it was
-    extensions = CLIENT.application.extensions
-    extensions["aims_writes"] = extensions.get("aims_writes", 0) + 1
+    CLIENT.application.extensions["aims"].writes += 1
 
 
 # Each example costs a crawl (validation and every register worked out again, a second or two):

@@ -13,6 +13,8 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from .. import history
 from . import auth
 from .api import AuditEntry, AuditParams, operation
+from .state import state
 
 bp = Blueprint("audit", __name__)
 access = logging.getLogger("aims.access")
@@ -86,7 +89,7 @@ def record(
     at the same time, under the account's name (who). The trail is the record that must not fail
     (checked before the write: write_lock); the history is a reading aid: if it cannot be
     written, that is logged and the write, already applied, stands."""
-    path: Path | None = current_app.extensions["aims_audit_log"]
+    path = state().audit_log
     entry = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "who": caller(),
@@ -98,7 +101,7 @@ def record(
     }
     line = json.dumps(entry)
     # pages cache verdicts per state of the store: every write goes through here
-    current_app.extensions["aims_writes"] = current_app.extensions.get("aims_writes", 0) + 1
+    state().writes += 1
     from . import pages
 
     pages.warm(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -107,8 +110,8 @@ def record(
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
-    kept: history.History | None = current_app.extensions.get("aims_history")
-    if changes is not None and kept is not None:
+    kept = state().history
+    if changes is not None:
         try:
             kept.record(str(entry["at"]), who(), action, graph, changes)
         except Exception:  # noqa: BLE001 - see above: logged, and the write stands
@@ -128,7 +131,7 @@ def record(
 )
 def audit_log() -> Response:
     """The latest writes, newest last (?limit=, default 100)."""
-    path: Path | None = current_app.extensions["aims_audit_log"]
+    path = state().audit_log
     try:
         limit = max(1, min(int(request.args.get("limit", "100")), 10_000))
     except ValueError:
@@ -166,3 +169,18 @@ def register(app: Flask) -> None:
             elapsed,
         )
         return response
+
+
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """One writer at a time, and only while the audit trail can record the write: if it cannot,
+    the write is refused (503) before anything is applied, so no write is acknowledged unrecorded."""
+    held = state()
+    with held.write_lock:
+        try:
+            writable(held.audit_log)
+        except ValueError as e:
+            from .errors import Problem
+
+            raise Problem(503, "Service Unavailable", f"{e}; nothing was written", "audit-trail") from None
+        yield

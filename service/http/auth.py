@@ -29,6 +29,7 @@ from werkzeug.exceptions import abort
 from .. import accounts
 from ..config import Settings
 from .errors import Problem
+from .state import state
 
 ROLES = {"reader": 1, "editor": 2, "admin": 3}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,14 +71,14 @@ def token_role() -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Problem(401, "Unauthorized", "use 'Authorization: Bearer <token>'", "unauthorized")
-    for known, role in current_app.extensions["aims_tokens"].items():
+    for known, role in state().tokens.items():
         if hmac.compare_digest(known.encode(), token.strip().encode()):
             return role
     raise Problem(401, "Unauthorized", "the bearer token is not valid", "unauthorized")
 
 
 def accounts_file() -> Path | None:
-    return current_app.extensions.get("aims_accounts")  # type: ignore[no-any-return]
+    return state().accounts
 
 
 def current_user() -> User | None:
@@ -130,18 +131,14 @@ def check(minimum: str) -> str | None:
     """The caller's role when it is at least `minimum` (None for an anonymous read, when reads are
     open); otherwise 401 (a browser asking for a page: to the sign-in page) or 403."""
     role = caller_role()
-    settings: Settings = current_app.extensions["aims_settings"]
+    settings = state().settings
     if minimum == "reader" and role is None and not settings.read_requires_token:
         return None
     if role is None:
         if _wants_page() and not request.headers.get("Authorization"):
             abort(redirect(url_for("session.login", next=request.full_path.rstrip("?")), 303))
         path = accounts_file()
-        if (
-            not current_app.extensions["aims_tokens"]
-            and minimum != "reader"
-            and not (path and accounts.cached(path))
-        ):
+        if not state().tokens and minimum != "reader" and not (path and accounts.cached(path)):
             raise Problem(
                 403,
                 "Forbidden",
@@ -167,6 +164,6 @@ def can(minimum: str) -> bool:
     except Problem:
         return False
     if role is None:
-        settings: Settings = current_app.extensions["aims_settings"]
+        settings = state().settings
         return minimum == "reader" and not settings.read_requires_token
     return ROLES[role] >= ROLES[minimum]

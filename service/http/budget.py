@@ -11,10 +11,11 @@ import hashlib
 import threading
 import time
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 
 from . import auth
 from .errors import Problem
+from .state import state
 
 WINDOW = 60.0  # seconds; how many days: the setting validation_days (AIMS_VALIDATION_DAYS)
 _lock = threading.Lock()
@@ -45,11 +46,11 @@ def spend(day: dt.date) -> None:
     request (the background warm-up after a write) and an editor's are free."""
     if not has_request_context() or is_editor():
         return
-    limit = current_app.extensions["aims_settings"].validation_days
+    limit = state().settings.validation_days
     if limit <= 0:
         return
     # client -> day -> when it was last worked out for them; one per application
-    spent: dict[str, dict[dt.date, float]] = current_app.extensions.setdefault("aims_budget", {})
+    spent = state().budget
     client, now = _client(), time.monotonic()
     with _lock:
         days = spent.setdefault(client, {})

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, redirect, request, url_for
 from pydantic import BaseModel, Field
 from rdflib import URIRef
 from rdflib.namespace import RDFS
@@ -30,10 +30,12 @@ from ..browse import REGISTERS
 from ..config import Settings
 from ..namespaces import AIMS, DCAT
 from ..store.base import catalogue_graph
-from . import audit, auth, get_store, graphs, write_lock
+from . import audit, auth, graphs
 from .api import operation
+from .audit import write_lock
 from .errors import Problem, checked_iri, problem_response
 from .pages import _page, csrf
+from .state import get_store, state
 
 bp = Blueprint("files", __name__, template_folder="templates")
 log = logging.getLogger("aims.files")
@@ -51,7 +53,7 @@ class Uploaded(BaseModel):
 
 
 def _settings() -> Settings:
-    return current_app.extensions["aims_settings"]  # type: ignore[no-any-return]
+    return state().settings
 
 
 def _folder() -> Path:

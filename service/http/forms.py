@@ -13,10 +13,12 @@ from rdflib.term import Identifier, Node
 from .. import browse, forms, history
 from ..namespaces import DEFAULT_GRAPH
 from ..store.base import reserved_graph
-from . import audit, get_store, write_lock
+from . import audit
 from .api import Params, operation
+from .audit import write_lock
 from .errors import Problem, checked_iri
 from .pages import as_of, csrf
+from .state import get_store
 
 bp = Blueprint("forms", __name__, template_folder="templates")
 

@@ -13,9 +13,11 @@ from .. import history, jsonld, oscal, validation, workbook
 from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
 from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
-from . import audit, formats, get_store, write_lock
+from . import audit, formats
 from .api import ExportParams, GraphParams, ImportParams, ImportResult, operation
+from .audit import write_lock
 from .errors import Problem, checked_iri
+from .state import get_store
 
 bp = Blueprint("graphs", __name__)
 # `?default` is the store's default graph, the one a SPARQL update without GRAPH writes.

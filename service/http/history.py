@@ -14,9 +14,10 @@ from rdflib import URIRef
 
 from .. import browse, history, queries
 from ..namespaces import AIMS_IRI
-from . import auth, formats, get_store
+from . import auth, formats
 from .api import AsOf, IriParams, operation
 from .errors import Problem, checked_iri
+from .state import get_store, state
 
 bp = Blueprint("history", __name__, template_folder="templates")
 HTML_OR_JSON = {"application/json": "json", "text/html": "html"}
@@ -25,7 +26,7 @@ DUE_DAYS = 30  # /my-work: due within this many days of the as-of day counts as 
 
 
 def _kept() -> history.History:
-    return current_app.extensions["aims_history"]  # type: ignore[no-any-return]
+    return state().history
 
 
 def recent(iri: str, limit: int = RECENT) -> tuple[list[history.Entry], dict[str, browse.Label]]:

@@ -40,7 +40,7 @@ from .. import browse, forms, queries, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..workbook import spreadsheet_cell
-from . import budget, formats, get_store
+from . import budget, formats
 from .api import (
     OVER_BUDGET,
     AsOf,
@@ -54,6 +54,7 @@ from .api import (
     operation,
 )
 from .errors import Problem, checked_iri
+from .state import get_store, state
 
 bp = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -86,7 +87,7 @@ def expiring_days() -> int:
     """The evidence register's window: ?days=, else the setting AIMS_EXPIRING_DAYS."""
     raw = request.args.get("days")
     if raw is None:
-        return int(current_app.extensions["aims_settings"].expiring_days)
+        return int(state().settings.expiring_days)
     if not re.fullmatch(r"[0-9]{1,4}", raw) or int(raw) > 3660:
         raise Problem(
             400, "Bad parameter", f"days={raw!r} is not a number of days (0 to 3660)", "bad-parameter"
@@ -111,7 +112,7 @@ def _forms(state: Any) -> None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if not app.secret_key:  # signs the session cookie that holds the token; without the setting
         # a restart (or another process behind the same address) asks for the form anew
-        app.secret_key = app.extensions["aims_settings"].secret_key or secrets.token_bytes(32)
+        app.secret_key = app.extensions["aims"].settings.secret_key or secrets.token_bytes(32)
     csrf.init_app(app)
 
 
@@ -282,7 +283,7 @@ def _generation(store: Store) -> tuple[int, int, int]:
     """What cached work depends on: this service's writes (audit.record counts them), the store's
     size, and on a remote store the minute (what others write there shows within one)."""
     minute = int(time.monotonic() // REMOTE_CACHE_SECONDS) if store.kind == "remote" else 0
-    return current_app.extensions.get("aims_writes", 0), store.count(), minute
+    return state().writes, store.count(), minute
 
 
 def cached(compute: Callable[[], T], *key: Any) -> T:
@@ -291,12 +292,8 @@ def cached(compute: Callable[[], T], *key: Any) -> T:
     Readers that ask while it is being worked out wait for that one computation instead of each
     starting their own (40 readers after a write each validated the store: 57 s a trace)."""
     full_key = (*key, _generation(get_store()))
-    cache: dict[tuple[Any, ...], Any] = current_app.extensions.setdefault(
-        "aims_page_cache", {}
-    )  # one per app
-    working: dict[tuple[Any, ...], threading.Event] = current_app.extensions.setdefault(
-        "aims_page_working", {}
-    )
+    held = state()
+    cache, working = held.page_cache, held.page_working
     while True:
         with _cache_lock:
             if full_key in cache:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 
 from .. import __version__, queries, validation
-from . import budget, formats, get_store, pages
+from . import budget, formats, pages
 from .api import (
     OVER_BUDGET,
     FormatParams,
@@ -29,6 +29,7 @@ from .api import (
     spec,
 )
 from .errors import Problem, checked_iri
+from .state import get_store, state
 
 bp = Blueprint("reports", __name__)
 # The reference engine runs pySHACL, whose rdflib query parsing is not thread-safe: one such
@@ -148,7 +149,7 @@ def run_query(name: str) -> Response:
     except queries.QueryError as e:
         raise Problem(404, "Not Found", str(e), "no-query") from None
     params = {k: v for k, v in request.args.items() if k != "format"}
-    timeout = current_app.extensions["aims_settings"].query_timeout
+    timeout = state().settings.query_timeout
     rows = queries.run(get_store(), query.name, params, timeout)
     media = formats.result_type()
     return Response(formats.serialize_rows(rows, media), mimetype=media)

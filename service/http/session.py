@@ -79,7 +79,7 @@ def init_app(app: Flask, settings: Settings, own_files: bool) -> None:
     accounts_path = settings.accounts() if own_files else settings.accounts_file
     if accounts_path is not None:
         accounts.load(accounts_path)  # a file that cannot be read stops the start (AccountError)
-    app.extensions["aims_accounts"] = accounts_path
+    app.extensions["aims"].accounts = accounts_path
     if settings.secret_key:
         app.secret_key = settings.secret_key
     elif own_files or settings.secret_key_file:

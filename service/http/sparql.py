@@ -37,9 +37,11 @@ from ..store.base import (
     sparql_text,
 )
 from ..store.embedded import EmbeddedStore
-from . import audit, auth, formats, get_store, query_process, write_lock
+from . import audit, auth, formats, query_process
 from .api import SparqlParams, SparqlResults, operation
+from .audit import write_lock
 from .errors import Problem, checked_iri
+from .state import get_store, state
 
 bp = Blueprint("sparql", __name__)
 # Queries run on worker threads so that one past its limit cannot hold the request thread.
@@ -274,7 +276,7 @@ def sparql() -> Response:
     # Relative IRIs resolve against the request's URL (SPARQL 1.1 Protocol); a BASE in the text wins.
     text = f"BASE <{request.base_url}>\n{_checked_text(text)}"
     store = get_store()
-    settings = current_app.extensions["aims_settings"]
+    settings = state().settings
     timeout, memory = settings.query_timeout, settings.query_memory_mb
     on_disk = store if isinstance(store, EmbeddedStore) and store.path is not None else None
     client = audit.client()
