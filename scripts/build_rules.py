@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from rdflib import Graph, URIRef
@@ -10,9 +11,10 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, RDFS, SH, SKOS
 from rdflib.term import Node
 
-from service import validation
-from service.namespaces import AIMS, PREFIXES, SHAPES_IRI
-from service.store.base import catalogue_graph
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's `service`, as `make docs` runs it
+from service import validation  # noqa: E402
+from service.namespaces import AIMS, PREFIXES, SHAPES_IRI  # noqa: E402
+from service.store.base import catalogue_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID = ROOT / "tests" / "data" / "valid"
