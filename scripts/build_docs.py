@@ -63,7 +63,8 @@ def module_doc(path: Path, catalogue: Graph) -> list[str]:
     return lines
 
 
-def main() -> None:
+def build() -> str:
+    """docs/vocabulary.md as the ontology makes it now."""
     catalogue = Graph().parse(ROOT / "ontology" / "iso42001.ttl")
     lines = [
         "# aims-graph vocabulary reference",
@@ -76,9 +77,13 @@ def main() -> None:
     ]
     for path in sorted((ROOT / "ontology").glob("aims-*.ttl")):
         lines += module_doc(path, catalogue)
+    return "\n".join(lines)
+
+
+def main() -> None:
     out = ROOT / "docs" / "vocabulary.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines), encoding="utf-8")
+    out.write_text(build(), encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")
 
 
