@@ -393,12 +393,18 @@ def test_a_finding_raised_with_what_is_known_filled_in(client: FlaskClient) -> N
     sent = filled(html)
     assert sent["concerns"] == [EX + "risk-12"] and sent["raisedIn"] == [EX + "audit-2026-1"]
     assert sent["against"] == ["https://w3id.org/aims/iso42001#clause-6.1.2"]
-    sent |= {"type": [str(AIMS.Observation)], "label": ["Risk R12 has no owner"], "csrf_token": [token(html)]}
+    # who works it and by when (forms.ttl aimsf:finding.owner, .dueDate): Li Wei, the example's
+    # risk owner (risks.ttl), by the end of January 2027 (a month: its end, as the rules read it)
+    assert "Owner" in html and "Due date" in html
+    sent |= {"type": [str(AIMS.Observation)], "label": ["Risk R12 has no owner"], "csrf_token": [token(html)],
+             "owner": [EX + "li-wei"], "dueDate": ["2027-01"]}  # fmt: skip
     r = client.post(target, data=sent, headers=EDITOR)
     assert r.status_code == 303
     finding = URIRef(EX + "finding-risk-r12-has-no-owner")
     assert values(store, finding, RDF.type) == {AIMS.Finding, AIMS.Observation}
     assert values(store, finding, AIMS.concerns) == {URIRef(EX + "risk-12")}
+    assert values(store, finding, AIMS.owner) == {URIRef(EX + "li-wei")}
+    assert values(store, finding, AIMS.dueDate) == {Literal("2027-01", datatype=XSD.gYearMonth)}
     # edited as a finding, its kind changes and its other classes stay
     edit = "/edit?" + urllib.parse.urlencode({"iri": str(finding), "kind": "finding"})
     html = form_page(client, edit)
