@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, XSD
+from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from .namespaces import AIMS, DCAT
 from .store.base import Rows, Store, StoreError, check_iri, sparql_term
@@ -280,6 +280,7 @@ def record_file(item: URIRef, stored: Stored, kind: str, name: str, who: str) ->
         (DCAT.mediaType, URIRef(IANA + kind)),
         (DCAT.byteSize, Literal(stored.size, datatype=XSD.nonNegativeInteger)),
         (AIMS.fileName, Literal(name)),
+        (RDFS.label, Literal(name)),  # what pages and the history call it, instead of its urn:uuid
     ]
     return node, _update(item, node, facts)
 
@@ -299,4 +300,4 @@ def checked_url(raw: str) -> URIRef:
 def record_link(item: URIRef, url: URIRef, who: str) -> tuple[URIRef, str]:
     """The distribution of a link to evidence held elsewhere and the update that records it."""
     node = _node(item, str(url))
-    return node, _update(item, node, _common(who) + [(DCAT.accessURL, url)])
+    return node, _update(item, node, _common(who) + [(DCAT.accessURL, url), (RDFS.label, Literal(str(url)))])

@@ -119,6 +119,8 @@ def test_upload_and_download_round_trip(client: FlaskClient, folder: Path) -> No
     assert properties["checksumSHA256"] == digest
     assert properties["mediaType"] == "https://www.iana.org/assignments/media-types/application/pdf"
     assert properties["byteSize"] == len(data) and properties["fileName"] == "RACI signed.pdf"
+    # named by the file's name on pages and in the history, not by its urn:uuid
+    assert properties["label"] == "RACI signed.pdf"
     assert properties["uploadedBy"].startswith("editor token ")
     # the same file again for the same item: kept once, its description replaced, not doubled
     assert post_file(client, data, "RACI signed.pdf").status_code == 201
