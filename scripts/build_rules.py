@@ -11,7 +11,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, RDFS, SH, SKOS
 from rdflib.term import Node
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's `service`, as `make docs` runs it
+sys.path.insert(
+    0, str(Path(__file__).resolve().parent.parent)
+)  # the checkout's `service`, as `make docs` runs it
 from service import validation  # noqa: E402
 from service.namespaces import AIMS, PREFIXES, SHAPES_IRI  # noqa: E402
 from service.store.base import catalogue_graph  # noqa: E402

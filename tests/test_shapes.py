@@ -389,7 +389,7 @@ SHEET_OR_COLUMN = re.compile(r"\b(sheet|column) '(.+?)'(?![A-Za-z])")
 
 def test_messages_speak_to_people() -> None:
     """Every sh:message of every built-in shape is for a governance architect: no vocabulary term, no
-    IRI, and every sheet it names is a sheet of the workbook (service/workbook.SHEETS) and every
+    IRI, and every sheet it names is a sheet of the workbook (service/workbook/sheets.py SHEETS) and every
     column a heading of the sheet named last before it."""
     from service.workbook import SHEET, columns
 

@@ -1,4 +1,4 @@
-"""The spreadsheet route (service/workbook.py): the template, the round trip of the example
+"""The spreadsheet route (service/workbook/): the template, the round trip of the example
 organisation through a workbook, and the refusal of a workbook with planted errors."""
 
 from __future__ import annotations

@@ -11,10 +11,32 @@ from flask import Flask
 from .. import config, queries, validation
 from ..history import History
 from ..store import Store, open_store
-from . import audit, auth, errors, files, forms, graphs, ontology, pages, reports, session, sparql
+from . import (
+    audit,
+    auth,
+    dashboard,
+    errors,
+    files,
+    forms,
+    graphs,
+    ontology,
+    pages,
+    registers,
+    reports,
+    resources,
+    session,
+    soa,
+    sparql,
+    traces,
+    verdicts,
+)
 from . import history as history_views
 from .audit import write_lock
 from .state import State, get_store, install, state
+
+# One module per resource, answering all its formats: each adds its views to the pages' blueprint
+# (their endpoints stay pages.*) or, for validation, gap analysis and readiness, to the reports'.
+RESOURCES = (dashboard, registers, resources, soa, traces, verdicts)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
@@ -46,6 +68,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.register_blueprint(audit.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(graphs.bp)
+    # with the views of RESOURCES on them
     app.register_blueprint(reports.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(session.bp)

@@ -71,6 +71,12 @@ class RegisterParams(AsOf):
     sort: str | None = Field(None, description="Sort the page by this column")
     dir: Literal["asc", "desc"] | None = Field(None, description="Sort order")
     page: int | None = Field(None, ge=1, description="Page number (100 rows a page)")
+    days: int | None = Field(
+        None,
+        ge=0,
+        le=3660,
+        description="Evidence register: 'expiring' means valid for at most this many more days",
+    )
 
 
 class ExportParams(AsOf):

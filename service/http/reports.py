@@ -1,41 +1,19 @@
-"""Reports over HTTP: health, validation, gap analysis, readiness and the named queries; plus the
-OpenAPI description and an API page. Each answers JSON, or its page (pages.py) to a browser."""
+"""The service over HTTP: health, the named queries, the OpenAPI description and an API page.
+Validation, gap analysis and readiness (verdicts.py) answer on this blueprint too."""
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from .. import __version__, queries, validation
-from . import budget, formats, pages
-from .api import (
-    OVER_BUDGET,
-    FormatParams,
-    Health,
-    NamedQuery,
-    Readiness,
-    ReadinessParams,
-    RequirementStatus,
-    SparqlResults,
-    Stage,
-    ValidateParams,
-    ValidationReport,
-    checked,
-    operation,
-    page,
-    spec,
-)
-from .errors import Problem, checked_iri
+from .. import __version__, queries
+from . import formats
+from .api import FormatParams, Health, NamedQuery, SparqlResults, operation, page, spec
+from .errors import Problem
 from .state import get_store, state
 
 bp = Blueprint("reports", __name__)
-# The reference engine runs pySHACL, whose rdflib query parsing is not thread-safe: one such
-# report at a time. Only that waits for it: the store engine's reports (pages, JSON) take no lock,
-# and no cheap read does.
-_reference_lock = threading.Lock()
 
 
 @bp.route("/health")
@@ -43,87 +21,6 @@ _reference_lock = threading.Lock()
 def health() -> Response:
     store = get_store()
     return jsonify({"status": "ok", "version": __version__, "store": store.kind, "triples": store.count()})
-
-
-@bp.route("/validate")
-@bp.route("/validation")
-@operation(
-    "get",
-    "The validation report: JSON, the W3C report graph (text/turtle), or a page grouped by clause",
-    "reports",
-    params=ValidateParams,
-    answer=ValidationReport,
-    media=("application/json", "text/turtle", "text/html"),
-    others={
-        403: "The reference engine or inference without the editor role",
-        406: "Format not offered",
-        **OVER_BUDGET,
-    },
-    role="reader",
-)
-def validate() -> Response:
-    media = formats.choose({"application/json": "json", "text/turtle": "turtle", "text/html": "html"})
-    if media == "text/html":
-        return pages.validation_page()
-    params = checked()
-    system = checked_iri(params.system, "Bad IRI", "bad-parameter") if params.system else None
-    store = get_store()
-    day = params.as_of or dt.date.today()
-    if params.engine == "pyshacl" or params.inference != "none":
-        budget.require_editor("the reference engine (engine=pyshacl) and inference")
-        with _reference_lock:
-            report = validation.validate(
-                store,
-                as_of=day,
-                stage=params.stage,
-                system=system,
-                inference=params.inference,
-                engine="pyshacl",
-            )
-    elif system is not None:
-        budget.spend(day)  # one system's rules: not cached, still a day's validation
-        report = validation.validate(store, as_of=day, stage=params.stage, system=system)
-    else:
-        report = pages.report(params.stage, day)  # the pages' cache: a day worked out is free
-    if media == "text/turtle":
-        return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
-    return jsonify(report.to_json())
-
-
-@bp.route("/gap-analysis")
-@operation(
-    "get",
-    "A status for every leaf clause, Annex A and own control (JSON or a page)",
-    "reports",
-    params=Stage,
-    answer=list[RequirementStatus],
-    media=("application/json", "text/html"),
-    others=OVER_BUDGET,
-    role="reader",
-)
-def gap_analysis() -> Response:
-    if formats.choose(pages.HTML_OR_JSON) == "text/html":
-        return pages.gap_page()
-    statuses = pages.gaps(checked().stage, checked().as_of or dt.date.today())
-    return jsonify([vars(s) for s in statuses])
-
-
-@bp.route("/readiness")
-@operation(
-    "get",
-    "Certification readiness for a stage (JSON; a browser goes to the dashboard)",
-    "reports",
-    params=ReadinessParams,
-    answer=Readiness,
-    others={302: "A browser: to the dashboard", **OVER_BUDGET},
-    role="reader",
-)
-def readiness() -> Response:
-    stage, as_of = checked().stage, checked().as_of
-    if formats.choose(pages.HTML_OR_JSON) == "text/html":
-        return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))  # type: ignore[return-value]
-    result = pages.readiness(stage, as_of or dt.date.today())
-    return jsonify(result.to_json())
 
 
 @bp.route("/queries")

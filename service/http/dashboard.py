@@ -1,0 +1,96 @@
+"""The dashboard: a page of the figures that matter on a day, worked out once per state of the store
+(pages.warm works it out ahead after a write)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from flask import Response, g
+from rdflib import URIRef
+
+from .. import browse, queries
+from ..store.base import Store
+from . import pages
+from .api import OVER_BUDGET, AsOf, operation
+from .pages import _day, _group_key, _int, _page, _recent_days, _threshold, as_of, bp, cached
+from .state import get_store
+
+LISTED = 10  # items per list on the dashboard; the rest are counted and linked
+
+
+@bp.route("/")
+@operation(
+    "get",
+    "The dashboard (a page)",
+    "pages",
+    params=AsOf,
+    media=("text/html",),
+    others=OVER_BUDGET,
+    role="reader",
+)
+def dashboard() -> Response:
+    day = as_of()
+    if day not in _recent_days:
+        _recent_days[:] = [*_recent_days[-2:], day]
+    figures = cached(lambda: _dashboard(get_store(), day), "dashboard", day)
+    if figures is None:
+        return _page("empty.html")
+    g.names = figures["names"]
+    return _page("dashboard.html", **{k: v for k, v in figures.items() if k != "names"})
+
+
+def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
+    """Everything the dashboard shows, for one day; None for a store with no organisation."""
+    counts = {str(r["label"]): int(r["count"]) for r in queries.run(store, "summary")}
+    organisation = queries.run(store, "organisation")
+    if not organisation.rows and not any(counts.values()):
+        return None
+    stages = {stage: pages.readiness(stage, day) for stage in (1, 2)}
+    horizon = day + dt.timedelta(days=90)
+    expiring = queries.run(store, "evidence-expiring", {"until": horizon.isoformat()}).rows
+    reviews = queries.run(store, "documents-due-for-review", {"asOf": horizon.isoformat()}).rows
+    actions = [
+        r
+        for r in queries.run(store, "register-findings", {"asOf": day.isoformat()})
+        if r.get("action") is not None
+        and r.get("dueDate") is not None
+        and str(r.get("actionStatus", "")) != "https://w3id.org/aims#Closed"
+        and (_day(r["dueDate"]) or dt.date.max) <= horizon
+    ]
+    threshold = _threshold(store)
+    levels: Counter[str] = Counter()
+    for r in queries.run(store, "risk-levels"):
+        level = _int(r["riskLevel"])
+        if level is not None:
+            levels["above" if threshold is not None and level > threshold else "within"] += int(r["risks"])
+    soa = queries.run(store, "statement-of-applicability")
+    by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
+    lists = {"expiring": expiring, "reviews": reviews, "actions": actions}
+    shown = {name: rows[:LISTED] for name, rows in lists.items()}
+    iris = {
+        str(v)
+        for rows in (organisation.rows, *shown.values())
+        for r in rows
+        for v in r.values()
+        if isinstance(v, URIRef)
+    }
+    return {
+        "counts": counts,
+        "organisation": organisation.rows,
+        "stages": stages,
+        "horizon": horizon,
+        **shown,
+        "more": {name: len(rows) - len(shown[name]) for name, rows in lists.items()},
+        "levels": levels,
+        "threshold": threshold,
+        "by_status": by_status,
+        "groups": _group_order(stages[2].groups),
+        "day": day,
+        "names": browse.labels(store, iris | {s for s in by_status if s}),
+    }
+
+
+def _group_order(groups: dict[str, Any]) -> list[tuple[str, Any]]:
+    return sorted(groups.items(), key=lambda item: _group_key(item[0]))

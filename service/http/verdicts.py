@@ -1,0 +1,162 @@
+"""What the rules make of the store: the validation report (JSON, the W3C report graph or a page by
+clause), gap analysis (JSON or a page) and readiness (JSON; a browser goes to the dashboard).
+Named verdicts.py, not validation.py: the budget test (tests/test_input_limits.py) reads calls as
+module.function, and `validation.validate(...)` (service/validation) would read as this module's view."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter, defaultdict
+
+from flask import Response, g, jsonify, redirect, url_for
+from rdflib import URIRef
+
+from .. import browse, reports, validation
+from ..browse import Label
+from . import budget, formats, pages
+from .api import (
+    OVER_BUDGET,
+    Readiness,
+    ReadinessParams,
+    RequirementStatus,
+    Stage,
+    ValidateParams,
+    ValidationReport,
+    checked,
+    operation,
+)
+from .errors import checked_iri
+from .pages import HTML_OR_JSON, _group_key, _page, as_of
+from .reports import bp  # the endpoints stay reports.validate, reports.gap_analysis, reports.readiness
+from .state import get_store
+
+# The reference engine runs pySHACL, whose rdflib query parsing is not thread-safe: one such
+# report at a time. Only that waits for it: the store engine's reports (pages, JSON) take no lock,
+# and no cheap read does.
+_reference_lock = threading.Lock()
+
+
+@bp.route("/validate")
+@bp.route("/validation")
+@operation(
+    "get",
+    "The validation report: JSON, the W3C report graph (text/turtle), or a page grouped by clause",
+    "reports",
+    params=ValidateParams,
+    answer=ValidationReport,
+    media=("application/json", "text/turtle", "text/html"),
+    others={
+        403: "The reference engine or inference without the editor role",
+        406: "Format not offered",
+        **OVER_BUDGET,
+    },
+    role="reader",
+)
+def validate() -> Response:
+    media = formats.choose({"application/json": "json", "text/turtle": "turtle", "text/html": "html"})
+    if media == "text/html":
+        return validation_page()
+    params = checked()
+    system = checked_iri(params.system, "Bad IRI", "bad-parameter") if params.system else None
+    store = get_store()
+    day = params.as_of or dt.date.today()
+    if params.engine == "pyshacl" or params.inference != "none":
+        budget.require_editor("the reference engine (engine=pyshacl) and inference")
+        with _reference_lock:
+            report = validation.validate(
+                store,
+                as_of=day,
+                stage=params.stage,
+                system=system,
+                inference=params.inference,
+                engine="pyshacl",
+            )
+    elif system is not None:
+        budget.spend(day)  # one system's rules: not cached, still a day's validation
+        report = validation.validate(store, as_of=day, stage=params.stage, system=system)
+    else:
+        report = pages.report(params.stage, day)  # the pages' cache: a day worked out is free
+    if media == "text/turtle":
+        return Response(report.graph.serialize(format="turtle"), mimetype="text/turtle")
+    return jsonify(report.to_json())
+
+
+@bp.route("/gap-analysis")
+@operation(
+    "get",
+    "A status for every leaf clause, Annex A and own control (JSON or a page)",
+    "reports",
+    params=Stage,
+    answer=list[RequirementStatus],
+    media=("application/json", "text/html"),
+    others=OVER_BUDGET,
+    role="reader",
+)
+def gap_analysis() -> Response:
+    if formats.choose(HTML_OR_JSON) == "text/html":
+        return gap_page()
+    statuses = pages.gaps(checked().stage, checked().as_of or dt.date.today())
+    return jsonify([vars(s) for s in statuses])
+
+
+@bp.route("/readiness")
+@operation(
+    "get",
+    "Certification readiness for a stage (JSON; a browser goes to the dashboard)",
+    "reports",
+    params=ReadinessParams,
+    answer=Readiness,
+    others={302: "A browser: to the dashboard", **OVER_BUDGET},
+    role="reader",
+)
+def readiness() -> Response:
+    stage, as_of = checked().stage, checked().as_of
+    if formats.choose(HTML_OR_JSON) == "text/html":
+        return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))  # type: ignore[return-value]
+    result = pages.readiness(stage, as_of or dt.date.today())
+    return jsonify(result.to_json())
+
+
+def _names(*iris: set[str]) -> dict[str, Label]:
+    return browse.labels(get_store(), set().union(*iris))
+
+
+def validation_page() -> Response:
+    """The validation report as a page: results by clause group, each with its rule's purpose."""
+    stage, day = checked().stage, as_of()
+    found = pages.report(stage or 2, day)  # no stage: every rule, which is what stage 2 runs
+    comments = _rule_comments()
+    grouped: dict[str, list[validation.Result]] = defaultdict(list)
+    for r in found.results:
+        grouped[reports.group_of(r.requirement_id or "", False)].append(r)
+    g.names = _names({r.focus for r in found.results if not r.focus.startswith("_:")})
+    return _page(
+        "validation.html",
+        report=found,
+        groups=sorted(grouped.items(), key=lambda item: _group_key(item[0])),
+        comments=comments,
+        stage=stage,
+        counts=Counter(r.severity for r in found.results),
+    )
+
+
+def gap_page() -> Response:
+    stage, day = checked().stage, as_of()
+    statuses = pages.gaps(stage or 2, day)
+    grouped: dict[str, list[reports.RequirementStatus]] = defaultdict(list)
+    for s in statuses:
+        grouped[s.group].append(s)
+    g.names = _names({s.requirement for s in statuses})
+    return _page(
+        "gaps.html",
+        groups=sorted(grouped.items(), key=lambda item: _group_key(item[0])),
+        stage=stage,
+        counts=Counter(s.status for s in statuses),
+    )
+
+
+def _rule_comments() -> dict[str, str]:
+    shapes = validation.shapes_graph()
+    comment = URIRef("http://www.w3.org/2000/01/rdf-schema#comment")
+    return {str(s): str(o) for s, o in shapes.subject_objects(comment)}
