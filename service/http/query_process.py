@@ -175,7 +175,7 @@ def run(
 
 
 # At most this many resources an update changes are recorded one by one (history.py): past it,
-# or when it changes every graph, the write is recorded as a summary.
+# the write is recorded as a summary.
 MAX_RECORDED_SUBJECTS = 10_000
 _GRAPH_OPERATIONS = ("Clear", "Drop", "Create", "Add", "Move", "Copy")
 
@@ -309,6 +309,8 @@ def _count(store: Any, plan: UpdatePlan, deadline: float, timeout: float) -> fro
     for found, dataset in plan.subject_queries:
         rows = store.query(found, None, left(), dataset)
         assert isinstance(rows, Rows)
+        if len(rows.rows) > MAX_RECORDED_SUBJECTS:  # cut at its LIMIT: some resources would be missed
+            return None
         subjects |= {v for row in rows.rows for v in row.values() if isinstance(v, URIRef)}
     return frozenset(subjects) if len(subjects) <= MAX_RECORDED_SUBJECTS else None
 
