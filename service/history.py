@@ -11,6 +11,7 @@ no more than its count."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -60,7 +61,19 @@ def snapshot(
     store: Store, subjects: Iterable[Identifier] | None = None, graphs: Iterable[URIRef] | None = None
 ) -> set[Quad] | None:
     """The current quads of `subjects` (in every graph) and of the whole `graphs`, one query each
-    (the values bound as checked terms); None past MAX_QUADS (too many to keep)."""
+    (the values bound as checked terms); None past MAX_QUADS (too many to keep), or when the store
+    could not be read: taken around a write, a snapshot never stops that write being recorded in
+    the audit trail (the history then keeps a summary)."""
+    try:
+        return _snapshot(store, subjects, graphs)
+    except Exception:  # noqa: BLE001 - logged; the write is recorded without its changes listed
+        logging.getLogger("aims.history").exception("a snapshot for the history failed")
+        return None
+
+
+def _snapshot(
+    store: Store, subjects: Iterable[Identifier] | None, graphs: Iterable[URIRef] | None
+) -> set[Quad] | None:
     found: set[Quad] = set()
     embedded = store.kind == "embedded"
     for graph in graphs or ():

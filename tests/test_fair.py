@@ -84,3 +84,32 @@ def test_refused_past_the_clients_room_the_queue_or_the_wait() -> None:
     assert 0.3 <= time.monotonic() - started < 1.0
     blocker.set()
     threads[0].join(5)
+
+
+def test_a_first_request_goes_before_every_waiting_one_and_is_never_refused_for_room() -> None:
+    # one slot held; the queue (2 places) full with A's; W (an update's count, holding the write
+    # lock) still gets in, and takes the freed slot before A's, which asked earlier
+    slots = FairSlots(1, queue=2, per_client=2)
+    order: list[str] = []
+    hold, release = threading.Event(), threading.Event()
+    threads = [
+        _waiter(slots, "A", [], hold),
+        _waiter(slots, "A", order, release),
+        _waiter(slots, "A", order, release),
+    ]
+
+    def writer() -> None:
+        with slots.slot("W", wait=10, first=True):
+            order.append("W")
+            release.wait()
+
+    w = threading.Thread(target=writer, daemon=True)
+    w.start()
+    time.sleep(0.1)
+    hold.set()
+    time.sleep(0.2)
+    assert order == ["W"]
+    release.set()
+    for t in [*threads, w]:
+        t.join(5)
+    assert order == ["W", "A", "A"]

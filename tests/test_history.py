@@ -159,6 +159,24 @@ def test_a_history_that_cannot_be_written_does_not_undo_the_write(
     assert any("was not recorded" in r.getMessage() for r in caplog.records if r.name == "aims.history")
 
 
+def test_a_snapshot_that_fails_leaves_the_write_recorded(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot is taken after the write is applied: if reading the store fails then, the write
+    must still reach the audit trail (the history keeps a summary instead of the changes). Before,
+    the failure skipped audit.record and answered 500 for a write that stood."""
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the store could not be read")
+
+    monkeypatch.setattr(history, "_snapshot", broken)
+    writes = app.extensions["aims"].writes
+    g = t("g-unreadable")
+    assert send(client, "PUT", g, b"t:k t:owner t:ana .") == 201
+    assert app.extensions["aims"].writes == writes + 1  # audit.record ran
+    assert kept(app).last().summary is not None  # type: ignore[union-attr]
+
+
 @pytest.fixture()
 def fresh() -> FlaskClient:
     """An app of its own: the test edits the example's risks."""

@@ -102,14 +102,14 @@ def record(
     line = json.dumps(entry)
     # pages cache verdicts per state of the store: every write goes through here
     state().writes += 1
-    from . import pages
-
-    pages.warm(current_app._get_current_object())  # type: ignore[attr-defined]
     trail.info("%s", line)
-    if path is not None:
+    if path is not None:  # the record first: nothing after it can keep the write unrecorded
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
+    from . import pages
+
+    pages.warm(current_app._get_current_object())  # type: ignore[attr-defined]
     kept = state().history
     if changes is not None:
         try:

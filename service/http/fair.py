@@ -4,7 +4,9 @@ A request that finds every slot taken waits in a short queue instead of being re
 when a slot frees, it goes to the waiting client with the fewest slots running, the earliest
 first among equals, so a client that floods the service waits behind everyone else's requests
 instead of taking every slot in turn. Refused at once (Busy) only when that client already has
-`per_client` requests waiting or the queue is full; refused after `wait` seconds in the queue."""
+`per_client` requests waiting or the queue is full; refused after `wait` seconds in the queue.
+A request marked `first` (an update's count, which holds the write lock while it waits) goes
+before every other waiting one and is never refused for want of room."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ class Busy(Exception):
 class _Ticket:
     order: int
     client: str = field(compare=False)
+    first: bool = field(default=False, compare=False)
     granted: bool = field(default=False, compare=False)
 
 
@@ -37,9 +40,9 @@ class FairSlots:
         self._numbers = itertools.count()
 
     @contextmanager
-    def slot(self, client: str, wait: float) -> Iterator[None]:
+    def slot(self, client: str, wait: float, first: bool = False) -> Iterator[None]:
         """Hold one slot for `client` while the block runs."""
-        self._take(client, wait)
+        self._take(client, wait, first)
         try:
             yield
         finally:
@@ -49,15 +52,15 @@ class FairSlots:
                     del self._running[client]
                 self._grant()
 
-    def _take(self, client: str, wait: float) -> None:
+    def _take(self, client: str, wait: float, first: bool) -> None:
         with self._lock:
             if not self._waiting and sum(self._running.values()) < self.slots:
                 self._running[client] = self._running.get(client, 0) + 1
                 return
             mine = sum(1 for t in self._waiting if t.client == client)
-            if len(self._waiting) >= self.queue or mine >= self.per_client:
+            if not first and (len(self._waiting) >= self.queue or mine >= self.per_client):
                 raise Busy()
-            ticket = _Ticket(next(self._numbers), client)
+            ticket = _Ticket(next(self._numbers), client, first)
             self._waiting.append(ticket)
             deadline = time.monotonic() + wait
             while not ticket.granted:
@@ -70,7 +73,7 @@ class FairSlots:
     def _grant(self) -> None:
         """Free slots to the waiting clients with the fewest running, the earliest first."""
         while self._waiting and sum(self._running.values()) < self.slots:
-            ticket = min(self._waiting, key=lambda t: (self._running.get(t.client, 0), t.order))
+            ticket = min(self._waiting, key=lambda t: (not t.first, self._running.get(t.client, 0), t.order))
             self._waiting.remove(ticket)
             ticket.granted = True
             self._running[ticket.client] = self._running.get(ticket.client, 0) + 1

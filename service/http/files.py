@@ -219,7 +219,8 @@ def download(digest: str) -> Response:
         raise
     size = os.fstat(opened.fileno()).st_size  # the file read and checked, whatever the path is now
     # what a browser would run as a page of this site is never answered under its own type
-    shown = "application/octet-stream" if kind in files.ACTIVE else kind
+    # compared as a browser reads it (no parameters, any case): text/html;charset=... is HTML too
+    shown = "application/octet-stream" if kind.split(";")[0].strip().lower() in files.ACTIVE else kind
     response = Response(files.chunks(opened, digest), content_type=shown, direct_passthrough=True)
     response.headers["Content-Disposition"] = _disposition(name)
     response.headers["X-Content-Type-Options"] = "nosniff"

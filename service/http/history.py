@@ -20,6 +20,8 @@ from .errors import Problem, checked_iri
 from .state import get_store, state
 
 bp = Blueprint("history", __name__, template_folder="templates")
+# the newest writes a history page shows (a resource re-imported often has thousands)
+HISTORY_PAGE = 500
 HTML_OR_JSON = {"application/json": "json", "text/html": "html"}
 RECENT = 10  # changes the resource page shows; the rest on /history
 DUE_DAYS = 30  # /my-work: due within this many days of the as-of day counts as due
@@ -51,7 +53,7 @@ def history_page() -> Response:
     if not raw:
         raise Problem(400, "Missing parameter", "give ?iri=IRI", "bad-parameter")
     iri = str(checked_iri(raw, "Bad IRI", "bad-parameter"))
-    found, names = history.entries(_kept(), get_store(), iri)
+    found, names = history.entries(_kept(), get_store(), iri, HISTORY_PAGE)
     if formats.choose(HTML_OR_JSON) == "application/json":
         return Response(
             current_app.json.dumps(history.to_json(iri, found, names)), mimetype="application/json"

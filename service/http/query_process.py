@@ -144,7 +144,8 @@ def count_update(
     it may change (None: too many to record one by one)."""
     if not plan.counts and not plan.subject_queries:
         return plan.subjects
-    return _call("count", store, plan, timeout, None, memory_mb, client)  # type: ignore[no-any-return]
+    # first in the queue: it waits holding the write lock, which every other writer needs
+    return _call("count", store, plan, timeout, None, memory_mb, client, first=True)  # type: ignore[no-any-return]
 
 
 def count_here(store: Store, plan: UpdatePlan, timeout: float) -> frozenset[URIRef] | None:
@@ -542,7 +543,7 @@ def _keep(held: _Process) -> None:
 
 def _call(
     job: str, store: EmbeddedStore | None, sparql: str | UpdatePlan, timeout: float, dataset: QueryDataset | None,
-    memory_mb: int | None, client: str,
+    memory_mb: int | None, client: str, first: bool = False,
 ) -> Any:  # fmt: skip
     """Do `job` in a query process: QueryTimeout when it ran past `timeout` (the process is
     killed), Busy when no slot came free for `client` (see fair.FairSlots), OutOfMemory when the
@@ -551,7 +552,7 @@ def _call(
     where = (str(store.path), store.version) if store is not None and store.path is not None else None
     # waiting as long as a running query may take (its limit, the margin of its stop, a process's
     # start): a slot has freed by then
-    with _slots.slot(client, wait=timeout + 2):
+    with _slots.slot(client, wait=timeout + 2, first=first):
         for attempt in (1, 2):
             held = _process(memory_mb)
             try:
