@@ -7,13 +7,12 @@ is not counted twice. Past the budget: 429 with Retry-After."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 import time
 
-from flask import has_request_context, request
+from flask import has_request_context
 
-from . import auth
+from . import audit, auth
 from .errors import Problem
 from .state import state
 
@@ -32,15 +31,6 @@ def require_editor(what: str) -> None:
         raise Problem(403, "Forbidden", f"{what} needs a bearer token with the editor role", "forbidden")
 
 
-def _client() -> str:
-    """Who pays: the token when one is given (a reader's), else the address the request came from
-    (behind a proxy that is the proxy's: every reader shares one budget; see the README)."""
-    header = request.headers.get("Authorization", "")
-    if header:  # kept as a digest: no token sits in memory longer than its request
-        return "token:" + hashlib.sha256(header.encode()).hexdigest()
-    return "address:" + (request.remote_addr or "")
-
-
 def spend(day: dt.date) -> None:
     """Count the validation of `day` against the caller's budget, or 429. Work done outside a
     request (the background warm-up after a write) and an editor's are free."""
@@ -51,7 +41,8 @@ def spend(day: dt.date) -> None:
         return
     # client -> day -> when it was last worked out for them; one per application
     spent = state().budget
-    client, now = _client(), time.monotonic()
+    # who pays: the token, else the address (behind a proxy every reader shares one; see README)
+    client, now = audit.client(), time.monotonic()
     with _lock:
         days = spent.setdefault(client, {})
         for seen, when in list(days.items()):

@@ -321,8 +321,7 @@ def warm(app: Flask) -> None:
         from .dashboard import _dashboard  # which imports this module
 
         try:
-            if hasattr(os, "setpriority"):  # Linux: a thread's own nice value
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            lower_priority(19)
             with app.app_context():
                 done = None
                 while done != _generation(get_store()):
@@ -341,18 +340,21 @@ def warm(app: Flask) -> None:
     threading.Thread(target=run, name="aims-warm", daemon=True).start()
 
 
-def _lower_priority() -> None:
-    if hasattr(os, "setpriority"):  # Linux: a thread's own nice value, which threads it starts inherit
+def lower_priority(nice: int) -> None:
+    """This thread's nice value at least `nice` (threads it starts inherit it)."""
+    if hasattr(os, "setpriority"):  # Linux: a thread's own nice value
         thread = threading.get_native_id()
-        # never above the thread that started it: one started by warm() has 19, and only root may
-        # raise a priority (as another user the pool broke, and every page after it answered 500)
-        os.setpriority(os.PRIO_PROCESS, thread, max(10, os.getpriority(os.PRIO_PROCESS, thread)))
+        # never above what it has: one started by warm() has 19, and only root may raise a
+        # priority (as another user the pool broke, and every page after it answered 500)
+        os.setpriority(os.PRIO_PROCESS, thread, max(nice, os.getpriority(os.PRIO_PROCESS, thread)))
 
 
 # Whole validations run on threads of their own at a lower priority, so that cheap reads (traces,
 # one system's rules, registers) take the CPU first: under 40 clients a whole validation after
 # every write took half the CPU, and a 40 ms trace waited 2 s.
-_whole = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aims-validate", initializer=_lower_priority)
+_whole = ThreadPoolExecutor(
+    max_workers=2, thread_name_prefix="aims-validate", initializer=partial(lower_priority, 10)
+)
 
 
 # The views call these three as pages.report(...) and so on: tests/test_input_limits.py reads calls as
