@@ -621,3 +621,135 @@ def test_import_on_the_command_line(tmp_path: Path, exported: bytes) -> None:
     assert (
         f"imported {len(read(exported, str(EX)))} triples" in done.stdout and "17 violations" in done.stdout
     )
+
+
+# ---------------------------------------------------------------- one description with the forms
+
+# A property shape added to the risk's node shape in a copy of shapes/forms/forms.ttl (aims:reviewDue
+# is declared by the ontology, a date). sh:order 11: after the risk's Owner (10), the last of the
+# risk's own columns; the treatment's columns follow the row's own.
+NEXT_REVIEW = """
+aimsf:risk sh:property aimsf:risk.reviewDue .
+aimsf:risk.reviewDue a sh:PropertyShape ;
+    sh:path aims:reviewDue ;
+    sh:name "Next review" ;
+    sh:description "The day the risk is to be assessed again." ;
+    sh:order 11 ; sh:group aimsf:Details ;
+    sh:datatype xsd:date ;
+    sh:maxCount 1 .
+"""
+# Run in a fresh interpreter whose form shapes are the copy: the workbook's sheets are read from the
+# form shapes when the package is imported, as the forms are.
+WITH_COPY = """
+import json, sys
+from io import BytesIO
+from pathlib import Path
+from service import resources
+resources.form_shapes_file = lambda: Path(sys.argv[1])
+from openpyxl import load_workbook
+from service import forms
+from service.workbook import read, template
+field = forms.forms()["risk"].field("reviewDue")
+ws = load_workbook(BytesIO(template()))["Risks and treatments"]
+headings = [c.value for c in ws[1]]
+wb = load_workbook(BytesIO(template()))
+risks = wb["Risks and treatments"]
+for heading, value in (("ID", "R9"), ("Name", "Wrong loan terms"), ("Next review", "2027-03-31")):
+    risks.cell(3, headings.index(heading) + 1, value)
+out = BytesIO()
+wb.save(out)
+graph = read(out.getvalue(), "https://example.org/aims/")
+print(json.dumps({
+    "field": [field.name, str(field.path), [str(d) for d in field.datatypes], field.many],
+    "headings": headings,
+    "properties": [c.value for c in ws[2]],
+    "read": sorted([str(s), str(o)] for s, o in graph.subject_objects(forms.URIRef(sys.argv[2]))),
+}))
+"""
+
+
+def test_a_property_shape_added_to_the_form_shapes_is_a_form_field_and_a_workbook_column(
+    tmp_path: Path,
+) -> None:
+    """Issue 19 item 2: the workbook's sheets come from the description the forms use, so a new term
+    reaches forms and workbook together: one property shape added, and the risk form has the field,
+    the template the column (between the risk's own and its treatment's), and reading it gives the
+    triple."""
+    import json
+    import subprocess
+    import sys
+
+    from service import resources
+
+    copy = tmp_path / "forms.ttl"
+    copy.write_text(resources.form_shapes_file().read_text(encoding="utf-8") + NEXT_REVIEW, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-c", WITH_COPY, str(copy), str(AIMS.reviewDue)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["field"] == ["Next review", str(AIMS.reviewDue), [str(XSD.date)], False]
+    at = got["headings"].index("Next review")
+    # after the risk's Owner (sh:order 10), before the treatment's first column and IRI
+    assert got["headings"][at - 1 : at + 2] == ["Owner", "Next review", "Treatment option"]
+    assert got["properties"][at] == "aims:reviewDue"
+    # the row's default IRI: the base, its kind and its ID (the "Read me" sheet)
+    assert got["read"] == [["https://example.org/aims/risk-r9", "2027-03-31"]]
+    # and the shipped description is unchanged: no such column without the copy
+    assert "Next review" not in [
+        c.value for c in load_workbook(BytesIO(template()))["Risks and treatments"][1]
+    ]
+
+
+def test_each_choice_column_offers_one_concept_scheme_of_the_vocabulary() -> None:
+    """A column of choices takes its property shape's sh:in; each such list is exactly the members
+    of one concept scheme of the ontology (skos:inScheme), so the forms and the workbook offer what
+    the vocabulary defines, no more and no fewer. Hand-checked case: a treatment's option is one of
+    aims:TreatmentOptions, labelled accept, avoid, mitigate and transfer (ontology/aims-risk.ttl)."""
+    from service.workbook import ENUM, SHEETS, vocab
+
+    catalogue = catalogue_graph()
+    schemes: dict[frozenset[URIRef], URIRef] = {}
+    for scheme in set(catalogue.objects(None, SKOS.inScheme)):
+        schemes.setdefault(frozenset(catalogue.subjects(SKOS.inScheme, scheme)), scheme)  # type: ignore[arg-type]
+    enums = [(s.title, c) for s in SHEETS for c in s.columns if c.type == ENUM]
+    assert len(enums) >= 10
+    for title, col in enums:
+        offered = frozenset(vocab().options[col.scheme].values())
+        assert offered in schemes, (title, col.heading)
+    option = next(c for t, c in enums if c.heading == "Treatment option")
+    assert schemes[frozenset(vocab().options[option.scheme].values())] == AIMS.TreatmentOptions
+    assert sorted(vocab().options[option.scheme]) == ["accept", "avoid", "mitigate", "transfer"]
+
+
+def test_a_column_whose_property_shapes_disagree_fails_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Property shapes of one sheet's kinds with the same sh:name are one column, so they must agree:
+    here the stage 1 audit's "Documented by" is moved to sh:order 3 while the other audits keep
+    theirs (14 in forms.ttl), and reading the sheets says which sheet and column, not a wrong
+    template."""
+    from service import forms, resources
+    from service.workbook import sheets
+
+    text = resources.form_shapes_file().read_text(encoding="utf-8")
+    shape = "aimsf:stage-1-audit.documentedBy a sh:PropertyShape ;"
+    start = text.index(shape)
+    end = text.index(" .\n", start)
+    assert "sh:order 14 ;" in text[start:end]
+    copy = tmp_path / "forms.ttl"
+    copy.write_text(text[:start] + text[start:end].replace("sh:order 14 ;", "sh:order 3 ;") + text[end:])
+    monkeypatch.setattr(resources, "form_shapes_file", lambda: copy)
+    forms.shapes_graph.cache_clear()
+    forms.forms.cache_clear()
+    try:
+        with pytest.raises(
+            ValueError, match="Audits: the property shapes of the column 'Documented by' differ"
+        ):
+            sheets.sheets.__wrapped__()  # not the cached table the package was imported with
+    finally:
+        forms.shapes_graph.cache_clear()
+        forms.forms.cache_clear()

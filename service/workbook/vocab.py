@@ -39,7 +39,7 @@ class Vocab:
     """What the workbook takes from the shipped ontology and catalogue."""
 
     labels: dict[URIRef, str]  # of classes and concepts
-    options: dict[str, dict[str, URIRef]]  # scheme CURIE -> label -> concept
+    options: dict[str, dict[str, URIRef]]  # an ENUM column's scheme -> label -> concept
     definitions: dict[URIRef, str]
     controls: list[tuple[str, str]]  # Annex A in the standard's order (aims:ordinal): number, title
     requirements: dict[str, URIRef]  # clause and control numbers
@@ -52,11 +52,10 @@ def vocab() -> Vocab:
     aims = URIRef(AIMS_IRI)
     labels = {s: str(o) for s, o in g.subject_objects(RDFS.label) if isinstance(s, URIRef)}
     options: dict[str, dict[str, URIRef]] = {}
-    for col in (c for s in SHEETS for c in s.columns if c.scheme):
-        in_scheme = g.subjects(SKOS.inScheme, _expand(col.scheme))
-        concepts = sorted((labels[c], c) for c in in_scheme if isinstance(c, URIRef))
+    for col in (c for s in SHEETS for c in s.columns if c.choices):
+        concepts = sorted((labels[_expand(c)], _expand(c)) for c in col.choices)
         options[col.scheme] = dict(concepts)
-        assert len(options[col.scheme]) == len(concepts), f"two concepts of {col.scheme} share a label"
+        assert len(options[col.scheme]) == len(concepts), f"two of {col.scheme} share a label"
     numbers = {
         r: str(g.value(r, SKOS.notation))
         for kind in ("ReferenceControl", "ClauseRequirement")

@@ -90,7 +90,7 @@ def _workbook(rows: dict[str, list[dict[str, Any]]]) -> bytes:
             cell = ws.cell(1, i, col.heading)
             cell.font, cell.fill = _HEAD, _HEAD_FILL
             cell.comment = Comment(describe(sheet, col), "aims-graph", width=320, height=160)
-            ws.cell(2, i, _property_text(col)).font = _PROP
+            ws.cell(2, i, _property_text(sheet, col)).font = _PROP
             ws.column_dimensions[letter].width = 14 if col.type in (KIND, YESNO, INTEGER, DECIMAL) else 28
             if col.type in (TEXT, MONTH, DATETIME, REF, KEY, IRI, PART_IRI):
                 ws.column_dimensions[letter].number_format = "@"  # so 1.0 and 2026-01 stay as typed
@@ -132,14 +132,14 @@ def _soa_rows(entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"Control": n, "Title": t, **entries.get(n, {})} for n, t in vocab().controls]
 
 
-def _property_text(col: Col) -> str:
+def _property_text(sheet: Sheet, col: Col) -> str:
     """Row 2: the property a column becomes, as a SPARQL path from the row."""
     if col.prop is None:
-        return {KEY: "(row key)", KIND: "rdf:type", IRI: "(row IRI)", PART_IRI: "(treatment IRI)"}.get(
+        return {KEY: "(row key)", KIND: "rdf:type", IRI: "(row IRI)", PART_IRI: f"({col.heading})"}.get(
             col.type, "(not read)"
         )
     text = " / ".join(("^" if col.inverse else "") + p for p in col.curies())
-    return f"aims:hasTreatment/{text}" if col.part else text
+    return f"{sheet.part.link}/{text}" if col.part and sheet.part else text
 
 
 _README = [
@@ -177,7 +177,7 @@ def _write_readme(ws: Any) -> None:
         ws.cell(r, 3, sheet.about)
         for col in columns(sheet):
             r += 1
-            for c, text in enumerate((col.heading, describe(sheet, col), _property_text(col)), 2):
+            for c, text in enumerate((col.heading, describe(sheet, col), _property_text(sheet, col)), 2):
                 ws.cell(r, c, text).alignment = Alignment(wrap_text=c == 3, vertical="top")
     for letter, width in zip("ABCD", (26, 24, 90, 40), strict=True):
         ws.column_dimensions[letter].width = width
