@@ -22,7 +22,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import Graph
 
-from . import __version__, config, queries, reports, validation
+from . import __version__, config, queries, reports, snapshots, validation
 from .namespaces import CATALOGUE_GRAPH
 from .store import (
     FORMATS,
@@ -107,6 +107,48 @@ def _open(args: argparse.Namespace, read_only: bool = False) -> Store:
     return store
 
 
+def _read(args: argparse.Namespace) -> Store:
+    """The store a reading command reads: the configured one, or its snapshot --snapshot NAME
+    (read-only, and judged on the snapshot's day unless --as-of says another)."""
+    store = _open(args, read_only=True)
+    name = getattr(args, "snapshot", None)
+    if not name:
+        return store
+    try:
+        view = snapshots.SnapshotView(store, snapshots.get(store, name))
+    except snapshots.SnapshotError:
+        store.close()
+        raise
+    if getattr(args, "as_of", None) is None:
+        args.as_of = view.snapshot.as_of
+    return view
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Take, list and delete snapshots of the organisation's graphs (the store's administrator)."""
+    import getpass
+
+    if args.action == "list":
+        with _open(args, read_only=True) as store:
+            found = snapshots.listed(store)
+        if args.format == "json":
+            print(json.dumps([s.as_json() for s in found], indent=2))
+        for s in found if args.format == "text" else []:
+            note = f"  {s.note}" if s.note else ""
+            print(f"{s.name:24s} as of {s.as_of}  taken {s.created:%Y-%m-%d %H:%M} UTC by {s.by}{note}")
+        return 0
+    with _open(args) as store:
+        if args.action == "create":
+            taken = snapshots.create(
+                store, args.name, f"{getpass.getuser()} (command line)", args.note or "", args.as_of
+            )
+            print(f"snapshot {taken.name}: {len(taken.graphs)} graph(s), judged as of {taken.as_of}")
+        else:
+            snapshots.delete(store, args.name)
+            print(f"snapshot {args.name} deleted")
+    return 0
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     files = _existing(args.files)
     graph = check_iri(args.graph) if args.graph else None
@@ -121,7 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "xlsx" or (args.format is None and args.output and args.output.suffix == ".xlsx"):
         from . import workbook
 
-        with _open(args, read_only=True) as store:
+        with _read(args) as store:
             try:
                 return _write(args.output, workbook.export(store))
             except workbook.WorkbookError as e:
@@ -129,7 +171,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "oscal":
         from . import oscal
 
-        with _open(args, read_only=True) as store:
+        with _read(args) as store:
             return _write(args.output, oscal.export_json(store, args.as_of).encode("utf-8"))
     fmt = (
         format_for(name=args.format)
@@ -206,8 +248,8 @@ def cmd_query(args: argparse.Namespace) -> int:
             raise UsageError(f"--param {item!r}: write name=value")
         params[name] = value
     queries.get(args.name).bindings(params)  # bad parameters are told before the store is opened
-    with _open(args, read_only=True) as store:
-        result = queries.run(store, args.name, params)
+    with _read(args) as store:
+        result = queries.run(store, args.name, params, today=getattr(args, "as_of", None))
     if args.format == "json":
         print(
             json.dumps(
@@ -297,7 +339,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store_options(p: argparse.ArgumentParser) -> None:
+def _store_options(p: argparse.ArgumentParser, snapshot: bool = False) -> None:
+    if snapshot:
+        p.add_argument(
+            "--snapshot", metavar="NAME", help="read this snapshot of the store (aims snapshot list)"
+        )
     p.add_argument("--data", type=Path, help="embedded store folder (default ./aims-data or AIMS_DATA_DIR)")
     p.add_argument("--endpoint", help="remote SPARQL query endpoint (or AIMS_ENDPOINT)")
     p.add_argument("--update-endpoint", help="remote SPARQL update endpoint (default: --endpoint)")
@@ -341,14 +387,12 @@ def _port(text: str) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.no_builtin and not args.shapes:
         raise UsageError("--no-builtin needs --shapes FILE: there would be no rules to validate against")
+    # the store is read, never written: opened read-only when `aims serve` holds it
+    if args.snapshot:
+        args.store = True
     if args.store == bool(args.files):
         raise UsageError("give the files to validate, or --store to validate the store, not both")
-    # the store is read, never written: opened read-only when `aims serve` holds it
-    store = (
-        _open(args, read_only=True)
-        if args.store
-        else _memory_store(args.files, catalogue=not args.no_builtin)
-    )
+    store = _read(args) if args.store else _memory_store(args.files, catalogue=not args.no_builtin)
     report = validation.validate(
         store,
         as_of=args.as_of,
@@ -385,7 +429,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_gap(args: argparse.Namespace) -> int:
-    store = _memory_store(args.files)
+    store = _memory_store(args.files) if args.files else _read(args)
     statuses = reports.gap_analysis(store, as_of=args.as_of, stage=args.stage)
     if args.format == "json":
         print(json.dumps([vars(s) for s in statuses], indent=2))
@@ -404,7 +448,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
 
 
 def cmd_readiness(args: argparse.Namespace) -> int:
-    store = _memory_store(args.files)
+    store = _memory_store(args.files) if args.files else _read(args)
     result = reports.readiness(store, args.stage, as_of=args.as_of)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
@@ -472,7 +516,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from . import traces
 
     files = [*args.files, *(args.file or [])]  # --file FILE: the older spelling, still read
-    store = _memory_store(files) if files else _open(args, read_only=True)
+    store = _memory_store(files) if files else _read(args)
     with store:
         try:
             found = traces.trace(store, args.kind, traces.resolve(store, args.kind, args.id), args.as_of)
@@ -510,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("export", help="write the dataset or one graph")
-    _store_options(p)
+    _store_options(p, snapshot=True)
     p.add_argument("--graph", metavar="IRI")
     p.add_argument(
         "--format",
@@ -541,14 +585,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("query", help="run a named query")
-    _store_options(p)
+    _store_options(p, snapshot=True)
     p.add_argument("name")
     p.add_argument("--param", action="append", metavar="NAME=VALUE")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("trace", help="the whole chain from a risk, control, requirement, system or evidence")
-    _store_options(p)
+    _store_options(p, snapshot=True)
     p.add_argument("kind", choices=("risk", "control", "requirement", "system", "evidence"))
     p.add_argument(
         "id",
@@ -594,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--store", action="store_true", help="validate the store (--data or --endpoint) instead of files"
     )
-    _store_options(p)
+    _store_options(p, snapshot=True)
     p.add_argument("files", nargs="*", type=Path)
     p.set_defaults(func=cmd_validate)
 
@@ -602,15 +646,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules up to this audit stage")
     p.add_argument("--as-of", type=_date)
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    p.add_argument("files", nargs="+", type=Path)
+    _store_options(p, snapshot=True)
+    p.add_argument("files", nargs="*", type=Path, help="these files (default: the store)")
     p.set_defaults(func=cmd_gap)
 
     p = sub.add_parser("readiness", help="certification readiness for stage 1 or 2 (exit 1 when not ready)")
     p.add_argument("--stage", type=int, choices=(1, 2), required=True)
     p.add_argument("--as-of", type=_date)
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("files", nargs="+", type=Path)
+    _store_options(p, snapshot=True)
+    p.add_argument("files", nargs="*", type=Path, help="these files (default: the store)")
     p.set_defaults(func=cmd_readiness)
+
+    p = sub.add_parser("snapshot", help="milestones: freeze the organisation's graphs (create, list, delete)")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, about in (
+        ("create", "freeze every organisation graph under NAME, read-only"),
+        ("list", "the snapshots: name, day judged on, when, by whom, note"),
+        ("delete", "remove a snapshot"),
+    ):
+        q = actions.add_parser(action, help=about)
+        _store_options(q)
+        if action != "list":
+            q.add_argument("name")
+        if action == "create":
+            q.add_argument("--note", help="what the milestone was (stage 2 audit, ...)")
+            q.add_argument("--as-of", type=_date, help="the day its verdicts are judged on (default: today)")
+        if action == "list":
+            q.add_argument("--format", choices=("text", "json"), default="text")
+        q.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("user", help="accounts for signing in to the pages: add, list, remove, passwd")
     actions = p.add_subparsers(dest="action", required=True)

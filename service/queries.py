@@ -148,11 +148,11 @@ class Parameter:
             return Literal(raw == "true", datatype=XSD.boolean)
         return Literal(raw)
 
-    def default_term(self) -> Identifier | None:
+    def default_term(self, today: dt.date | None = None) -> Identifier | None:
         if self.default is None:
             return None
-        if self.default == "today":
-            return Literal(dt.date.today().isoformat(), datatype=XSD.date)
+        if self.default == "today":  # the day the caller judges on (a snapshot's), else today
+            return Literal((today or dt.date.today()).isoformat(), datatype=XSD.date)
         return self.to_term(self.default)
 
 
@@ -164,7 +164,7 @@ class NamedQuery:
     text: str
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
 
-    def bindings(self, values: dict[str, str]) -> dict[str, Identifier]:
+    def bindings(self, values: dict[str, str], today: dt.date | None = None) -> dict[str, Identifier]:
         """Checked RDF terms for every parameter: the given value, else the default; QueryError
         for an unknown or missing parameter."""
         known = {p.name: p for p in self.parameters}
@@ -173,7 +173,7 @@ class NamedQuery:
             raise QueryError(f"query {self.name!r} has no parameter {', '.join(unknown)}")
         terms: dict[str, Identifier] = {}
         for p in self.parameters:
-            term = p.to_term(values[p.name]) if p.name in values else p.default_term()
+            term = p.to_term(values[p.name]) if p.name in values else p.default_term(today)
             if term is None:
                 raise QueryError(f"query {self.name!r} needs parameter {p.name!r} ({p.type})")
             terms[p.name] = term
@@ -233,11 +233,18 @@ def get(name: str) -> NamedQuery:
         raise QueryError(f"no named query {name!r}; known: {', '.join(sorted(catalogue()))}") from None
 
 
-def run(store: Store, name: str, params: dict[str, str] | None = None, timeout: float | None = None) -> Rows:
+def run(
+    store: Store,
+    name: str,
+    params: dict[str, str] | None = None,
+    timeout: float | None = None,
+    today: dt.date | None = None,
+) -> Rows:
     """The rows of a named query with its parameters checked and bound as RDF terms: the one way
-    the service, the pages, the reports and the command line run one."""
+    the service, the pages, the reports and the command line run one. A date parameter whose
+    default is today takes `today` (a snapshot's day) when given."""
     query = get(name)
-    result = store.query(query.text, query.bindings(params or {}), timeout)
+    result = store.query(query.text, query.bindings(params or {}, today), timeout)
     if not isinstance(result, Rows):
         raise QueryError(f"query {name!r} is not a SELECT query")
     return result

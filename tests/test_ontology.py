@@ -190,6 +190,8 @@ NOT_FOR_ORGANISATIONS = {
     "RiskMatrixCell", "riskMatrixCell", "cellLikelihood", "cellSeverity", "cellLevel",
     # written by the service when a file or link is attached (POST /files; tests/test_files.py)
     "file", "fileName", "uploadedBy",
+    # written by the service when a snapshot is taken (service/snapshots.py; tests/test_snapshots.py)
+    "Snapshot", "asOfDay", "frozenGraph",
 }  # fmt: skip
 
 

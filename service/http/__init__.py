@@ -25,6 +25,7 @@ from . import (
     reports,
     resources,
     session,
+    snapshots,
     soa,
     sparql,
     traces,
@@ -75,6 +76,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.register_blueprint(ontology.bp)
     app.register_blueprint(history_views.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(snapshots.bp)  # ?snapshot=NAME on every read; /snapshots
     app.register_blueprint(forms.bp)  # /new/<kind>, /edit, /delete: forms from the form shapes
     return app
 

@@ -9,6 +9,7 @@ from rdflib import URIRef
 from werkzeug.exceptions import HTTPException
 
 from ..queries import QueryError
+from ..snapshots import ReadOnlySnapshot
 from ..store import InputRefused, LoadError, StoreError, StoreLocked
 from ..store.base import ServerError, check_iri
 from ..validation import ValidationError
@@ -76,6 +77,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(StoreLocked)
     def _locked(e: StoreLocked) -> Response:
         return problem_response(503, "Store busy", str(e), "store-locked")
+
+    @app.errorhandler(ReadOnlySnapshot)
+    def _read_only(e: ReadOnlySnapshot) -> Response:
+        return problem_response(403, "Forbidden", str(e), "read-only-snapshot")
 
     @app.errorhandler(StoreError)
     def _store(e: StoreError) -> Response:

@@ -17,7 +17,7 @@ from . import audit, formats
 from .api import ExportParams, GraphParams, ImportParams, ImportResult, operation
 from .audit import write_lock
 from .errors import Problem, checked_iri
-from .state import get_store
+from .state import default_day, get_store
 
 bp = Blueprint("graphs", __name__)
 # `?default` is the store's default graph, the one a SPARQL update without GRAPH writes.
@@ -173,7 +173,7 @@ def export() -> Response:
     if name == "oscal":
         as_of = request.args.get("as_of")
         try:
-            day = dt.date.fromisoformat(as_of) if as_of else None
+            day = dt.date.fromisoformat(as_of) if as_of else default_day()
         except ValueError:
             raise Problem(
                 400, "Bad date", f"as_of={as_of!r} is not a date (YYYY-MM-DD)", "bad-parameter"

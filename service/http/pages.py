@@ -47,7 +47,7 @@ from .api import (
     operation,
 )
 from .errors import Problem
-from .state import get_store, state
+from .state import current_snapshot, default_day, get_store, state
 
 bp = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -64,10 +64,13 @@ HTML_JSON_CSV = {"application/json": "json", "text/html": "html", "text/csv": "c
 
 
 def as_of(from_cookie: bool = True) -> dt.date:
-    """The day reports are judged on: ?as_of=, else the day chosen earlier (a cookie), else today."""
+    """The day reports are judged on: ?as_of=, else the day chosen earlier (a cookie), else today;
+    a snapshot's pages are judged on its day unless ?as_of= says otherwise."""
+    if current_snapshot() is not None:
+        from_cookie = False
     raw = request.args.get("as_of") or (request.cookies.get(AS_OF_COOKIE) if from_cookie else None)
     if not raw:
-        return dt.date.today()
+        return default_day()
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
@@ -268,6 +271,9 @@ REMOTE_CACHE_SECONDS = 60  # a remote server can be written by others, size unch
 def _generation(store: Store) -> tuple[int, int, int]:
     """What cached work depends on: this service's writes (audit.record counts them), the store's
     size, and on a remote store the minute (what others write there shows within one)."""
+    view = current_snapshot()
+    if view is not None:  # a snapshot never changes: its name and when it was taken say all
+        return -1, hash((view.snapshot.name, view.snapshot.created)), 0
     minute = int(time.monotonic() // REMOTE_CACHE_SECONDS) if store.kind == "remote" else 0
     return state().writes, store.count(), minute
 

@@ -11,7 +11,7 @@ from .. import __version__, queries
 from . import formats
 from .api import FormatParams, Health, NamedQuery, SparqlResults, operation, page, spec
 from .errors import Problem
-from .state import get_store, state
+from .state import default_day, get_store, state
 
 bp = Blueprint("reports", __name__)
 
@@ -45,9 +45,9 @@ def run_query(name: str) -> Response:
         query = queries.get(name)
     except queries.QueryError as e:
         raise Problem(404, "Not Found", str(e), "no-query") from None
-    params = {k: v for k, v in request.args.items() if k != "format"}
+    params = {k: v for k, v in request.args.items() if k not in ("format", "snapshot")}
     timeout = state().settings.query_timeout
-    rows = queries.run(get_store(), query.name, params, timeout)
+    rows = queries.run(get_store(), query.name, params, timeout, default_day())
     media = formats.result_type()
     return Response(formats.serialize_rows(rows, media), mimetype=media)
 

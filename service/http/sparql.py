@@ -24,8 +24,9 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
-from .. import history
+from .. import history, snapshots
 from ..namespaces import DEFAULT_GRAPH
+from ..snapshots import SnapshotView
 from ..store import QueryTimeout
 from ..store.base import (
     RDFLIB_PARSER,
@@ -278,12 +279,22 @@ def sparql() -> Response:
     store = get_store()
     settings = state().settings
     timeout, memory = settings.query_timeout, settings.query_memory_mb
+    if isinstance(store, SnapshotView):  # its dataset, read by the query processes as any other
+        view = store
+        store, dataset = view.base, view.scoped(dataset)
     on_disk = store if isinstance(store, EmbeddedStore) and store.path is not None else None
     client = audit.client()
     if update:
         with _stopped_work(timeout, "update"):  # read, checked and read by Oxigraph in a query process
             every, plan = query_process.check_update(text, timeout, memory, client)
         with write_lock():
+            if every and snapshots.listed(store):
+                raise Problem(
+                    403, "Forbidden",
+                    "DROP or CLEAR of ALL or NAMED graphs would reach the read-only snapshots: "
+                    "name the graphs to clear, or delete the snapshots first (aims snapshot delete)",
+                    "read-only-snapshot",
+                )  # fmt: skip
             before = store.count()
             # its WHERE clauses counted on the store it will change, and what it may change found
             with _stopped_work(timeout, "update"):

@@ -4,15 +4,17 @@ not from the package, so the package can import its blueprints at the top."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 
 from ..config import Settings
 from ..history import History
+from ..snapshots import SnapshotView
 from ..store import Store
 
 
@@ -41,5 +43,17 @@ def state() -> State:
 
 
 def get_store() -> Store:
-    """The store of the running application (views call this, as the Flask tutorial's get_db)."""
-    return state().store
+    """The store a request reads (views call this, as the Flask tutorial's get_db): the running
+    application's, or the read-only view of the snapshot the request names (http/snapshots.py)."""
+    return current_snapshot() or state().store
+
+
+def current_snapshot() -> SnapshotView | None:
+    """The snapshot the request reads (?snapshot=NAME), if it names one."""
+    return g.get("aims_snapshot") if has_request_context() else None
+
+
+def default_day() -> dt.date:
+    """The day verdicts are judged on when a request names none: its snapshot's, else today."""
+    view = current_snapshot()
+    return view.snapshot.as_of if view is not None else dt.date.today()

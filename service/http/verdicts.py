@@ -5,7 +5,6 @@ module.function, and `validation.validate(...)` (service/validation) would read 
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections import Counter, defaultdict
 
@@ -29,7 +28,7 @@ from .api import (
 from .errors import checked_iri
 from .pages import HTML_OR_JSON, _group_key, _page, as_of
 from .reports import bp  # the endpoints stay reports.validate, reports.gap_analysis, reports.readiness
-from .state import get_store
+from .state import default_day, get_store
 
 # The reference engine runs pySHACL, whose rdflib query parsing is not thread-safe: one such
 # report at a time. Only that waits for it: the store engine's reports (pages, JSON) take no lock,
@@ -60,7 +59,7 @@ def validate() -> Response:
     params = checked()
     system = checked_iri(params.system, "Bad IRI", "bad-parameter") if params.system else None
     store = get_store()
-    day = params.as_of or dt.date.today()
+    day = params.as_of or default_day()
     if params.engine == "pyshacl" or params.inference != "none":
         budget.require_editor("the reference engine (engine=pyshacl) and inference")
         with _reference_lock:
@@ -96,7 +95,7 @@ def validate() -> Response:
 def gap_analysis() -> Response:
     if formats.choose(HTML_OR_JSON) == "text/html":
         return gap_page()
-    statuses = pages.gaps(checked().stage, checked().as_of or dt.date.today())
+    statuses = pages.gaps(checked().stage, checked().as_of or default_day())
     return jsonify([vars(s) for s in statuses])
 
 
@@ -114,7 +113,7 @@ def readiness() -> Response:
     stage, as_of = checked().stage, checked().as_of
     if formats.choose(HTML_OR_JSON) == "text/html":
         return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))  # type: ignore[return-value]
-    result = pages.readiness(stage, as_of or dt.date.today())
+    result = pages.readiness(stage, as_of or default_day())
     return jsonify(result.to_json())
 
 

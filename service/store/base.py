@@ -346,6 +346,16 @@ def reserved_graph(iri: str) -> bool:
     return str(iri).startswith(RESERVED_GRAPH_PREFIXES)
 
 
+# Snapshots (service/snapshots.py) freeze the organisation's graphs into graphs of this prefix, with
+# their description in SNAPSHOTS_GRAPH. They are reserved (no client write reaches them) and kept
+# out of the dataset every query sees: `graphs()` leaves them out, and the union is of the others.
+FROZEN_GRAPH_PREFIX = "urn:aims:snapshot"
+
+
+def frozen_graph(iri: str) -> bool:
+    return str(iri).startswith(FROZEN_GRAPH_PREFIX)
+
+
 @cache
 def _shipped_catalogue_parts() -> tuple[set[tuple[Identifier, ...]], Graph]:
     return _split_blank(catalogue_graph())

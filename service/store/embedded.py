@@ -28,6 +28,7 @@ from .base import (
     StoreError,
     StoreLocked,
     check_input,
+    frozen_graph,
     inline_values,
     readable,
     to_ntriples,
@@ -155,10 +156,12 @@ class EmbeddedStore(Store):
     ) -> QueryResult:
         deadline = time.monotonic() + timeout if timeout else None
         options: dict[str, Any] = {"use_default_graph_as_union": True}
+        if dataset is None:
+            dataset = self._live_dataset()
         if dataset is not None:
             options = {
-                "default_graph": [ox.NamedNode(str(g)) for g in dataset.default_graphs] or ox.DefaultGraph(),
-                "named_graphs": [ox.NamedNode(str(g)) for g in dataset.named_graphs],
+                "default_graph": [_node(g) for g in dataset.default_graphs] or ox.DefaultGraph(),
+                "named_graphs": [ox.NamedNode(str(g)) for g in dataset.named_graphs if g != DEFAULT_GRAPH],
             }
             if dataset.every_named:
                 del options["named_graphs"]
@@ -179,6 +182,16 @@ class EmbeddedStore(Store):
             raise failure from None
         del result
         return _as_rdflib(names, raw)
+
+    def _live_dataset(self) -> QueryDataset | None:
+        """With snapshots in the store, the union of the other graphs, named one by one (the
+        union of every graph would hold each frozen copy too: rows repeated once a snapshot);
+        without, None: Oxigraph's own union, the same graphs."""
+        named = [g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
+        if not any(frozen_graph(g.value) for g in named):
+            return None
+        live = tuple(URIRef(g.value) for g in named if not frozen_graph(g.value))
+        return QueryDataset((DEFAULT_GRAPH, *live), live)
 
     def update(self, sparql: str) -> None:
         try:
@@ -272,7 +285,11 @@ class EmbeddedStore(Store):
         return data
 
     def graphs(self) -> list[URIRef]:
-        named = [URIRef(g.value) for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
+        named = [
+            URIRef(g.value)
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and not frozen_graph(g.value)
+        ]
         if next(iter(self._store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None:
             named.append(DEFAULT_GRAPH)
         return sorted(named)

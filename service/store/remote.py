@@ -36,6 +36,7 @@ from .base import (
     StoreError,
     check_input,
     check_iri,
+    frozen_graph,
     inline_values,
     readable,
     sparql_code,
@@ -250,7 +251,7 @@ class RemoteStore(Store):
 
     def graphs(self) -> list[URIRef]:
         rows = self._select(f"SELECT ?g WHERE {{ ?g a <{SD_NAMED_GRAPH}> }}", graphs=[REGISTRY])
-        return sorted(URIRef(str(r["g"])) for r in rows)
+        return sorted(URIRef(str(r["g"])) for r in rows if not frozen_graph(str(r["g"])))
 
     def count(self, graph: URIRef | None = None) -> int:
         if graph is None:

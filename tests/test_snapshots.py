@@ -1,0 +1,226 @@
+"""Issue 20, items 1 and 2: snapshots freeze the organisation's graphs, answer every read as it was
+when they were taken, and refuse every write. The three changes made after the snapshot come from
+examples/*.ttl: R01 loses its owner (risks.ttl, `aims:owner ex:li-wei`), the governance calendar
+evidence expires (controls.ttl, validUntil 2027-01-10 set to 2026-11-01, before the snapshot's day
+2026-11-20), and the AI objectives register is deleted (documents.ttl, ex:doc-objectives)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service import snapshots
+from service.cli import main
+from service.http import create_app
+from service.store import Store
+from service.store.base import FROZEN_GRAPH_PREFIX, QueryDataset, source_graph
+from service.store.embedded import EmbeddedStore
+
+from .conftest import EXAMPLE_FILES, load_example
+
+ADMIN = {"Authorization": "Bearer snap-admin"}
+EDITOR = {"Authorization": "Bearer snap-editor"}
+JSON = {"Accept": "application/json"}
+EDITOR_PAGE = {**EDITOR, "Accept": "text/html"}
+EX = "https://aurora-lending.example/aims/"
+DAY = "2026-11-20"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def graph_of(name: str) -> str:
+    return str(source_graph(EXAMPLES / name))
+
+
+# The answers compared before and after the changes: the SoA, the gap analysis, the validation of
+# both stages, and the traces of the three risks the changes touch or leave alone.
+ANSWERS = (
+    "/soa",
+    "/gap-analysis",
+    "/validate?stage=2",
+    "/readiness?stage=2",
+    f"/trace/risk?iri={EX}risk-01",
+    f"/trace/risk?iri={EX}risk-02",
+    f"/trace/evidence?iri={EX}ev-policy-calendar",
+    "/documents",
+    "/queries/open-nonconformities",
+)
+
+PREFIXES = "PREFIX aims: <https://w3id.org/aims#> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
+CHANGES = [
+    PREFIXES + f"DELETE DATA {{ GRAPH <{graph_of('risks.ttl')}> {{ <{EX}risk-01> aims:owner <{EX}li-wei> }} }}",
+    PREFIXES + f"""DELETE DATA {{ GRAPH <{graph_of("controls.ttl")}> {{
+      <{EX}ev-policy-calendar> aims:validUntil "2027-01-10"^^xsd:date }} }} ;
+    INSERT DATA {{ GRAPH <{graph_of("controls.ttl")}> {{
+      <{EX}ev-policy-calendar> aims:validUntil "2026-11-01"^^xsd:date }} }}""",
+    f"DELETE WHERE {{ GRAPH <{graph_of('documents.ttl')}> {{ <{EX}doc-objectives> ?p ?o }} }}",
+]
+
+
+def _store(kind: str, request: pytest.FixtureRequest) -> Store:
+    if kind == "embedded":
+        return load_example(EmbeddedStore())
+    return load_example(request.getfixturevalue(f"{kind}_remote"))
+
+
+@pytest.fixture(params=["embedded", "oxigraph", "virtuoso"])
+def app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    store = _store(request.param, request)
+    yield create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=store)
+    for s in snapshots.listed(store):  # a shared server is left as the other tests expect it
+        snapshots.delete(store, s.name)
+    load_example(store)
+
+
+def answers(client: FlaskClient, snapshot: str | None = None) -> dict[str, bytes]:
+    found = {}
+    for path in ANSWERS:
+        target = path + (("&" if "?" in path else "?") + f"snapshot={snapshot}" if snapshot else "")
+        if not snapshot and not path.startswith("/queries/"):  # a named query has no day
+            target += ("&" if "?" in target else "?") + f"as_of={DAY}"
+        response = client.get(target, headers=JSON)
+        assert response.status_code == 200, (target, response.get_data(as_text=True)[:300])
+        found[path] = response.data
+    return found
+
+
+def take(client: FlaskClient, name: str = "stage-1", **extra: str) -> dict[str, object]:
+    response = client.post("/snapshots", json={"name": name, "as_of": DAY, **extra}, headers=ADMIN)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_a_snapshot_answers_as_before_the_changes(app: Flask) -> None:
+    client = app.test_client()
+    before = answers(client)
+    taken = take(client, note="Stage 1 audit")
+    assert taken["as_of"] == DAY and taken["note"] == "Stage 1 audit"
+    assert taken["by"].startswith("admin token ")  # type: ignore[union-attr]
+    assert len(taken["graphs"]) == len(EXAMPLE_FILES)  # type: ignore[arg-type]
+    # the snapshot as taken answers what today's data answered, byte for byte
+    assert answers(client, "stage-1") == before
+
+    for change in CHANGES:
+        response = client.post("/sparql", data={"update": change}, headers=EDITOR)
+        assert response.status_code == 204, response.get_data(as_text=True)
+    after = answers(client)
+    # the changes moved today's answers (else the comparison below would prove nothing) ...
+    moved = {path for path in ANSWERS if after[path] != before[path]}
+    assert {"/gap-analysis", "/validate?stage=2", f"/trace/risk?iri={EX}risk-01"} <= moved
+    assert b"doc-objectives" in before["/documents"]
+    assert b"doc-objectives" not in after["/documents"]
+    # ... and not the snapshot's
+    assert answers(client, "stage-1") == before
+
+
+def test_pages_of_a_snapshot_say_so_keep_it_in_links_and_offer_no_form() -> None:
+    app = create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=load_example(EmbeddedStore()))
+    client = app.test_client()
+    take(client, note="Stage 1 audit")
+    html = client.get(f"/resource?iri={EX}risk-01&snapshot=stage-1", headers=EDITOR_PAGE).get_data(as_text=True)
+    assert "Snapshot <strong>stage-1</strong>" in html and "read-only" in html
+    assert 'href="/risks?snapshot=stage-1"' in html  # the nav stays in the snapshot
+    assert "/edit?" not in html and "/delete?" not in html  # an editor gets no form there
+    today = client.get(f"/resource?iri={EX}risk-01", headers=EDITOR_PAGE).get_data(as_text=True)
+    assert "/edit?" in today  # (and does on today's page)
+    # judged on the snapshot's day, not on a day chosen for today's pages (the as-of cookie)
+    client.set_cookie("aims_as_of", "2030-01-01")
+    page = client.get("/soa?snapshot=stage-1", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "20 Nov 2026" in page or "2026-11-20" in page
+
+
+def test_every_write_to_a_snapshot_is_refused_and_changes_nothing() -> None:
+    store = load_example(EmbeddedStore())
+    app = create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=store)
+    client = app.test_client()
+    taken = snapshots.get(store, str(take(client)["name"]))
+    frozen = {copy: store.count(copy) for copy in taken.graphs}
+    turtle = f"<{EX}x> <{EX}p> <{EX}y> ."
+    refused = [
+        client.post("/sparql?snapshot=stage-1", data={"update": f"INSERT DATA {{ {turtle} }}"}, headers=EDITOR),
+        client.put("/graph-store?graph=urn:x&snapshot=stage-1", data=turtle, content_type="text/turtle", headers=EDITOR),
+        client.post("/import?snapshot=stage-1", data=b"PK", headers=EDITOR),
+        client.post("/new/risk?snapshot=stage-1", data={"label": "x"}, headers=EDITOR),
+        # and the snapshot's graphs by their own names, as any reserved graph
+        client.put(f"/graph-store?graph={next(iter(taken.graphs))}", data=turtle, content_type="text/turtle", headers=EDITOR),
+        client.post("/sparql", data={"update": f"INSERT DATA {{ GRAPH <{next(iter(taken.graphs))}> {{ {turtle} }} }}"}, headers=EDITOR),
+        client.post("/sparql", data={"update": "DROP ALL"}, headers=EDITOR),
+        client.post("/sparql", data={"update": "CLEAR NAMED"}, headers=EDITOR),
+    ]  # fmt: skip
+    assert [r.status_code for r in refused] == [403] * len(refused), [
+        r.get_data(as_text=True)[:200] for r in refused
+    ]
+    assert {copy: store.count(copy) for copy in taken.graphs} == frozen
+    assert snapshots.get(store, "stage-1") == taken
+
+
+def test_today_s_queries_do_not_see_the_frozen_copies() -> None:
+    """A snapshot's copies are the same triples in other graphs: today's answers must not count
+    them twice (Oxigraph's union of every graph would), nor list the copies as graphs."""
+    store = load_example(EmbeddedStore())
+    app = create_app({"tokens": "snap-admin=admin"}, store=store)
+    client = app.test_client()
+    query = {"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"}
+    sparql_json = {"Accept": "application/sparql-results+json"}
+    risks, triples = (
+        client.get("/risks", headers=JSON).data,
+        client.get("/sparql", query_string=query, headers=sparql_json).data,
+    )
+    graphs = store.graphs()
+    take(client)
+    take(client, "stage-2")
+    assert client.get("/risks", headers=JSON).data == risks
+    assert client.get("/sparql", query_string=query, headers=sparql_json).data == triples
+    assert store.graphs() == graphs
+
+
+def test_snapshot_names_are_checked_and_unique() -> None:
+    app = create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=load_example(EmbeddedStore()))
+    client = app.test_client()
+    take(client)
+    assert client.post("/snapshots", json={"name": "stage-1"}, headers=ADMIN).status_code == 409
+    assert client.post("/snapshots", json={"name": "a b"}, headers=ADMIN).status_code == 400
+    assert client.post("/snapshots", json={"name": "> } DROP ALL"}, headers=ADMIN).status_code == 400
+    assert client.post("/snapshots", json={"name": "x"}, headers=EDITOR).status_code == 403  # admin only
+    assert client.get("/soa?snapshot=nope").status_code == 404
+    assert client.delete("/snapshots/stage-1", headers=EDITOR).status_code == 403
+    assert client.delete("/snapshots/stage-1", headers=ADMIN).status_code == 204
+    assert client.get("/snapshots", headers=JSON).get_json() == []
+
+
+def test_the_command_line_takes_lists_reads_and_deletes_snapshots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data", str(tmp_path / "d")]
+    assert main(["load", *data, *map(str, EXAMPLE_FILES)]) == 0
+    assert main(["snapshot", "create", *data, "gap", "--note", "Gap analysis", "--as-of", DAY]) == 0
+    assert main(["gap", *data, "--as-of", DAY, "--format", "json"]) == 0
+    capsys.readouterr()
+    assert main(["gap", *data, "--as-of", DAY, "--format", "json"]) == 0
+    live = capsys.readouterr().out
+    with EmbeddedStore(tmp_path / "d") as store:
+        for change in CHANGES:
+            store.update(change)
+    assert main(["gap", *data, "--snapshot", "gap", "--format", "json"]) == 0
+    assert capsys.readouterr().out == live  # judged on the snapshot's day, as today's was before
+    assert main(["gap", *data, "--as-of", DAY, "--format", "json"]) == 0
+    assert capsys.readouterr().out != live
+    assert main(["snapshot", "list", *data]) == 0
+    assert "Gap analysis" in capsys.readouterr().out
+    assert main(["snapshot", "create", *data, "gap"]) == 2  # taken
+    assert main(["gap", *data, "--snapshot", "nope"]) == 2
+    assert "no snapshot named 'nope'" in capsys.readouterr().err
+    assert main(["snapshot", "delete", *data, "gap"]) == 0
+    with EmbeddedStore(tmp_path / "d") as store:  # nothing of it is left, in any graph
+        every = QueryDataset(every_named=True)
+        assert (
+            store.query(
+                f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER STRSTARTS(STR(?g), '{FROZEN_GRAPH_PREFIX}') }}",
+                dataset=every,
+            )
+            is False
+        )
