@@ -1,7 +1,7 @@
 """Accounts for signing in to the pages: a name, a role (reader < editor < admin, as tokens have),
 the person in the graph the account is (optional), when it was made, an argon2id hash of its
-password, and a session version that changes with the password, so `aims user passwd` (or
-removing the account) ends every session signed in before.
+password, and a session version that changes with the password and at each sign-out, so `aims
+user passwd`, removing the account or signing out ends every session signed in before.
 
 Kept outside the graph, in one JSON file beside the store (`Settings.accounts()`, like the audit
 trail), mode 0600, written whole to a temporary file and renamed so a reader never sees half of
@@ -160,6 +160,15 @@ def set_password(path: Path, name: str, password: str) -> None:
         if name not in accounts:
             raise AccountError(f"no account named {name!r}")
         accounts[name] = replace(accounts[name], password_hash=hashed, session=secrets.token_hex(16))
+
+
+def end_sessions(path: Path, name: str, version: str) -> None:
+    """Signing out: a new session version ends every session of the account (a copy of the cookie
+    too); only when `version` is still the account's, so a stale sign-out changes nothing."""
+    with _changing(path) as accounts:
+        account = accounts.get(name)
+        if account is not None and same_session(account, version):
+            accounts[name] = replace(account, session=secrets.token_hex(16))
 
 
 def verify(path: Path, name: str, password: str) -> Account | None:

@@ -26,7 +26,7 @@ from rdflib.term import Node
 
 from . import browse, resources
 from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH, ORG
-from .store.base import QueryDataset, Rows, Store, StoreError, check_iri, sparql_term
+from .store.base import RESERVED_GRAPH_PREFIXES, QueryDataset, Rows, Store, StoreError, check_iri, sparql_term
 
 FORMS = "https://w3id.org/aims/forms#"
 FORMS_GRAPH = URIRef("https://w3id.org/aims/graph/forms")  # where resources made by a form live
@@ -284,10 +284,14 @@ def check(store: Store, form: Form, data: Mapping[str, Sequence[str]], new: bool
         try:
             result.iri = check_iri(chosen)
             if exists(store, result.iri):
-                result.problems[IRI_FIELD] = [f"{chosen} is in the graph already: edit it instead."]
+                result.problems[IRI_FIELD] = [taken(chosen)]
         except StoreError:
             result.problems[IRI_FIELD] = [f"{chosen!r} is not an absolute IRI (https://...)."]
     return result
+
+
+def taken(iri: str) -> str:
+    return f"{iri} is in the graph already: edit it instead."
 
 
 def _term(store: Store, f: Field, value: str) -> Node:
@@ -428,10 +432,10 @@ def save_update(
     iri: URIRef, form: Form, values: dict[str, list[Node]], graph: URIRef, new: bool, default_graph: bool
 ) -> str:
     """One SPARQL update: the form's properties of the resource removed (in every graph but the
-    catalogue, and in the store's own default graph when it has one: an edit replaces them
-    wherever they were), the form's values inserted into `graph`, and for a new resource its
-    classes. Only the form's properties are touched; the text holds only checked terms
-    (sparql_term checks each IRI again and escapes each literal)."""
+    reserved ones, the catalogue among them, and in the store's own default graph when it has one:
+    an edit replaces them wherever they were), the form's values inserted into `graph`, and for a
+    new resource its classes. Only the form's properties are touched; the text holds only checked
+    terms (sparql_term checks each IRI again and escapes each literal)."""
     s = sparql_term(iri)
     parts: list[str] = []
     for inverse in (False, True):
@@ -461,18 +465,21 @@ def save_update(
 
 def delete_update(iri: URIRef, links: bool, default_graph: bool) -> str:
     """One SPARQL update removing every triple with the resource as subject and, with `links`, as
-    object too, in every graph but the catalogue (and the store's own default graph)."""
+    object too, in every graph but the reserved ones, the catalogue among them (and the store's own
+    default graph)."""
     s = sparql_term(iri)
     patterns = [f"{s} ?p ?o"] + ([f"?o ?p {s}"] if links else [])
     return " ;\n".join(d for t in patterns for d in _deletes(t, "", default_graph))
 
 
 def _deletes(triple: str, values: str, default_graph: bool) -> list[str]:
-    """DELETE operations for a pattern in every named graph but the catalogue, and in the default
-    graph when the store has one of its own (the embedded store: an update's GRAPH ?g leaves it)."""
-    catalogue = sparql_term(CATALOGUE_GRAPH)
+    """DELETE operations for a pattern in every named graph but the reserved ones (the catalogue,
+    the embedded store's staging graphs, the remote store's registry: the service's own), and in
+    the default graph when the store has one of its own (the embedded store: an update's GRAPH ?g
+    leaves it)."""
+    kept = " && ".join(f"!STRSTARTS(STR(?g), {Literal(p).n3()})" for p in RESERVED_GRAPH_PREFIXES)
     out = [
-        f"DELETE {{ GRAPH ?g {{ {triple} }} }} WHERE {{ {values} GRAPH ?g {{ {triple} }} FILTER (?g != {catalogue}) }}"
+        f"DELETE {{ GRAPH ?g {{ {triple} }} }} WHERE {{ {values} GRAPH ?g {{ {triple} }} FILTER ({kept}) }}"
     ]
     if default_graph:
         out.append(f"DELETE {{ {triple} }} WHERE {{ {values} {triple} }}")

@@ -6,7 +6,9 @@ A write's changes are the difference between two snapshots taken under the write
 after, of the graphs it wrote (Graph Store, workbook import) or of the subjects it touched (a SPARQL
 update, a form). Past MAX_QUADS a snapshot or a difference is not listed triple by triple: the
 write is kept with a summary ("N triples changed in graph G"), so a replace of a large graph costs
-no more than its count."""
+no more than its count. The catalogue graph is left out (read-only: what an update changes there
+is restored at once), and a blank node under a subject is kept as a text inside the triple that
+holds it (see `_folded`)."""
 
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import NamespaceManager
 from rdflib.term import Identifier
 
 from .browse import Label, labels, plain
-from .namespaces import DEFAULT_GRAPH
+from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH
 from .store.base import QueryDataset, Rows, Store, sparql_term
 
 MAX_QUADS = 10_000  # quads a snapshot reads, and changes a write lists one by one
@@ -52,9 +55,18 @@ class TooMany(list[Change]):
 
 _GRAPH = "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT %d"
 _DEFAULT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT %d"
-_SUBJECTS = "SELECT ?g ?s ?p ?o WHERE { VALUES ?s { %s } { GRAPH ?g { ?s ?p ?o } } %s } LIMIT %d"
+# a subject's triples, and those of the blank nodes under it, two levels down (a period, a list's
+# first items), in one query: a blank node has no name another query could ask it by
+_UNDER = (
+    "{ ?top ?p ?o BIND (?top AS ?s) } UNION { ?top ?p0 ?s FILTER (isBlank(?s)) ?s ?p ?o }"
+    " UNION { ?top ?p0 ?b FILTER (isBlank(?b)) ?b ?p1 ?s FILTER (isBlank(?s)) ?s ?p ?o }"
+)
+_SUBJECTS = "SELECT DISTINCT ?g ?s ?p ?o WHERE { VALUES ?top { %s } { GRAPH ?g { %s } } %s } LIMIT %d"
 # the embedded store's default graph is not a named one: read beside them, under its name here
-_AND_DEFAULT = f"UNION {{ ?s ?p ?o BIND (<{DEFAULT_GRAPH}> AS ?g) }}"
+_AND_DEFAULT = f"UNION {{ {_UNDER} BIND (<{DEFAULT_GRAPH}> AS ?g) }}"
+MAX_DEPTH = 4  # blank nodes nested deeper than this are shown as [ … ]
+_names = NamespaceManager(Graph(), bind_namespaces="rdflib")  # rdf:, rdfs:, xsd:, dcterms: ...
+_names.bind("aims", "https://w3id.org/aims#")
 
 
 def snapshot(
@@ -76,7 +88,7 @@ def _snapshot(
 ) -> set[Quad] | None:
     found: set[Quad] = set()
     embedded = store.kind == "embedded"
-    for graph in graphs or ():
+    for graph in set(graphs or ()) - {CATALOGUE_GRAPH}:
         if graph == DEFAULT_GRAPH and embedded:
             rows = store.query(_DEFAULT % (MAX_QUADS + 1), dataset=QueryDataset())
         else:
@@ -88,13 +100,47 @@ def _snapshot(
     named = sorted({s for s in subjects or () if isinstance(s, URIRef)})  # a blank node has no name to ask by
     for start in range(0, len(named), 400):  # a VALUES block of that size stays under any server's limit
         values = " ".join(sparql_term(s) for s in named[start : start + 400])
-        text = _SUBJECTS % (values, _AND_DEFAULT if embedded else "", MAX_QUADS + 1)
+        text = _SUBJECTS % (values, _UNDER, _AND_DEFAULT if embedded else "", MAX_QUADS + 1)
         rows = store.query(text, dataset=QueryDataset(every_named=True) if embedded else None)
         assert isinstance(rows, Rows)
-        found |= {(r["g"], r["s"], r["p"], r["o"]) for r in rows}  # type: ignore[misc]
+        # the catalogue is read-only: what an update changes there is restored at once, not history
+        found |= {(r["g"], r["s"], r["p"], r["o"]) for r in rows if r["g"] != CATALOGUE_GRAPH}  # type: ignore[misc]
         if len(found) > MAX_QUADS:
             return None
-    return found
+    return _folded(found)
+
+
+def _folded(quads: set[Quad]) -> set[Quad]:
+    """Each blank node under a subject written into its triple as a text, `[ aims:start
+    "2026-01-01"^^xsd:date ; ... ]`: readable in a history, and the same before and after a write
+    that left it alone, though a store gives the blank node another name (a graph loaded again)."""
+    under: dict[tuple[URIRef, BNode], list[tuple[Identifier, Identifier]]] = {}
+    for g, s, p, o in quads:
+        if isinstance(s, BNode):
+            under.setdefault((g, s), []).append((p, o))
+    held = {(g, o) for g, _, _, o in quads if isinstance(o, BNode) and (g, o) in under}
+    if not held:
+        return quads
+    out: set[Quad] = set()
+    for g, s, p, o in quads:
+        if isinstance(s, BNode) and (g, s) in held:
+            continue  # shown in the triple that holds it
+        if isinstance(o, BNode) and (g, o) in held:
+            o = Literal(_shown(under, g, o, MAX_DEPTH))
+        out.add((g, s, p, o))
+    return out
+
+
+def _shown(under: dict[tuple[URIRef, BNode], list[tuple[Identifier, Identifier]]], g: URIRef, node: BNode,
+           depth: int) -> str:  # fmt: skip
+    if depth == 0:
+        return "[ … ]"
+    parts = sorted(
+        f"{p.n3(_names)} "
+        + (_shown(under, g, o, depth - 1) if isinstance(o, BNode) and (g, o) in under else o.n3(_names))
+        for p, o in under[(g, node)]
+    )
+    return "[ " + " ; ".join(parts) + " ]"
 
 
 def diff(before: set[Quad] | None, after: set[Quad] | None) -> list[Change]:

@@ -254,10 +254,10 @@ def test_a_wrong_password_or_an_unknown_name_signs_nobody_in_and_tries_get_slowe
 
 def test_parallel_tries_queue_up_and_past_the_cap_get_429(tmp_path: Path) -> None:
     # a hand-worked case of the reservation: after 5 failures the wait is 0.5 * 2^4 = 8 s
-    keys = ["name:ed", "address:127.0.0.1"]
+    refusing, slowing = session._keys("ed", "127.0.0.1")
     for _ in range(5):
-        session._failed(keys)
-    first = session._reserve(keys)  # a try now, in parallel with the one below
+        session._failed([refusing, *slowing])
+    first = session._reserve(refusing, slowing)  # a try now, in parallel with the one below
     assert first is not None and 7.5 < first <= 8.0  # the 5th failure was just now: wait 8 s
     # the next in line would wait 8 + 8 s, over the cap of 10: 429 at once, the password unread
     client = _app(tmp_path).test_client()
@@ -265,6 +265,31 @@ def test_parallel_tries_queue_up_and_past_the_cap_get_429(tmp_path: Path) -> Non
     busy = _sign_in(client, "ed")
     assert busy.status_code == 429 and busy.headers["Retry-After"] == "10" and time.monotonic() - start < 2
     assert _signed_in_as(client) is None
+
+
+def test_wrong_passwords_from_elsewhere_slow_a_name_down_but_never_shut_it_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # review of issue 19: the 429 was keyed by the name alone, so anyone sending wrong passwords
+    # for "ed" in parallel kept ed's own sign-in refused. Now only (name, address) refuses.
+    monkeypatch.setattr(session, "MAX_DELAY", 1.0)  # the cap, made short so the test is quick
+    client = _app(tmp_path).test_client()
+    form = {"name": "ed", "password": PASSWORD, "csrf_token": _token(client)}
+    attacker = session._keys("ed", "10.6.6.6")
+    for _ in range(8):  # 0.5 * 2^7 = 64 s of waits: far past the cap for the attacker's queue
+        session._failed([attacker[0], *attacker[1]])
+    # parallel tries of the attacker's: the first waits its turn (1 s, the cap), the next would
+    # wait 1 + 1 s, past the cap: refused
+    assert session._reserve(*attacker) is not None and session._reserve(*attacker) is None
+    start = time.monotonic()
+    mine = client.post("/login", data=form)  # from 127.0.0.1, the test client's address
+    took = time.monotonic() - start
+    # signed in (before the change: 429, refused without reading the password), after a wait of
+    # the name's, which is at most the cap (1 s here), never the attacker's 64 s
+    assert mine.status_code == 303 and _signed_in_as(client) == "ed (editor)"
+    assert 0.9 <= took < 3.0, took
+    # ed's success forgets the name's failures, not the attacker's (name, address) queue
+    assert "name:ed" not in session._failures and attacker[0] in session._failures
 
 
 def test_a_cookie_signed_with_another_secret_is_anonymous(tmp_path: Path) -> None:
@@ -299,6 +324,23 @@ def test_an_expired_session_is_anonymous(tmp_path: Path) -> None:
     young = {"account": {"name": "ed", "version": version, "since": time.time() - 8 * 3600 + 60}}
     client.set_cookie("session", serializer.dumps(young))
     assert _signed_in_as(client) == "ed (editor)"
+
+
+def test_signing_out_ends_the_session_a_copied_cookie_included(tmp_path: Path) -> None:
+    # review of issue 19: /logout only cleared the browser's cookie; a copy of it stayed valid
+    # until it expired. Signing out now changes the account's session version.
+    app = _app(tmp_path)
+    client = app.test_client()
+    assert _sign_in(client, "ed").status_code == 303
+    copied = client.get_cookie("session")
+    assert copied is not None
+    assert client.post("/logout", data={"csrf_token": _token(client)}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("session", copied.value)
+    assert _signed_in_as(thief) is None  # anonymous, as with no cookie
+    assert thief.post("/test-note", data={"csrf_token": _token(thief)}).status_code == 401
+    # and a new sign-in works as before
+    assert _sign_in(client, "ed").status_code == 303 and _signed_in_as(client) == "ed (editor)"
 
 
 def test_a_new_password_or_removal_ends_open_sessions(tmp_path: Path) -> None:

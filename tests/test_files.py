@@ -255,6 +255,65 @@ def test_readers_and_anonymous_callers_cannot_upload(client: FlaskClient, folder
     assert stored(folder) == []
 
 
+class _Counted(io.BytesIO):
+    """A request body that counts the bytes the app read of it."""
+
+    taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.taken += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = super().readline(size)
+        self.taken += len(data)
+        return data
+
+
+def test_who_may_not_upload_is_refused_before_the_body_is_read(client: FlaskClient, folder: Path) -> None:
+    # review of issue 19: the multipart body (spooled up to the size limit) was parsed before the
+    # role was checked, for anonymous callers too. 1 MB, under the limit: only the role refuses it.
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="for"\r\n\r\n{EVIDENCE}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
+        ).encode()
+        + b"x" * 1_000_000
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    for headers, status in [
+        ({}, 401),
+        (BROWSER, 401),
+        (READER, 403),
+        ({"Authorization": "Bearer nope"}, 401),
+    ]:
+        sent = _Counted(body)
+        answer = client.post(
+            "/files",
+            input_stream=sent,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            content_length=len(body),
+            headers=headers,
+        )
+        assert answer.status_code == status, (headers, answer.status_code)
+        assert sent.taken == 0, (headers, sent.taken)  # not one byte of the body read
+    sign_in(client, "rita")  # a reader signed in: 403 from the session alone, body unread
+    sent = _Counted(body)
+    answer = client.post(
+        "/files", input_stream=sent, content_type=f"multipart/form-data; boundary={boundary}",
+        content_length=len(body), headers=BROWSER,
+    )  # fmt: skip
+    assert answer.status_code == 403 and sent.taken == 0
+    assert stored(folder) == []
+    # the same body with an editor's token is read and stored: what refused it above was the role
+    assert client.post(
+        "/files", input_stream=_Counted(body), content_type=f"multipart/form-data; boundary={boundary}",
+        content_length=len(body), headers=EDITOR,
+    ).status_code == 201  # fmt: skip
+
+
 def test_a_signed_in_editor_uploads_from_the_page_form_with_its_csrf_token(
     client: FlaskClient, folder: Path
 ) -> None:

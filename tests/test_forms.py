@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -20,7 +21,7 @@ from service import forms, resources, validation
 from service import workbook as wb
 from service.http import create_app
 from service.namespaces import AIMS, declared_terms
-from service.store.base import Rows
+from service.store.base import QueryDataset, Rows
 from service.store.embedded import EmbeddedStore
 
 from .conftest import EXAMPLE_FILES, ROOT, load_example
@@ -174,36 +175,6 @@ def test_every_kind_the_issue_names_has_a_form() -> None:
     assert kinds["treatment"].target == AIMS.RiskTreatment
 
 
-def test_the_workbook_sheets_agree_with_the_form_shapes_column_for_column() -> None:
-    """One description: each workbook column a kind uses is a field of that kind's form with the same
-    property, direction, cardinality and kind of value, and the forms hold nothing else."""
-    kinds = forms.forms()
-    datatypes = {wb.TEXT: (XSD.string,), wb.INTEGER: (XSD.integer,), wb.DECIMAL: (XSD.decimal,), wb.DATE: (XSD.date,),
-                 wb.MONTH: (XSD.date, XSD.gYearMonth), wb.DATETIME: (XSD.dateTime,), wb.YESNO: (XSD.boolean,)}  # fmt: skip
-    for sheet in wb.SHEETS:
-        for kind in (*sheet.kinds, *([sheet.part.kind] if sheet.part else [])):
-            form = kinds[kind.slug]
-            assert form.target == wb._expand(kind.classes[0]) and form.sheet == sheet.title
-            assert form.types == (form.target, *sorted(wb._expand(c) for c in kind.classes[1:]))
-            is_part = sheet.part is not None and kind == sheet.part.kind
-            cols = [
-                c for c in wb.columns(sheet)
-                if c.prop is not None and c.used_for(kind.slug) and (sheet.part is None or c.part == is_part)
-            ]  # fmt: skip
-            expected = [(c.heading, c.predicate(kind.slug), c.inverse, c.many) for c in cols]
-            if is_part:
-                assert sheet.part is not None
-                expected.insert(0, ("Risk", wb._expand(sheet.part.link), True, False))
-            assert [(f.name, f.path, f.inverse, f.many) for f in form.fields] == expected, kind.slug
-            for col, f in zip(cols, form.fields[1:] if is_part else form.fields, strict=True):
-                if col.type == wb.ENUM:
-                    assert set(f.choices) == set(wb.vocab().options[col.scheme].values()), f.shape
-                elif col.type == wb.REF:
-                    assert not f.datatypes and not f.choices and (wb.ANY in col.to) == f.any_iri, f.shape
-                else:
-                    assert f.datatypes == datatypes[col.type], f.shape
-
-
 def test_the_form_shapes_use_only_declared_terms() -> None:
     """Every aims: term the form shapes name is declared by the ontology (as tests/test_ontology.py
     holds the rules to)."""
@@ -343,6 +314,41 @@ def test_a_bad_value_answers_the_form_again_with_the_problem_by_its_field_and_wr
         assert 'value="2026-04-31"' in html
 
 
+def test_two_saves_naming_the_same_new_iri_do_not_merge(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # review of issue 19: whether a new IRI given in the form was free was checked only before the
+    # write lock, so two saves at once could both pass and merge into one resource. Here the
+    # first save is made (in another thread, as a parallel request) just after the second's check.
+    iri = EX + "ai-system-race"
+    first = {"iri": iri, "identifier": "S-first", "label": "First system", "intendedPurpose": "One",
+             "lifecycleStage": str(AIMS.OperationAndMonitoring), "inAIMS": EX + "aims"}  # fmt: skip
+    second = {**first, "identifier": "S-second", "label": "Second system", "intendedPurpose": "Two"}
+    check, answers = forms.check, []
+
+    def check_then_let_the_first_save_in(*args: object, **kwargs: object) -> forms.Checked:
+        checked = check(*args, **kwargs)  # type: ignore[arg-type]
+        if not answers:  # only the second save's check: the first's runs the real one
+            answers.append(None)
+            parallel = client.application.test_client()
+            other = threading.Thread(target=lambda: answers.append(post(parallel, "/new/ai-system", first)))
+            other.start()
+            other.join()
+        return checked
+
+    monkeypatch.setattr(forms, "check", check_then_let_the_first_save_in)
+    r = post(client, "/new/ai-system", second)
+    assert answers[1].status_code == 303  # the first save
+    assert r.status_code == 409 and r.mimetype == "text/html"
+    assert field_problems(r.get_data(as_text=True), "iri") == [
+        f"{iri} is in the graph already: edit it instead."
+    ]
+    store = store_of(client)
+    # the first save's data, and nothing of the second's (before the fix: both labels, both ids)
+    assert values(store, URIRef(iri), RDFS.label) == {Literal("First system")}
+    assert values(store, URIRef(iri), AIMS.intendedPurpose) == {Literal("One")}
+
+
 def test_editing_keeps_the_resource_s_other_triples(client: FlaskClient) -> None:
     store = store_of(client)
     risk = URIRef(EX + "risk-01")
@@ -432,6 +438,26 @@ def test_deleting_lists_what_links_to_it_then_deletes(client: FlaskClient) -> No
     assert r.status_code == 303
     rows = store.query("ASK WHERE { { ?s ?p ?o } UNION { ?o ?p ?s } }", {"s": impact})
     assert rows is False
+
+
+def test_a_delete_leaves_every_reserved_graph_alone(client: FlaskClient) -> None:
+    # review of issue 19: a delete's update spared only the catalogue graph, not the other graphs
+    # the service keeps for itself (service/store/base.py RESERVED_GRAPH_PREFIXES: urn:aims:... for
+    # the embedded store's staging, the remote store's registry). A triple about the resource in
+    # each stays; the same triple in an ordinary graph goes.
+    store = store_of(client)
+    source = URIRef(EX + "src-biased-history")
+    kept = [URIRef("urn:aims:staging-test"), URIRef("https://w3id.org/aims/graph/registry-test")]
+    ordinary = URIRef("https://example.org/graph/notes")
+    note = f"<{source}> <{RDFS.comment}> 'kept by the service' ; <{RDFS.seeAlso}> <{EX}risk-01>"
+    store.update(" ".join(f"INSERT DATA {{ GRAPH <{g}> {{ {note} }} }} ;" for g in kept)
+                 + f" INSERT DATA {{ GRAPH <{ordinary}> {{ {note} }} }}")  # fmt: skip
+    r = post(client, "/delete?" + urllib.parse.urlencode({"iri": str(source)}), {"links": "yes"})
+    assert r.status_code == 303
+    left = store.query("SELECT ?g ?p WHERE { GRAPH ?g { ?s ?p ?o } }", {"s": source},
+                       dataset=QueryDataset(every_named=True))  # fmt: skip
+    assert isinstance(left, Rows)
+    assert {(r["g"], r["p"]) for r in left} == {(g, p) for g in kept for p in (RDFS.comment, RDFS.seeAlso)}
 
 
 def test_readers_and_anonymous_callers_cannot_use_the_forms(client: FlaskClient) -> None:

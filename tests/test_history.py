@@ -326,3 +326,55 @@ def test_terms_survive_the_record() -> None:
         "2026-11-20T00:00:00+00:00", "me", "test", str(g), [history.Change(g, s, p, o, True) for o in objects]
     )
     assert [c.object for c in store.of(str(s))[0].changes] == objects
+
+
+def sparql_update(client: FlaskClient, text: str) -> int:
+    return client.post("/sparql", data={"update": f"PREFIX t: <{T}>\n{text}"}, headers=EDITOR).status_code
+
+
+def test_catalogue_triples_an_update_reached_are_not_history() -> None:
+    # review of issue 19: DROP ALL reaches the catalogue graph too, which is restored at once
+    # (service/http/sparql.py, ensure_catalogue), yet its 3,196 triples were recorded as removed.
+    # An empty store (the catalogue only) with one triple written: that triple is the change.
+    app = create_app({"tokens": "history-editor=editor"}, store=EmbeddedStore())
+    client = app.test_client()
+    assert sparql_update(client, "INSERT DATA { GRAPH t:g-all { t:a t:owner t:ana } }") == 204
+    catalogue = app.extensions["aims"].store.count() - 1
+    assert sparql_update(client, "DROP ALL") == 204
+    assert app.extensions["aims"].store.count() == catalogue  # the catalogue is back
+    assert changes(app) == {(t("a"), t("owner"), t("ana"), False)}
+
+
+def test_a_blank_node_under_a_changed_subject_is_in_its_history_as_text(fresh: FlaskClient) -> None:
+    # review of issue 19: a snapshot of a subject read its own triples only, so a blank node under
+    # it (here a period) was a bare _:name in the history, its content never recorded
+    graph = "GRAPH t:g-blank"
+    start = '"2026-01-01"^^<http://www.w3.org/2001/XMLSchema#date>'
+    insert = f'INSERT DATA {{ {graph} {{ t:contract t:period [ t:start {start} ; t:end "2026-12-31" ] }} }}'
+    assert sparql_update(fresh, insert) == 204
+    replace = (  # one solution, so one new period
+        f"DELETE {{ {graph} {{ t:contract t:period ?b . ?b t:start ?s ; t:end ?e }} }}"
+        f' INSERT {{ {graph} {{ t:contract t:period [ t:start {start} ; t:end "2027-06-30" ] }} }}'
+        f" WHERE {{ {graph} {{ t:contract t:period ?b . ?b t:start ?s ; t:end ?e }} }}"
+    )
+    assert sparql_update(fresh, replace) == 204
+    found = fresh.get("/history", query_string={"iri": t("contract")}, headers=JSON).get_json()
+
+    # the period as text: its triples sorted, predicates without a prefix as <IRI>, xsd: bound
+    def period(end: str) -> str:
+        return f'[ <{T}end> "{end}" ; <{T}start> "2026-01-01"^^xsd:date ]'
+
+    assert [w["changes"] for w in found["writes"]] == [
+        [
+            {
+                "property": t("period"),
+                "label": "period",
+                "before": [period("2026-12-31")],
+                "after": [period("2027-06-30")],
+            }
+        ],
+        [{"property": t("period"), "label": "period", "before": [], "after": [period("2026-12-31")]}],
+    ]
+    # the period's own triples are not listed apart (they are in the text)
+    last = kept(fresh.application).last()
+    assert last is not None and all(str(c.subject) == t("contract") for c in last.changes)

@@ -694,7 +694,7 @@ def test_a_property_shape_added_to_the_form_shapes_is_a_form_field_and_a_workboo
     assert got["field"] == ["Next review", str(AIMS.reviewDue), [str(XSD.date)], False]
     at = got["headings"].index("Next review")
     # after the risk's Owner (sh:order 10), before the treatment's first column and IRI
-    assert got["headings"][at - 1 : at + 2] == ["Owner", "Next review", "Treatment option"]
+    assert got["headings"][at - 1 : at + 2] == ["Owner", "Next review", "Treatment name"]
     assert got["properties"][at] == "aims:reviewDue"
     # the row's default IRI: the base, its kind and its ID (the "Read me" sheet)
     assert got["read"] == [["https://example.org/aims/risk-r9", "2027-03-31"]]

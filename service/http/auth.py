@@ -156,9 +156,28 @@ def check(minimum: str) -> str | None:
     return role
 
 
+def check_before_body(minimum: str) -> None:
+    """Refuse at once, before the request's body is read, a caller whose role cannot be enough
+    whatever the body holds: a token that is unknown or below `minimum`, or no token and no account
+    signed in, or one below `minimum`. (A session counts only with its CSRF token, which is in the
+    body: `check` decides, once it is read, for the accounts that pass here.)"""
+    if request.headers.get("Authorization"):
+        check(minimum)
+        return
+    user = current_user()
+    if user is None:
+        check(minimum)  # as anonymous: 401 (a page form: to sign in), or 403 for a read-only service
+    elif ROLES[user.role] < ROLES[minimum]:
+        raise Problem(
+            403, "Forbidden", f"this needs the {minimum} role; the caller has {user.role}", "forbidden"
+        )
+
+
 def can(minimum: str) -> bool:
     """Whether a form of this page, sent back with its CSRF token, would pass `check(minimum)`:
     templates offer only what the role may do."""
+    if minimum != "reader" and g.get("aims_snapshot") is not None:
+        return False  # a snapshot's page offers no form: a snapshot is read-only
     try:
         role = caller_role()
     except Problem:

@@ -75,6 +75,9 @@ def _page_form() -> bool:
 def _limit_and_check_form() -> None:
     if request.method != "POST":
         return
+    # every form here needs the editor role: a caller who cannot have it is refused before its
+    # body (up to the size limit) is read and spooled
+    auth.check_before_body("editor")
     # an upload larger than a file may be is refused from its Content-Length, before it is read
     limit = _settings().max_file_bytes + FORM_SLACK
     if request.endpoint == "files.upload" and limit < (request.max_content_length or limit + 1):

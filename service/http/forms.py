@@ -96,6 +96,10 @@ def _save(form: forms.Form, iri: URIRef | None) -> Response:
         return _render(form, sent, checked.problems, iri, 400)
     with write_lock():
         new = iri is None
+        # a new IRI given in the form is checked again here: another save may have taken it since
+        # `check` (outside the lock), and this one would merge into it
+        if new and checked.iri is not None and forms.exists(store, checked.iri):
+            return _render(form, sent, {forms.IRI_FIELD: [forms.taken(str(checked.iri))]}, None, 409)
         if new:  # minted under the lock: two saves at once cannot take the same IRI
             iri = checked.iri or forms.mint(store, form, checked.values)
         assert iri is not None

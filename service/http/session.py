@@ -4,10 +4,16 @@ a CSRF token (Flask-WTF's, shared with the pages). The session lives in Flask's 
 name, its session version and when it signed in; it lasts AIMS_SESSION_HOURS. The key that signs
 it is AIMS_SECRET_KEY, else a random key kept in a file beside the store, made at first start.
 
-Wrong passwords slow the next try down: per account name and per client address, each failure
-doubles the wait (0.5 s, 1 s, 2 s ... up to 10 s) until a success. The wait is reserved under a
-short lock and slept outside it, so parallel tries queue behind each other and no other sign-in
-waits for the lock; a try that would have to wait past the cap gets 429 at once."""
+Wrong passwords slow the next try down: per account name, per client address and per (name,
+address), each failure doubles the wait (0.5 s, 1 s, 2 s ... up to 10 s) until a success. The wait
+is reserved under a short lock and slept outside it, so parallel tries queue behind each other and
+no other sign-in waits for the lock. Only the (name, address) queue refuses: a try from there that
+would wait past the cap gets 429 at once. The name's and the address's own waits never pass the
+cap and never refuse, so nobody can shut an account out by sending wrong passwords for its name
+from elsewhere: its owner's tries only get slower.
+
+Signing out ends the account's sessions (its session version changes, as with a new password), so
+a copy of the cookie is refused from then on, in every browser the account signed in from."""
 
 from __future__ import annotations
 
@@ -115,8 +121,16 @@ def _delay(failures: float) -> float:
     return min(FIRST_DELAY * 2 ** (failures - 1), MAX_DELAY)
 
 
-def _reserve(keys: list[str]) -> float | None:
-    """Seconds this try must wait, its place reserved so parallel tries queue up; None: over the cap."""
+def _keys(name: str, address: str | None) -> tuple[str, list[str]]:
+    """The key that may refuse a try (name and address together), and the keys that only slow it."""
+    name = name.casefold()[:64]  # names are <= 64
+    return f"pair:{address}|{name}", [f"name:{name}", f"address:{address}"]
+
+
+def _reserve(refusing: str, slowing: list[str]) -> float | None:
+    """Seconds this try must wait, its place reserved so parallel tries queue up; None: the
+    `refusing` queue is past the cap. The `slowing` queues add their wait, up to the cap, and are
+    never full: they hold no place past the cap (else one address could fill a name's queue)."""
     now = time.monotonic()
     with _lock:
         if len(_failures) > _MAX_KEYS:  # bounded memory: the stale first, then the oldest
@@ -124,13 +138,15 @@ def _reserve(keys: list[str]) -> float | None:
                 del _failures[key]
             for key in sorted(_failures, key=lambda k: _failures[k][1])[: len(_failures) - _MAX_KEYS // 2]:
                 del _failures[key]
-        starts = [max(now, _failures[k][1]) for k in keys if k in _failures]
-        start = max(starts, default=now)
+        start = max(now, _failures[refusing][1]) if refusing in _failures else now
         if start - now > MAX_DELAY:
             return None
-        for key in keys:
+        start = max([start] + [min(_failures[k][1], now + MAX_DELAY) for k in slowing if k in _failures])
+        if refusing in _failures:
+            _failures[refusing][1] = start + _delay(_failures[refusing][0])
+        for key in slowing:
             if key in _failures:
-                _failures[key][1] = start + _delay(_failures[key][0])
+                _failures[key][1] = min(start + _delay(_failures[key][0]), now + MAX_DELAY)
     return start - now
 
 
@@ -191,8 +207,9 @@ def login() -> BaseResponse:
         return _form()
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
-    keys = [f"name:{name.casefold()[:64]}", f"address:{request.remote_addr}"]  # names are <= 64
-    wait = _reserve(keys)
+    refusing, slowing = _keys(name, request.remote_addr)
+    keys = [refusing, *slowing]
+    wait = _reserve(refusing, slowing)
     if wait is None:
         response = _form(429, "Too many wrong passwords: wait a little and try again.", name)
         response.headers["Retry-After"] = str(int(MAX_DELAY))
@@ -220,5 +237,8 @@ def login() -> BaseResponse:
     others={400: "No valid CSRF token"},
 )
 def logout() -> BaseResponse:
+    user, path = auth.current_user(), auth.accounts_file()
+    if user is not None and path is not None:  # the cookie alone would stay valid until it expires
+        accounts.end_sessions(path, user.name, str(session[auth.SESSION_KEY]["version"]))
     session.clear()
     return redirect(url_for("pages.dashboard"), 303)
