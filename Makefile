@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: help venv run test test-fast lint format bench docs catalogue screenshots clean
+.PHONY: help venv run test test-fast lint format bench docs catalogue frameworks screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ bench: $(STAMP) ## print the benchmark figures (bench/run.py)
 docs: $(STAMP) ## generate docs/vocabulary.md (ontology) and docs/rules.md (shapes)
 	$(PY) scripts/build_docs.py
 	$(PY) scripts/build_rules.py
+
+frameworks: $(STAMP) ## regenerate the AI Act and NIST AI RMF catalogues and the crosswalks (ontology/mappings.ttl)
+	$(PY) scripts/build_frameworks.py
+	$(PY) scripts/build_mappings.py
 
 catalogue: $(STAMP) ## regenerate ontology/iso42001.ttl from vendor/iso42001/*.csv
 	$(PY) scripts/build_catalogue.py

@@ -30,6 +30,9 @@ DEFAULT_GRAPH = URIRef("https://w3id.org/aims/graph/default")
 PREFIXES = {
     "aims": AIMS_IRI,
     "iso42001": ISO_IRI,
+    "euaia": "https://w3id.org/aims/eu-ai-act#",
+    "nistrmf": "https://w3id.org/aims/nist-ai-rmf#",
+    "eu-aiact": "https://w3id.org/dpv/legal/eu/aiact#",
     "sh-aims": SHAPES_IRI,
     "airo": str(AIRO),
     "dpv": str(DPV),

@@ -84,6 +84,17 @@ DEFINITIONS = {
         " FILTER NOT EXISTS { ?excluded <https://w3id.org/aims#scopeSubject> ?kept ;"
         " <https://w3id.org/aims#inScope> false } } }"
     ),
+    # a day as a number (the Julian day of a YYYY-MM-DD date, by integer arithmetic every engine
+    # has), so that deadlines in days can be compared: %daynumber(?b) - %daynumber(?a) > 15
+    "daynumber": (
+        "({d} + FLOOR((153 * ({m} + 12 * FLOOR((14 - {m}) / 12) - 3) + 2) / 5)"
+        " + 365 * ({y} + 4800 - FLOOR((14 - {m}) / 12)) + FLOOR(({y} + 4800 - FLOOR((14 - {m}) / 12)) / 4)"
+        " - FLOOR(({y} + 4800 - FLOOR((14 - {m}) / 12)) / 100) + FLOOR(({y} + 4800 - FLOOR((14 - {m}) / 12)) / 400) - 32045)"
+    ).format(
+        y="xsd:integer(SUBSTR(STR({date}), 1, 4))",
+        m="xsd:integer(SUBSTR(STR({date}), 6, 2))",
+        d="xsd:integer(SUBSTR(STR({date}), 9, 2))",
+    ),
     # a text that says something: not blank, and not a placeholder of the vocabulary's list
     # (aims:PlaceholderText), compared ignoring case and surrounding spaces, dots and "!". A graph
     # pattern (two filters), not an expression: Virtuoso cannot compile NOT EXISTS inside && there

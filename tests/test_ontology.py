@@ -192,6 +192,9 @@ NOT_FOR_ORGANISATIONS = {
     "file", "fileName", "uploadedBy",
     # written by the service when a snapshot is taken (service/snapshots.py; tests/test_snapshots.py)
     "Snapshot", "asOfDay", "frozenGraph",
+    # the crosswalks' catalogues and mappings (ontology/eu-ai-act.ttl, nist-ai-rmf.ttl, mappings.ttl)
+    "Framework", "FrameworkItem", "FrameworkRequirement", "inFramework", "appliesToRole", "appliesToClass",
+    "Mapping", "mappingSubject", "mappingPredicate", "mappingObject", "mappingJustification", "AIActClass",
 }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from flask import Flask, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .. import __version__
+from ..frameworks import ItemStatus as FrameworkItemStatus
 from ..reports import RequirementStatus
 from ..traces import VERDICTS as TRACE_VERDICTS
 from ..validation import Result
@@ -48,8 +49,20 @@ class ValidateParams(Stage):
     format: str | None = Field(None, description="json, turtle (the W3C report) or html")
 
 
+FrameworkKey = Literal["iso42001", "eu-ai-act", "nist-ai-rmf"]
+
+
+class GapParams(Stage):
+    framework: FrameworkKey = Field(
+        "iso42001", description="The framework judged: ISO/IEC 42001, or a crosswalk"
+    )
+
+
 class ReadinessParams(AsOf):
-    stage: int = Field(ge=1, le=2, description="1 or 2")
+    stage: int | None = Field(None, ge=1, le=2, description="1 or 2 (ISO/IEC 42001 only, where it is needed)")
+    framework: FrameworkKey = Field(
+        "iso42001", description="The framework judged: ISO/IEC 42001, or a crosswalk"
+    )
 
 
 class TraceParams(AsOf):
@@ -420,4 +433,4 @@ def page(document: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["RequirementStatus", "RowList", "checked", "operation", "page", "spec"]
+__all__ = ["FrameworkItemStatus", "RequirementStatus", "RowList", "checked", "operation", "page", "spec"]

@@ -38,7 +38,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
-from .. import browse, reports, traces, validation
+from .. import browse, frameworks, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..workbook import spreadsheet_cell
@@ -378,6 +378,11 @@ def report(stage: int | None, day: dt.date) -> validation.Report:
 
 def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:
     return cached(lambda: reports.gap_analysis(get_store(), day, report(stage, day)), "gaps", stage, day)
+
+
+def framework_status(key: str, day: dt.date) -> list[frameworks.ItemStatus]:
+    """A crosswalk's statuses on a day, from the same cached gap analysis the ISO pages use."""
+    return cached(lambda: frameworks.status(get_store(), key, day, gaps(None, day)), "framework", key, day)
 
 
 def readiness(stage: int, day: dt.date) -> reports.Readiness:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, redirect, url_for
 
-from .. import traces
+from .. import frameworks, traces
 from . import formats, pages
 from .api import OVER_BUDGET, Trace, TraceParams, checked, operation
 from .errors import Problem, checked_iri
@@ -28,6 +28,8 @@ def trace(kind: str) -> Response:
     params = checked()
     if not params.iri and not params.id:
         raise Problem(400, "Missing parameter", "give ?iri=IRI or ?id=IDENTIFIER", "bad-parameter")
+    if kind == "requirement" and params.iri and frameworks.key_of(params.iri):  # an AI Act or NIST item
+        return redirect(url_for("reports.framework_item", iri=params.iri, as_of=params.as_of), 303)  # type: ignore[return-value]
     day = as_of(from_cookie=media == "text/html")
     store = get_store()
     try:

@@ -8,24 +8,26 @@ from __future__ import annotations
 import threading
 from collections import Counter, defaultdict
 
-from flask import Response, g, jsonify, redirect, url_for
+from flask import Response, current_app, g, jsonify, redirect, url_for
 from rdflib import URIRef
 
-from .. import browse, reports, validation
+from .. import browse, frameworks, reports, validation
 from ..browse import Label
 from . import budget, formats, pages
 from .api import (
     OVER_BUDGET,
+    FrameworkItemStatus,
+    GapParams,
     Readiness,
     ReadinessParams,
     RequirementStatus,
-    Stage,
+    TraceParams,
     ValidateParams,
     ValidationReport,
     checked,
     operation,
 )
-from .errors import checked_iri
+from .errors import Problem, checked_iri
 from .pages import HTML_OR_JSON, _group_key, _page, as_of
 from .reports import bp  # the endpoints stay reports.validate, reports.gap_analysis, reports.readiness
 from .state import default_day, get_store
@@ -86,13 +88,16 @@ def validate() -> Response:
     "get",
     "A status for every leaf clause, Annex A and own control (JSON or a page)",
     "reports",
-    params=Stage,
-    answer=list[RequirementStatus],
+    params=GapParams,
+    answer=list[RequirementStatus] | list[FrameworkItemStatus],
     media=("application/json", "text/html"),
     others=OVER_BUDGET,
     role="reader",
 )
 def gap_analysis() -> Response:
+    key = checked().framework
+    if key != "iso42001":
+        return framework_gaps(key)
     if formats.choose(HTML_OR_JSON) == "text/html":
         return gap_page()
     statuses = pages.gaps(checked().stage, checked().as_of or default_day())
@@ -110,7 +115,16 @@ def gap_analysis() -> Response:
     role="reader",
 )
 def readiness() -> Response:
-    stage, as_of = checked().stage, checked().as_of
+    stage, as_of, key = checked().stage, checked().as_of, checked().framework
+    if key != "iso42001":
+        items = pages.framework_status(key, as_of or default_day())
+        return jsonify(
+            {"framework": key, "as_of": (as_of or default_day()).isoformat(), **frameworks.readiness(items)}
+        )
+    if stage is None:
+        raise Problem(
+            400, "Bad parameter", "stage: give 1 or 2 for ISO/IEC 42001's readiness", "bad-parameter"
+        )
     if formats.choose(HTML_OR_JSON) == "text/html":
         return redirect(url_for("pages.dashboard", as_of=as_of.isoformat() if as_of else None))  # type: ignore[return-value]
     result = pages.readiness(stage, as_of or default_day())
@@ -153,6 +167,59 @@ def gap_page() -> Response:
         stage=stage,
         counts=Counter(s.status for s in statuses),
     )
+
+
+def framework_gaps(key: str) -> Response:
+    """A crosswalk's statuses: JSON, or a page of its items in document order."""
+    media = formats.choose(HTML_OR_JSON)
+    day = as_of(from_cookie=media == "text/html")
+    items = pages.framework_status(key, day)
+    if media == "application/json":
+        return Response(current_app.json.dumps([i.to_json() for i in items]), mimetype="application/json")
+    g.names = _names({s for i in items for s in i.systems})
+    return _page(
+        "framework.html",
+        framework=frameworks.get(key),
+        items=items,
+        counts=Counter(i.status for i in items if i.requirement),
+        summary=frameworks.readiness(items),
+    )
+
+
+@bp.route("/framework-item")
+@operation(
+    "get",
+    "One item of a crosswalk (an AI Act obligation, a NIST AI RMF subcategory) with its status and the chain behind it: mapping and reason, ISO/IEC 42001 requirement, validation results and evidence (JSON or a page)",
+    "reports",
+    params=TraceParams,
+    answer=FrameworkItemStatus,
+    media=("application/json", "text/html"),
+    others={404: "No such item", **OVER_BUDGET},
+    role="reader",
+)
+def framework_item() -> Response:
+    media = formats.choose(HTML_OR_JSON)
+    raw = checked().iri
+    if not raw:
+        raise Problem(400, "Missing parameter", "give ?iri=IRI of a framework item", "bad-parameter")
+    iri = str(checked_iri(raw, "Bad IRI", "bad-parameter"))
+    key = frameworks.key_of(iri)
+    if key is None:
+        raise Problem(
+            404, "Not Found", f"{iri} is not an item of the EU AI Act or the NIST AI RMF", "unknown-iri"
+        )
+    day = as_of(from_cookie=media == "text/html")
+    found = next((i for i in pages.framework_status(key, day) if i.item == iri), None)
+    if found is None:
+        raise Problem(404, "Not Found", f"no item {iri} in {frameworks.get(key).title}", "unknown-iri")
+    if media == "application/json":
+        return Response(current_app.json.dumps(found.to_json()), mimetype="application/json")
+    focus = {str(r["focus"]) for r in found.findings}
+    for step in found.steps:
+        focus |= {str(r["focus"]) for r in step.findings}
+        focus |= {iri for iris in step.resources.values() for iri in iris}
+    g.names = _names({f for f in focus if not f.startswith("_:")} | set(found.systems))
+    return _page("framework-item.html", framework=frameworks.get(key), item=found)
 
 
 def _rule_comments() -> dict[str, str]:
