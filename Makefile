@@ -41,9 +41,10 @@ format: $(STAMP) ## reformat the code with ruff
 bench: $(STAMP) ## print the benchmark figures (bench/run.py)
 	$(PY) bench/run.py
 
-docs: $(STAMP) ## generate docs/vocabulary.md (ontology) and docs/rules.md (shapes)
+docs: $(STAMP) ## generate docs/vocabulary.md (ontology), docs/rules.md (shapes) and docs/crosswalks.md (mappings)
 	$(PY) scripts/build_docs.py
 	$(PY) scripts/build_rules.py
+	$(PY) scripts/build_crosswalk_docs.py
 
 frameworks: $(STAMP) ## regenerate the AI Act and NIST AI RMF catalogues and the crosswalks (ontology/mappings.ttl)
 	$(PY) scripts/build_frameworks.py

@@ -45,6 +45,24 @@ def test_vocabulary_reference_is_regenerated() -> None:
     assert (ROOT / "docs" / "vocabulary.md").read_text(encoding="utf-8") == module.build(), "run `make docs`"
 
 
+def test_crosswalk_tables_are_regenerated() -> None:
+    """docs/crosswalks.md is the mappings as tables: it must say what the TSV files say now."""
+    spec = importlib.util.spec_from_file_location("build_crosswalk_docs", ROOT / "scripts" / "build_crosswalk_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.build()
+    assert (ROOT / "docs" / "crosswalks.md").read_text(encoding="utf-8") == text, "run `make docs`"
+    # every mapping row of the sources is a row of the tables (hand count: the TSVs' data rows)
+    rows = sum(
+        1
+        for path in (ROOT / "ontology" / "mappings").glob("*.sssom.tsv")
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]
+        if line and not line.startswith("#") and not line.startswith("subject_id")
+    )
+    assert text.count("\n| ") - text.count("\n| ISO/IEC 42001 |") - text.count("\n| item |") == rows
+
+
 @pytest.mark.parametrize("name", checked_shapes())
 def test_every_checked_shape_has_a_section(name: str) -> None:
     text = RULES.read_text(encoding="utf-8")
