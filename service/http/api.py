@@ -47,6 +47,13 @@ class ValidateParams(Stage):
     inference: Literal["none", "rdfs", "owlrl"] = Field("none", description="pyshacl engine only")
     engine: Literal["store", "pyshacl"] = Field("store", description="The store's engine, or pySHACL")
     format: str | None = Field(None, description="json, turtle (the W3C report) or html")
+    severity: Literal["Violation", "Warning", "Info"] | None = Field(
+        None, description="The page: only results of this severity"
+    )
+    requirement: str | None = Field(
+        None, description="The page: only results against this clause or control (6.1.2, A.7.4)"
+    )
+    page: int = Field(1, ge=1, description="The page: which page of results")
 
 
 FrameworkKey = Literal["iso42001", "eu-ai-act", "nist-ai-rmf"]
@@ -56,6 +63,10 @@ class GapParams(Stage):
     framework: FrameworkKey = Field(
         "iso42001", description="The framework judged: ISO/IEC 42001, or a crosswalk"
     )
+    status: str | None = Field(
+        None, description="The page: only requirements of this status; 'unmet' for not met and partly met"
+    )
+    group: str | None = Field(None, description="The page: only this clause group (6, A.7, own)")
 
 
 class ReadinessParams(AsOf):
