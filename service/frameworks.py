@@ -219,22 +219,34 @@ def status(
         for name, values in (("role", item.roles), ("class", item.classes)):
             if name in row and str(row[name]) not in values:
                 values.append(str(row[name]))
+    # a system with no class or role yet: no obligation applies to it, but the rules' results
+    # about it (its classification is missing) are reported wherever they count
+    unclassified = {s for s, held in systems.items() if not held["class"] or not held["role"]}
     for item in items.values():
         if not item.requirement:
             continue
         item.not_addressed = not_addressed.get(item.item, "")
         item.steps = [_step(m, iso_by_iri) for m in mappings.get(item.item, [])]
-        item.findings = [asdict(r) for r in own.get(item.item, [])]
+        found = own.get(item.item, [])
         if framework.key == "eu-ai-act":
             item.systems = [s for s, held in systems.items() if _applies(item, held)]
-            if not item.systems:
-                item.status = reports.NOT_APPLICABLE
-                item.why = (
-                    "no AI system has a class and an organisation role this obligation applies to"
-                    f" (roles: {_names(item.roles) or 'any'}; classes: {_names(item.classes) or 'any'})"
-                )
-                continue
-        item.status, item.why = _verdict(item, own.get(item.item, []), item.item in checked)
+            # a result about an AI system counts only where the obligation applies to that system
+            # (a provider's duty is not failed by a system the organisation only deploys)
+            found = [
+                r
+                for r in found
+                if r.focus not in systems or r.focus in item.systems or r.focus in unclassified
+            ]
+            item.systems += [s for s in sorted(unclassified) if any(r.focus == s for r in found)]
+        item.findings = [asdict(r) for r in found]
+        if framework.key == "eu-ai-act" and not item.systems:
+            item.status = reports.NOT_APPLICABLE
+            item.why = (
+                "no AI system has a class and an organisation role this obligation applies to"
+                f" (roles: {_names(item.roles) or 'any'}; classes: {_names(item.classes) or 'any'})"
+            )
+            continue
+        item.status, item.why = _verdict(item, found, item.item in checked)
     return list(items.values())
 
 
