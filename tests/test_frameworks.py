@@ -34,6 +34,7 @@ from .conftest import DATA, EXAMPLE_FILES, ROOT, load_example
 AS_OF = dt.date(2026, 11, 20)  # the example's day (examples/README.md)
 ORGS = DATA / "frameworks"
 A = Namespace("https://w3id.org/aims#")
+RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 EUAIA = Namespace("https://w3id.org/aims/eu-ai-act#")
 NISTRMF = Namespace("https://w3id.org/aims/nist-ai-rmf#")
 EUAIACT = Namespace("https://w3id.org/dpv/legal/eu/aiact#")
@@ -180,6 +181,23 @@ def test_a_provider_that_also_deploys_has_the_deployers_obligations_for_that_sys
     # planner's missing measure is the deployer's gap, not the provider's
     assert items["Art. 14(1)"].systems == [str(TALENTIA["cv-screener"])]
     assert items["Art. 14(1)"].status == MET, items["Art. 14(1)"].findings
+
+
+def test_a_fria_binds_a_private_deployer_only_for_point_5_or_public_services() -> None:
+    """Art. 27(1): deployers that are bodies governed by public law or private entities providing
+    public services, and deployers of Annex III point 5(b)-(c) systems. Talentia, a private
+    employer, deploys a point 4 system: without its FRIA there is no finding; were it providing
+    public services, the rule would ask for one."""
+    no_fria = without(TALENTIA["fria-shift"], RDF_TYPE)
+    items = judged("provider-hr.ttl", "also-deploys.ttl", change=no_fria)
+    assert messages(items["Art. 27(1)"]) == []
+
+    def public(g: Graph) -> None:
+        no_fria(g)
+        g.add((TALENTIA["talentia"], A.providesPublicService, Literal(True)))
+
+    items = judged("provider-hr.ttl", "also-deploys.ttl", change=public)
+    assert [focus for _, focus, _ in messages(items["Art. 27(1)"])] == [str(TALENTIA["shift-planner"])]
 
 
 def test_provider_of_an_annex_i_product_without_conformity_assessment() -> None:
