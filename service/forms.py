@@ -176,7 +176,10 @@ def form_for(store: Store, types: Sequence[str]) -> Form | None:
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     wider = {c for f in candidates for c in _superclasses(store, f.target) if c != f.target}
-    return next((f for f in candidates if f.target not in wider), candidates[0])
+    narrowest = [f for f in candidates if f.target not in wider] or candidates
+    # a kind with classes besides its target (a FRIA is an impact assessment too): the one whose
+    # classes the resource has most of
+    return max(narrowest, key=lambda f: len(mine & set(f.types)))
 
 
 def _superclasses(store: Store, cls: URIRef) -> set[URIRef]:

@@ -18,7 +18,6 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
 from service import forms, resources, validation
-from service import workbook as wb
 from service.http import create_app
 from service.namespaces import AIMS, declared_terms
 from service.store.base import QueryDataset, Rows
@@ -378,6 +377,87 @@ def test_editing_keeps_the_resource_s_other_triples(client: FlaskClient) -> None
     assert isinstance(rows, Rows) and [str(r["g"]) for r in rows] == [
         "https://w3id.org/aims/graph/source/risks.ttl"
     ]
+
+
+def test_the_system_form_has_the_ai_act_fields_filled_and_saved(client: FlaskClient) -> None:
+    """Issue 21 item 5: the AI Act's classification and role are form fields (forms.ttl
+    aimsf:ai-system, group aimsf:EUAIAct) as they are workbook columns."""
+    system = URIRef(EX + "credit-scorer")
+    target = "/edit?" + urllib.parse.urlencode({"iri": str(system)})
+    form = form_page(client, target)
+    shown = text(form)
+    # the group after Links (sh:order 3), its fields by sh:order 11 to 18
+    order = ["Links", "EU AI Act", "AI Act classification", "Annex III area", "AI Act role", "Automatic logging",
+             "Log retention (months)", "Human oversight", "Discloses AI interaction", "EU database registration"]  # fmt: skip
+    at = [shown.find(f" {label} ") for label in order]
+    assert -1 not in at and at == sorted(at), list(zip(order, at, strict=True))
+    # examples/ai-act.ttl: high-risk under Annex III point 5, provider and deployer, logs kept 12 months
+    roles = re.search(r'<select id="in-aiActRole" name="aiActRole" multiple[^>]*>(.*?)</select>', form, re.S)
+    assert roles is not None
+    act = "https://w3id.org/dpv/legal/eu/aiact#"
+    # sh:in's order, labelled by forms.ttl (the catalogue does not load DPV)
+    assert re.findall(r'<option value="([^"]+)"', roles[1]) == [
+        act + r
+        for r in ("AIProvider", "AIDeployer", "AIImporter", "AIDistributor", "AuthorisedRepresentative")
+    ]
+    assert f'<option value="{act}AIProvider" selected>provider</option>' in roles[1]
+    assert f'<option value="{act}AIDeployer" selected>deployer</option>' in roles[1]
+    assert f'<option value="{AIMS.HighRiskAnnexIII}" selected>' in form
+    assert '<option value="https://w3id.org/aims/eu-ai-act#annex-III-5" selected>' in form
+    sent = filled(form)
+    assert sent["automaticLogging"] == ["true"] and sent["logRetentionMonths"] == ["12"]
+    # not a whole number: the form again, the problem by its field, nothing written
+    r = client.post(
+        target, data={**sent, "logRetentionMonths": ["twelve"], "csrf_token": token(form)}, headers=EDITOR
+    )
+    assert r.status_code == 400 and field_problems(r.get_data(as_text=True), "logRetentionMonths")
+    assert values(store_of(client), system, AIMS.logRetentionMonths) == {Literal(12)}
+    # sent back with six months and the EU database number: those change, the rest stays
+    sent |= {"logRetentionMonths": ["6"], "euDatabaseId": ["EU-HR-2026-000001"]}
+    r = client.post(target, data={**sent, "csrf_token": token(form)}, headers=EDITOR)
+    assert r.status_code == 303
+    store = store_of(client)
+    assert values(store, system, AIMS.logRetentionMonths) == {Literal(6)}
+    assert values(store, system, AIMS.euDatabaseId) == {Literal("EU-HR-2026-000001")}
+    assert values(store, system, AIMS.aiActRole) == {URIRef(act + "AIProvider"), URIRef(act + "AIDeployer")}
+    assert values(store, system, AIMS.automaticLogging) == {Literal(True)}
+
+
+def test_the_ai_act_s_documents_and_assessments_have_forms_of_their_own(client: FlaskClient) -> None:
+    """A resource of two kinds' classes is edited with the kind it has most classes of: the
+    technical documentation (aims:Document and eu-aiact:TechnicalDocumentation, ai-act.ttl) with
+    its Annex IV points; the impact assessment that is also the FRIA with the FRIA's form."""
+    techdoc = form_page(client, "/edit?" + urllib.parse.urlencode({"iri": EX + "doc-credit-techdoc"}))
+    assert "aimsf:technical-documentation" in techdoc
+    points = re.search(
+        r'<select id="in-coversAnnexIVPoint" name="coversAnnexIVPoint" multiple[^>]*>(.*?)</select>',
+        techdoc,
+        re.S,
+    )
+    assert points is not None and len(re.findall(r"<option [^>]*selected>", points[1])) == 7  # points 1 to 7
+    assert f'<option value="{EX}credit-scorer" selected>' in techdoc  # aims:forSystem
+    fria = form_page(client, "/edit?" + urllib.parse.urlencode({"iri": EX + "ia-credit-2026"}))
+    assert "aimsf:fria" in fria
+    assert "aimsf:impact-assessment" in form_page(
+        client, "/edit?" + urllib.parse.urlencode({"iri": EX + "ia-support-2026"})
+    )
+    # a new one gets both classes (its target and aimsf:alsoType)
+    r = post(
+        client,
+        "/new/conformity-assessment",
+        {"label": "Ask Aurora check", "assesses": EX + "support-assistant"},
+    )
+    assert r.status_code == 303
+    made = URIRef(r.headers["Location"].split("iri=", 1)[1])
+    assert values(store_of(client), made, RDF.type) == {
+        URIRef("https://w3id.org/dpv/legal/eu/aiact#ConformityAssessment")
+    }
+    r = post(client, "/new/fria", {"label": "Ask Aurora FRIA", "assesses": EX + "support-assistant"})
+    made = URIRef(r.headers["Location"].split("iri=", 1)[1])
+    assert values(store_of(client), made, RDF.type) == {
+        URIRef("https://w3id.org/dpv/legal/eu/aiact#FRIA"),
+        AIMS.AISystemImpactAssessment,
+    }
 
 
 def test_a_prefill_fills_fields_by_key_or_name(client: FlaskClient) -> None:

@@ -63,8 +63,11 @@ AUDIT = (
 FINDING = NAMED + "aims:raisedIn aims:against aims:concerns"
 EVIDENCE = NAMED + "aims:supports prov:wasAttributedTo prov:generatedAtTime aims:validUntil"
 MEASUREMENT = NAMED + "aims:unit aims:measures aims:measuredValue aims:performedOn"
+IMPACT_ASSESSMENT = (
+    NAMED + "aims:assesses aims:performedOn aims:coversImpactOn aims:documentedBy aims:identifiedImpact"
+)
 COVERED: dict[str, str] = {
-    "org:FormalOrganization": NAMED, "dpv:Organisation": "", "org:Organization": "",
+    "org:FormalOrganization": NAMED + "aims:providesPublicService", "dpv:Organisation": "", "org:Organization": "",
     "aims:AIManagementSystem": NAMED + "aims:ofOrganisation aims:usesCriteria aims:documentedBy "
         "aims:hasScopeDecision aims:hasContextIssue aims:hasInterestedParty",
     "org:Site": NAMED, "org:OrganizationalUnit": NAMED + "org:unitOf",
@@ -75,7 +78,9 @@ COVERED: dict[str, str] = {
     "aims:AcceptanceAuthority": NAMED + "aims:authorisedRole aims:maxAcceptableLevel",
     "aims:RiskMatrixCell": NAMED + "aims:cellLikelihood aims:cellSeverity aims:cellLevel",
     "aims:AISystem": NAMED + "aims:intendedPurpose aims:lifecycleStage aims:organisationRole aims:inAIMS "
-        "aims:hasComponent aims:usesDataSet aims:suppliedBy aims:integratedInto aims:hasRisk",
+        "aims:hasComponent aims:usesDataSet aims:suppliedBy aims:integratedInto aims:hasRisk "
+        "aims:aiActClass aims:annexIIIArea aims:aiActRole aims:automaticLogging aims:logRetentionMonths "
+        "aims:humanOversightMeasure aims:disclosesAIInteraction aims:euDatabaseId",
     "aims:AIComponent": NAMED + "aims:suppliedBy",
     "aims:DataSet": NAMED + "aims:suppliedBy aims:provenance aims:qualityRequirement aims:qualityCheckedOn",
     "prov:Entity": NAMED,
@@ -91,8 +96,8 @@ COVERED: dict[str, str] = {
     "aims:RiskSource": NAMED, "aims:Consequence": NAMED, "aims:Impact": NAMED + "aims:affects",
     "aims:RiskAssessment": NAMED + "aims:assesses aims:usesCriteria aims:performedOn aims:documentedBy "
         "aims:identifiedRisk",
-    "aims:AISystemImpactAssessment": NAMED + "aims:assesses aims:performedOn aims:coversImpactOn "
-        "aims:documentedBy aims:identifiedImpact",
+    "aims:AISystemImpactAssessment": IMPACT_ASSESSMENT, "eu-aiact:FRIA": IMPACT_ASSESSMENT,
+    "eu-aiact:ConformityAssessment": NAMED + "aims:assesses aims:performedOn aims:documentedBy",
     "aims:GapAnalysis": NAMED + "aims:performedOn prov:wasAssociatedWith",
     "aims:ManagementReview": NAMED + "aims:performedOn prov:wasAssociatedWith aims:reviewInput "
         "aims:consideredInput aims:hasDecision aims:documentedBy",
@@ -103,7 +108,9 @@ COVERED: dict[str, str] = {
     "aims:Evidence": EVIDENCE + " aims:about",
     "aims:CompetenceRecord": EVIDENCE + " aims:competenceOf aims:competenceArea",
     "aims:TrainingRecord": EVIDENCE + " aims:competenceOf aims:competenceArea",
-    "aims:Document": DOCUMENT, "aims:AIMSManual": DOCUMENT, "aims:ScopeStatement": DOCUMENT,
+    "aims:Document": DOCUMENT + " aims:forSystem", "aims:AIMSManual": DOCUMENT,
+    "eu-aiact:TechnicalDocumentation": DOCUMENT + " aims:forSystem aims:coversAnnexIVPoint",
+    "eu-aiact:EUDeclarationOfConformity": DOCUMENT + " aims:forSystem", "aims:ScopeStatement": DOCUMENT,
     "aims:AIPolicy": DOCUMENT, "aims:RiskAssessmentProcedure": DOCUMENT, "aims:RiskTreatmentPlan": DOCUMENT,
     "aims:StatementOfApplicability": DOCUMENT + " aims:hasEntry", "aims:ImpactAssessmentReport": DOCUMENT,
     "aims:Procedure": DOCUMENT, "aims:Record": DOCUMENT,
@@ -119,7 +126,8 @@ COVERED: dict[str, str] = {
     "aims:Observation": FINDING, "aims:OpportunityForImprovement": FINDING,
     "aims:CorrectiveAction": NAMED + "aims:corrects aims:forObjective aims:owner aims:dueDate aims:rootCause aims:actionStatus "
         "aims:performedOn aims:effectivenessEvidence",
-    "aims:Incident": NAMED + "aims:involves aims:occurredOn aims:realisesRisk",
+    "aims:Incident": NAMED + "aims:involves aims:occurredOn aims:realisesRisk aims:seriousIncident "
+        "aims:seriousIncidentKind aims:awareOn aims:reportedToAuthorityOn",
     "aims:IncidentCommunication": NAMED + "aims:communicates aims:communicatedTo aims:performedOn",
 }  # fmt: skip
 COVERED_BY_CLASS = {next(iter(curies(c))): curies(p) for c, p in COVERED.items()}
@@ -255,6 +263,117 @@ def test_round_trip_after_certification() -> None:
     data = store.rdflib_graph()
     assert data.value(EX["certificate-2027"], AIMS.grantedAfter) == EX["cert-audit-stage2"]
     assert_same(read(export(store), str(EX)), covered(data))
+
+
+def test_round_trip_after_the_ai_act_registration() -> None:
+    """examples/after-certification/ai-act-registration.ttl: CreditLens's EU database number and a
+    serious incident with Art. 73's dates come back from a workbook."""
+    store = load_example(EmbeddedStore())
+    store.load_file(
+        Path(__file__).parent.parent / "examples" / "after-certification" / "ai-act-registration.ttl"
+    )
+    data = store.rdflib_graph()
+    # the file's incident: serious, widespread (Art. 73(3)'s 2 days), reported the day after awareness
+    assert data.value(EX["incident-2"], AIMS.seriousIncidentKind) == AIMS.IncidentWidespread
+    got = read(export(store), str(EX))
+    assert_same(got, covered(data))
+    assert got.value(EX["incident-2"], AIMS.reportedToAuthorityOn) == Literal("2027-01-16", datatype=XSD.date)
+    assert got.value(EX["credit-scorer"], AIMS.euDatabaseId) == Literal("EU-HR-2026-004217")
+
+
+def test_export_writes_the_ai_act_columns_and_kinds(exported: bytes) -> None:
+    """examples/ai-act.ttl's statements, as the workbook shows them: a cell per column, the AI Act's
+    documents and assessments as kinds of their own."""
+    wb = load_workbook(BytesIO(exported))
+    systems = wb["AI systems"]
+
+    def cell(ws: Any, key: str, heading: str) -> Any:
+        return ws.cell(row_of(ws, key), column(ws, heading)).value
+
+    # CreditLens: high-risk under Annex III point 5 (its label, ontology/eu-ai-act.ttl), Aurora its
+    # provider and deployer (labels from forms.ttl, in the cell's order: sorted), logs kept 12 months
+    assert cell(systems, "credit-scorer", "AI Act classification") == "high-risk (Annex III)"
+    assert cell(systems, "credit-scorer", "Annex III area") == (
+        "Access to and enjoyment of essential private services and essential public services and benefits"
+    )
+    assert cell(systems, "credit-scorer", "AI Act role") == "deployer; provider"
+    assert cell(systems, "credit-scorer", "Automatic logging") == "Yes"
+    assert cell(systems, "credit-scorer", "Log retention (months)") == 12
+    assert cell(systems, "credit-scorer", "Human oversight").startswith(
+        "An underwriter reviews every decline"
+    )
+    # the chatbot: transparency obligations, and people are told (Art. 50(1))
+    assert cell(systems, "support-assistant", "AI Act classification") == "transparency obligations"
+    assert cell(systems, "support-assistant", "Discloses AI interaction") == "Yes"
+    # the technical documentation: a kind of its own, for CreditLens, Annex IV points 1 to 7 (not 8, 9)
+    docs = wb["Documents"]
+    assert cell(docs, "doc-credit-techdoc", "Kind") == "technical documentation (AI Act)"
+    assert cell(docs, "doc-credit-techdoc", "AI system") == "credit-scorer"
+    points = cell(docs, "doc-credit-techdoc", "Annex IV points").split("; ")
+    assert len(points) == 7 and "Monitoring, functioning and control" in points
+    assert "Copy of the EU declaration of conformity" not in points
+    # the impact assessment that is also the FRIA (Art. 27), and the conformity assessment (Art. 43)
+    assessments = wb["Assessments and reviews"]
+    assert cell(assessments, "ia-credit-2026", "Kind") == "fundamental rights impact assessment (AI Act)"
+    assert cell(assessments, "ca-credit-2026", "Kind") == "conformity assessment (AI Act)"
+    assert cell(assessments, "ca-credit-2026", "AI system") == "credit-scorer"
+
+
+def test_a_filled_template_reads_the_ai_act_columns() -> None:
+    """New rows typed by hand: labels holding commas (Annex IV point 3's) are one choice each, as
+    several choices are separated by ; only."""
+    base = Namespace("https://acme.example/aims/")
+    data, _ = edited(template(), [
+        ("AI systems", None, 3, "ID", "hr"),
+        ("AI systems", None, 3, "Name", "CV screening"),
+        ("AI systems", None, 3, "AI Act classification", "high-risk (Annex III)"),
+        ("AI systems", None, 3, "Annex III area", "Employment, workers' management and access to self-employment"),
+        ("AI systems", None, 3, "AI Act role", "Deployer"),
+        ("AI systems", None, 3, "Log retention (months)", 6),
+        ("Documents", None, 3, "ID", "td"),
+        ("Documents", None, 3, "Kind", "technical documentation (AI Act)"),
+        ("Documents", None, 3, "Name", "CV screening technical documentation"),
+        ("Documents", None, 3, "AI system", "hr"),
+        ("Documents", None, 3, "Annex IV points", "Monitoring, functioning and control; Risk management system"),
+        ("Assessments and reviews", None, 3, "ID", "fria"),
+        ("Assessments and reviews", None, 3, "Kind", "fundamental rights impact assessment (AI Act)"),
+        ("Assessments and reviews", None, 3, "Name", "CV screening FRIA"),
+        ("Assessments and reviews", None, 3, "AI system", "hr"),
+        ("Incidents", None, 3, "ID", "inc"),
+        ("Incidents", None, 3, "Kind", "AI incident"),
+        ("Incidents", None, 3, "Name", "A candidate group rejected wholesale"),
+        ("Incidents", None, 3, "Serious incident", "Yes"),
+        ("Incidents", None, 3, "Serious incident kind", "widespread infringement or critical infrastructure"),
+        ("Incidents", None, 3, "Aware on", dt.date(2027, 2, 1)),
+    ])  # fmt: skip
+    g = read(data, str(base))
+    system, doc, fria, incident = (
+        base["ai-system-hr"],
+        base["technical-documentation-td"],
+        base["fria-fria"],
+        base["incident-inc"],
+    )
+    euaia, act = Namespace(PREFIXES["euaia"]), Namespace(PREFIXES["eu-aiact"])
+    expected = {
+        (system, AIMS.aiActClass, AIMS.HighRiskAnnexIII),
+        (system, AIMS.annexIIIArea, euaia["annex-III-4"]),
+        (system, AIMS.aiActRole, act.AIDeployer),
+        (system, AIMS.logRetentionMonths, Literal(6)),
+        # a kind's classes: its target and its aimsf:alsoType
+        (doc, RDF.type, act.TechnicalDocumentation),
+        (doc, RDF.type, AIMS.Document),
+        (doc, AIMS.forSystem, system),
+        (doc, AIMS.coversAnnexIVPoint, euaia["annex-IV-3"]),
+        (doc, AIMS.coversAnnexIVPoint, euaia["annex-IV-5"]),
+        (fria, RDF.type, act.FRIA),
+        (fria, RDF.type, AIMS.AISystemImpactAssessment),
+        (fria, AIMS.assesses, system),
+        (incident, AIMS.seriousIncident, Literal(True)),
+        (incident, AIMS.seriousIncidentKind, AIMS.IncidentWidespread),
+        (incident, AIMS.awareOn, Literal("2027-02-01", datatype=XSD.date)),
+    }
+    assert expected <= set(g), expected - set(g)
+    assert len(set(g.objects(doc, AIMS.coversAnnexIVPoint))) == 2
 
 
 def test_reloaded_statement_of_applicability_is_the_same(
@@ -454,6 +573,8 @@ def labels(g: Graph, concepts: Any) -> set[str]:
         ("Objectives and measurements", "Comparator", "Comparators"),
         ("Audits", "Outcome", "AuditOutcomes"),
         ("Assessments and reviews", "Covers impact on", "ImpactScopes"),
+        ("AI systems", "AI Act classification", "AIActClasses"),
+        ("Incidents", "Serious incident kind", "SeriousIncidentKinds"),
     ],
 )
 def test_template_offers_each_enumeration_as_a_dropdown(
@@ -465,9 +586,12 @@ def test_template_offers_each_enumeration_as_a_dropdown(
 
 def test_template_offers_kinds_and_yes_no_as_dropdowns(blank: Any) -> None:
     g = catalogue_graph()
-    for sheet, top in (("Documents", AIMS.Document), ("Findings", AIMS.Finding)):
+    # the AI Act's documents are kinds of their own: DPV's classes, each also an aims:Document
+    # (forms.ttl aimsf:technical-documentation, aimsf:declaration-of-conformity), labelled by their form
+    act = {"technical documentation (AI Act)", "EU declaration of conformity (AI Act)"}
+    for sheet, top, more in (("Documents", AIMS.Document, act), ("Findings", AIMS.Finding, set())):
         kinds = set(g.transitive_subjects(RDFS.subClassOf, top)) - ({top} if top == AIMS.Finding else set())
-        assert set(dropdown(blank, sheet, "Kind")) == labels(g, kinds)
+        assert set(dropdown(blank, sheet, "Kind")) == labels(g, kinds) | more
     for sheet, heading in (
         ("SoA", "Applicable"),
         ("Organisation and scope", "In scope"),
@@ -707,14 +831,21 @@ def test_a_property_shape_added_to_the_form_shapes_is_a_form_field_and_a_workboo
 def test_each_choice_column_offers_one_concept_scheme_of_the_vocabulary() -> None:
     """A column of choices takes its property shape's sh:in; each such list is exactly the members
     of one concept scheme of the ontology (skos:inScheme), so the forms and the workbook offer what
-    the vocabulary defines, no more and no fewer. Hand-checked case: a treatment's option is one of
-    aims:TreatmentOptions, labelled accept, avoid, mitigate and transfer (ontology/aims-risk.ttl)."""
+    the vocabulary defines, no more and no fewer. The AI Act's lists are the catalogue's too: the
+    parts of one item (dcterms:isPartOf: Annex III's areas, Annex IV's points) and the operator
+    roles its obligations apply to (aims:appliesToRole, DPV's roles). Hand-checked cases: a
+    treatment's option is one of aims:TreatmentOptions, labelled accept, avoid, mitigate and
+    transfer (ontology/aims-risk.ttl); the AI Act's roles are the five of Art. 3(3)-(7)."""
     from service.workbook import ENUM, SHEETS, vocab
 
     catalogue = catalogue_graph()
     schemes: dict[frozenset[URIRef], URIRef] = {}
     for scheme in set(catalogue.objects(None, SKOS.inScheme)):
         schemes.setdefault(frozenset(catalogue.subjects(SKOS.inScheme, scheme)), scheme)  # type: ignore[arg-type]
+    for whole in set(catalogue.objects(None, DCTERMS.isPartOf)):
+        schemes.setdefault(frozenset(catalogue.subjects(DCTERMS.isPartOf, whole)), whole)  # type: ignore[arg-type]
+    roles = frozenset(catalogue.objects(None, AIMS.appliesToRole))
+    schemes[roles] = AIMS.appliesToRole  # type: ignore[index]
     enums = [(s.title, c) for s in SHEETS for c in s.columns if c.type == ENUM]
     assert len(enums) >= 10
     for title, col in enums:
@@ -723,6 +854,14 @@ def test_each_choice_column_offers_one_concept_scheme_of_the_vocabulary() -> Non
     option = next(c for t, c in enums if c.heading == "Treatment option")
     assert schemes[frozenset(vocab().options[option.scheme].values())] == AIMS.TreatmentOptions
     assert sorted(vocab().options[option.scheme]) == ["accept", "avoid", "mitigate", "transfer"]
+    act_roles = next(c for t, c in enums if c.heading == "AI Act role")
+    assert sorted(vocab().options[act_roles.scheme]) == [
+        "authorised representative", "deployer", "distributor", "importer", "provider",
+    ]  # fmt: skip
+    points = next(c for t, c in enums if c.heading == "Annex IV points")
+    assert schemes[frozenset(vocab().options[points.scheme].values())] == URIRef(
+        PREFIXES["euaia"] + "annex-IV"
+    )
 
 
 def test_a_column_whose_property_shapes_disagree_fails_loudly(

@@ -57,6 +57,7 @@ class _Row:
 
 
 _TOKENS = re.compile(r"<[^>]*>|[^;,\n<]+")
+_CHOICES = re.compile(r"<[^>]*>|[^;\n<]+")  # a choice's label may hold a comma (Annex IV(3)'s does)
 _KEY_CHARS = re.compile(r"[;,<>\n]")
 _MONTH = re.compile(r"\d{4}-(\d\d)")
 _DATETIME = re.compile(r"-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
@@ -245,7 +246,8 @@ def _terms(col: Col, value: Any, links: dict[str, _Row]) -> list[Node]:
     """The RDF terms a cell holds, or _Bad saying what the column takes."""
     if col.type not in (ENUM, REF):
         return [_literal(col.type, value)]
-    tokens = [t.strip() for t in _TOKENS.findall(_text(value)) if t.strip()]
+    split = _CHOICES if col.type == ENUM else _TOKENS
+    tokens = [t.strip() for t in split.findall(_text(value)) if t.strip()]
     if len(tokens) > 1 and not col.many:
         raise _Bad("one value only")
     found, bad = [], []

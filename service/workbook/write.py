@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDFS
+from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 from ..store.base import Rows, Store
@@ -195,7 +195,7 @@ def export(store: Store) -> bytes:
     """The workbook of the organisation in `store`, every row's IRI filled so that reading it back
     gives the same IRIs. WorkbookError when a value does not fit its column (two where it takes
     one, a blank node where only a row or an IRI can be named)."""
-    owner: dict[Node, tuple[Sheet, Kind]] = {}  # each resource is a row of its first kind in SHEETS
+    found: dict[Node, list[tuple[Sheet, Kind]]] = {}  # the kinds of row each resource is, in SHEETS' order
     out: Facts = {}
     back: Facts = {}
     parts: dict[Node, Facts] = {}  # row -> its part nodes -> their facts
@@ -203,7 +203,7 @@ def export(store: Store) -> bytes:
         for kind in sheet.kinds:
             bindings = {"class": _expand(kind.classes[0])}
             for s in _select(store, _OUT, bindings, out):
-                owner.setdefault(s, (sheet, kind))
+                found.setdefault(s, []).append((sheet, kind))
             if any(c.inverse for c in sheet.columns):
                 _select(store, _IN, bindings, back)
             if sheet.part is not None:
@@ -214,6 +214,11 @@ def export(store: Store) -> bytes:
                     parts.setdefault(r["s"], {}).setdefault(r["part"], {}).setdefault(r["p"], []).append(
                         r["o"]
                     )  # type: ignore[arg-type]
+    # a row of the kind whose classes it has most of (a FRIA is an impact assessment too), else the first
+    owner = {
+        s: max(kinds, key=lambda k: len({_expand(c) for c in k[1].classes} & set(out[s].get(RDF.type, []))))
+        for s, kinds in found.items()
+    }
     keys = _keys(owner, out)
     problems: list[Problem] = []
     sheets: dict[str, list[dict[str, Any]]] = {s.title: [] for s in SHEETS}
