@@ -629,6 +629,90 @@ def bench_pages(n: int, workdir: Path) -> None:
             )
 
 
+MILESTONE_PAGES = ("/", "/risks", "/soa", "/gap-analysis", PAGES[14], PAGES[16])
+
+
+def _timed(call) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    value = call()
+    return time.perf_counter() - started, value
+
+
+def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
+    """Issue 20's figures: a snapshot of `n` systems against what a user would do without one (a
+    TriG export of the whole dataset, kept as a file); a diff of two snapshots; a pack; and a page
+    read for a snapshot against the same page for today's data, on `aims serve`."""
+    import http.client
+
+    from bench.generate import generate
+    from service import snapshots
+    from service.store.base import format_for
+    from service.store.embedded import EmbeddedStore
+    from tests.servers import aims_server
+
+    for n in sizes:
+        path = workdir / f"org-{n}.ttl"
+        path.write_text(generate(n), encoding="utf-8")
+        folder = workdir / f"milestones-{n}"
+        print(f"Milestones at {n} systems (seconds)")
+        with EmbeddedStore(folder / "data") as store:
+            store.ensure_catalogue()
+            store.load_file(path)
+            export, data = _timed(lambda: store.export(format_for(name="trig")))
+            print(
+                f"  TriG export of the dataset (the way without snapshots) {export:7.2f}  ({len(data) / 1e6:.0f} MB)"
+            )  # type: ignore[arg-type]
+            first, _ = _timed(lambda: snapshots.create(store, "a", "bench", as_of=AS_OF))
+            store.update(
+                "DELETE WHERE { <https://bench.example/org/risk-7-3> <https://w3id.org/aims#owner> ?o }"
+            )
+            second, _ = _timed(lambda: snapshots.create(store, "b", "bench", as_of=AS_OF))
+            print(
+                f"  aims snapshot create                                    {first:7.2f}  (a second: {second:.2f})"
+            )
+        data_dir = str(folder / "data")
+        commands = {  # run once the store is closed: the command line opens it itself
+            "service.diff": ["diff", "--data", data_dir, "a", "b", "--format", "json"],
+            "service.pack": ["pack", "--data", data_dir, "--snapshot", "a", "-o", str(workdir / "pack.zip")],
+        }
+        for module, command in commands.items():
+            try:
+                __import__(module)
+            except ImportError:  # not built yet
+                continue
+            took, done = _timed(
+                lambda command=command: subprocess.run(
+                    [sys.executable, "-m", "service.cli", *command], cwd=ROOT, capture_output=True
+                )
+            )
+            assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
+            shown = " ".join(c for c in command if c not in (data_dir, "--data"))
+            print(f"  aims {shown[:50]:50s} {took:7.2f}")
+        if n > pages_up_to:
+            continue
+        with aims_server(folder, timeout=900) as port:
+            print("  pages on aims serve, first load then median of 5 (ms): today | snapshot a")
+            for target in MILESTONE_PAGES:
+                row = []
+                for snapshot in ("", "a"):
+
+                    def get(target: str = target, snapshot: str = snapshot) -> None:
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+                        query = f"snapshot={snapshot}" if snapshot else f"as_of={AS_OF.isoformat()}"
+                        conn.request(
+                            "GET",
+                            f"{target}{'&' if '?' in target else '?'}{query}",
+                            headers={"Accept": "text/html"},
+                        )
+                        response = conn.getresponse()
+                        response.read()
+                        assert response.status == 200, (target, response.status)
+
+                    first_ms = _timed(get)[0] * 1000
+                    row.append(f"{first_ms:7.0f} {_median_ms(get, 5):7.0f}")
+                print(f"  {target[:60]:60s} {row[0]} | {row[1]}")
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -647,7 +731,9 @@ def main() -> None:
         help="run pySHACL up to this size (about 11 min at 1,000 systems)",
     )
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
-    parser.add_argument("--only", choices=("validation", "store", "http", "soak", "pages"))
+    parser.add_argument("--only", choices=("validation", "store", "http", "soak", "pages", "milestones"))
+    parser.add_argument("--milestone-sizes", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--milestone-pages-up-to", type=int, default=10000)
     parser.add_argument("--pages-size", type=int, default=1000)
     parser.add_argument("--soak-size", type=int, default=100)
     parser.add_argument("--soak-seconds", type=float, default=60.0)
@@ -669,6 +755,8 @@ def main() -> None:
             bench_validation(args.sizes, Path(tmp), args.reference_up_to)
         if args.only in (None, "pages"):
             bench_pages(args.pages_size, Path(tmp))
+        if args.only in (None, "milestones"):
+            bench_milestones(args.milestone_sizes, Path(tmp), args.milestone_pages_up_to)
         if args.only in (None, "soak"):
             bench_soak(
                 args.soak_size, Path(tmp), args.soak_clients, args.soak_seconds, args.soak_against or None

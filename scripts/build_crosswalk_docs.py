@@ -73,7 +73,9 @@ def build() -> str:
             subject = _name(catalogue, expand(r["subject_id"], curie_map))
             target = _name(catalogue, expand(r["object_id"], curie_map))
             reading = READING.get(r["predicate_id"], r["predicate_id"])
-            lines.append(f"| {_cell(subject)} | {reading} | {_cell(target)} | {_cell(r.get('comment', ''))} |")
+            lines.append(
+                f"| {_cell(subject)} | {reading} | {_cell(target)} | {_cell(r.get('comment', ''))} |"
+            )
         for title, side, other in (
             ("Not addressed by ISO/IEC 42001", "subject_id", "object_id"),
             ("ISO/IEC 42001 requirements with no counterpart", "object_id", "subject_id"),

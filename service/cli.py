@@ -22,7 +22,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import Graph
 
-from . import __version__, config, queries, reports, snapshots, validation
+from . import __version__, config, frameworks, queries, reports, snapshots, validation
 from .namespaces import CATALOGUE_GRAPH
 from .store import (
     FORMATS,
@@ -146,6 +146,19 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         else:
             snapshots.delete(store, args.name)
             print(f"snapshot {args.name} deleted")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What changed between two snapshots, or a snapshot and now (service/diff.py)."""
+    from . import diff
+
+    with _open(args, read_only=True) as store:
+        found = diff.diff(store, args.before, args.after, args.as_of)
+    if args.format == "json":
+        print(json.dumps(found.to_json(), indent=2))
+    else:
+        print("\n".join(found.text_lines()))
     return 0
 
 
@@ -428,8 +441,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
+def _framework(args: argparse.Namespace, store: Store) -> int | None:
+    """`--framework eu-ai-act|nist-ai-rmf`: the crosswalk's statuses (gap) or summary (readiness)."""
+    if args.framework == "iso42001":
+        return None
+    items = frameworks.status(store, args.framework, args.as_of)
+    summary = frameworks.readiness(items)
+    if args.command == "readiness":
+        if args.format == "json":
+            print(json.dumps({"framework": args.framework, **summary}, indent=2))
+        else:
+            print(
+                f"{frameworks.get(args.framework).title}: {summary['percent_met']} % of {summary['applicable']} applicable requirements met"
+            )
+            for status in reports.STATUSES:
+                print(f"  {status:15s} {summary[status]}")
+        return 0 if not summary["not_met"] else 1
+    if args.format == "json":
+        print(json.dumps([i.to_json() for i in items], indent=2))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["id", "status", "why", "item"])
+        for i in items:
+            if i.requirement:
+                writer.writerow([i.notation, i.status, i.why, i.item])
+    else:
+        for i in items:
+            print(
+                f"  {i.notation:18s} {i.status:15s} {i.why}" if i.requirement else f"{i.notation} {i.label}"
+            )
+    return 0
+
+
 def cmd_gap(args: argparse.Namespace) -> int:
     store = _memory_store(args.files) if args.files else _read(args)
+    done = _framework(args, store)
+    if done is not None:
+        return done
     statuses = reports.gap_analysis(store, as_of=args.as_of, stage=args.stage)
     if args.format == "json":
         print(json.dumps([vars(s) for s in statuses], indent=2))
@@ -449,6 +497,11 @@ def cmd_gap(args: argparse.Namespace) -> int:
 
 def cmd_readiness(args: argparse.Namespace) -> int:
     store = _memory_store(args.files) if args.files else _read(args)
+    done = _framework(args, store)
+    if done is not None:
+        return done
+    if args.stage is None:
+        raise UsageError("give --stage 1 or 2 for ISO/IEC 42001's readiness")
     result = reports.readiness(store, args.stage, as_of=args.as_of)
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
@@ -529,6 +582,20 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    """The audit pack (a ZIP: the PDF, the workbook, TriG, OSCAL, the evidence files, a manifest)."""
+    from . import pack
+
+    folder = config.load(_overrides(args)).files_folder()
+    with _read(args) as store, pack.request_for(store):
+        made = pack.build(args.as_of or dt.date.today(), folder)
+    _write(args.output, made.data)
+    for gone in made.left_out:
+        print(f"aims: left out of the pack: {gone['file']}: {gone['why']}", file=sys.stderr)
+    print(f"{args.output}: {len(made.manifest['files'])} files, judged as of {made.manifest['as_of']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aims", description="ISO/IEC 42001 AI management system graph")
     parser.add_argument("--version", action="version", version=f"aims-graph {__version__}")
@@ -604,6 +671,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="*", type=Path, help="trace in these files instead of the store")
     p.set_defaults(func=cmd_trace)
 
+    p = sub.add_parser(
+        "pack", help="the audit pack: a ZIP with the PDF, workbook, TriG, OSCAL, evidence files"
+    )
+    _store_options(p, snapshot=True)
+    p.add_argument(
+        "--as-of", type=_date, help="the day verdicts are judged on (default: today, or the snapshot's)"
+    )
+    p.add_argument("--output", "-o", type=Path, required=True, help="the ZIP to write")
+    p.set_defaults(func=cmd_pack)
+
     p = sub.add_parser("queries", help="list the named queries and their parameters")
     p.set_defaults(func=cmd_queries)
 
@@ -645,14 +722,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gap", help="gap analysis: a status for every leaf clause, Annex A and own control")
     p.add_argument("--stage", type=int, choices=(1, 2), help="only the rules up to this audit stage")
     p.add_argument("--as-of", type=_date)
+    p.add_argument(
+        "--framework",
+        choices=tuple(frameworks.FRAMEWORKS),
+        default="iso42001",
+        help="the framework judged (default iso42001)",
+    )
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
     _store_options(p, snapshot=True)
     p.add_argument("files", nargs="*", type=Path, help="these files (default: the store)")
     p.set_defaults(func=cmd_gap)
 
     p = sub.add_parser("readiness", help="certification readiness for stage 1 or 2 (exit 1 when not ready)")
-    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--stage", type=int, choices=(1, 2), help="the audit stage (ISO/IEC 42001)")
     p.add_argument("--as-of", type=_date)
+    p.add_argument(
+        "--framework",
+        choices=tuple(frameworks.FRAMEWORKS),
+        default="iso42001",
+        help="the framework judged (default iso42001)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     _store_options(p, snapshot=True)
     p.add_argument("files", nargs="*", type=Path, help="these files (default: the store)")
@@ -675,6 +764,16 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "list":
             q.add_argument("--format", choices=("text", "json"), default="text")
         q.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser(
+        "diff", help="what changed between two snapshots, or a snapshot and now, and the verdicts that moved"
+    )
+    _store_options(p)
+    p.add_argument("before", metavar="A", help="a snapshot's name, or now")
+    p.add_argument("after", metavar="B", help="a snapshot's name, or now")
+    p.add_argument("--as-of", type=_date, help="the day now is judged on (default: today)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("user", help="accounts for signing in to the pages: add, list, remove, passwd")
     actions = p.add_subparsers(dest="action", required=True)

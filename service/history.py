@@ -8,7 +8,7 @@ update, a form). Past MAX_QUADS a snapshot or a difference is not listed triple 
 write is kept with a summary ("N triples changed in graph G"), so a replace of a large graph costs
 no more than its count. The catalogue graph is left out (read-only: what an update changes there
 is restored at once), and a blank node under a subject is kept as a text inside the triple that
-holds it (see `_folded`)."""
+holds it (see `folded`)."""
 
 from __future__ import annotations
 
@@ -107,10 +107,10 @@ def _snapshot(
         found |= {(r["g"], r["s"], r["p"], r["o"]) for r in rows if r["g"] != CATALOGUE_GRAPH}  # type: ignore[misc]
         if len(found) > MAX_QUADS:
             return None
-    return _folded(found)
+    return folded(found)
 
 
-def _folded(quads: set[Quad]) -> set[Quad]:
+def folded(quads: set[Quad]) -> set[Quad]:
     """Each blank node under a subject written into its triple as a text, `[ aims:start
     "2026-01-01"^^xsd:date ; ... ]`: readable in a history, and the same before and after a write
     that left it alone, though a store gives the blank node another name (a graph loaded again)."""

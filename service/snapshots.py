@@ -12,7 +12,11 @@ unchanged, judged on the snapshot's day.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import gzip
+import json
+import logging
 import re
 from dataclasses import dataclass
 
@@ -20,6 +24,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 from rdflib.term import Identifier
 
+from . import validation
 from .namespaces import AIMS, CATALOGUE_GRAPH, DEFAULT_GRAPH
 from .store.base import (
     FROZEN_GRAPH_PREFIX,
@@ -32,6 +37,7 @@ from .store.base import (
     readable,
 )
 
+log = logging.getLogger(__name__)
 SNAPSHOTS_GRAPH = URIRef(FROZEN_GRAPH_PREFIX + "s")  # urn:aims:snapshots: what each snapshot is
 _EMPTY = URIRef(FROZEN_GRAPH_PREFIX + ":none")  # a graph no snapshot has: an empty default graph
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -126,10 +132,46 @@ def delete(store: Store, name: str) -> Snapshot:
     """Remove a snapshot: its description first, so a half-removed one is never listed."""
     snapshot = get(store, name)
     store.update(f"DELETE WHERE {{ GRAPH <{SNAPSHOTS_GRAPH}> {{ <{snapshot.iri}> ?p ?o }} }}")
-    for copy in snapshot.graphs:
+    for copy in (*snapshot.graphs, _kept_graph(snapshot)):
         store.update(f"DELETE WHERE {{ GRAPH <{SNAPSHOTS_GRAPH}> {{ <{copy}> ?p ?o }} }}")
         store.update(f"DROP SILENT GRAPH <{copy}>")
     return snapshot
+
+
+# ------------------------------------------------------------------------------ its verdicts, kept
+
+_KEPT = URIRef("urn:aims:keptReport")  # an internal predicate: the report, gzipped JSON in base64
+
+
+def _kept_graph(snapshot: Snapshot) -> URIRef:
+    return URIRef(f"{snapshot.iri}:report")
+
+
+def report(view: SnapshotView) -> validation.Report:
+    """The snapshot's validation report of every rule on its own day: worked out once, then kept in
+    the store beside it (a snapshot never changes), so that a diff, a trend or a page of it reads
+    it instead of validating again. Kept only where the store can be written (not by a command
+    reading the store `aims serve` holds)."""
+    snapshot, base = view.snapshot, view.base
+    graph = _kept_graph(snapshot)
+    rows = base.query(
+        f"SELECT ?r WHERE {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> ?r }} }}",
+        dataset=QueryDataset((), (graph,)),
+    )
+    assert isinstance(rows, Rows)
+    if rows.rows:
+        return validation.Report.from_json(
+            json.loads(gzip.decompress(base64.b64decode(str(rows.rows[0]["r"]))))
+        )
+    found = validation.validate(view, as_of=snapshot.as_of)
+    text = base64.b64encode(gzip.compress(json.dumps(found.to_json(assessed=True)).encode())).decode()
+    try:
+        base.update(
+            f"INSERT DATA {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> {Literal(text).n3()} }} }}"
+        )
+    except StoreError as e:  # read-only here: worked out, not kept
+        log.info("the report of snapshot %s is not kept: %s", snapshot.name, e)
+    return found
 
 
 _LIST = f"""

@@ -47,7 +47,9 @@ def test_vocabulary_reference_is_regenerated() -> None:
 
 def test_crosswalk_tables_are_regenerated() -> None:
     """docs/crosswalks.md is the mappings as tables: it must say what the TSV files say now."""
-    spec = importlib.util.spec_from_file_location("build_crosswalk_docs", ROOT / "scripts" / "build_crosswalk_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_crosswalk_docs", ROOT / "scripts" / "build_crosswalk_docs.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -6,6 +6,7 @@ evidence expires (controls.ttl, validUntil 2027-01-10 set to 2026-11-01, before 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service import snapshots
+from service import reports, snapshots, validation
 from service.cli import main
 from service.http import create_app
 from service.store import Store
@@ -51,8 +52,10 @@ ANSWERS = (
 
 PREFIXES = "PREFIX aims: <https://w3id.org/aims#> PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
 CHANGES = [
-    PREFIXES + f"DELETE DATA {{ GRAPH <{graph_of('risks.ttl')}> {{ <{EX}risk-01> aims:owner <{EX}li-wei> }} }}",
-    PREFIXES + f"""DELETE DATA {{ GRAPH <{graph_of("controls.ttl")}> {{
+    PREFIXES
+    + f"DELETE DATA {{ GRAPH <{graph_of('risks.ttl')}> {{ <{EX}risk-01> aims:owner <{EX}li-wei> }} }}",
+    PREFIXES
+    + f"""DELETE DATA {{ GRAPH <{graph_of("controls.ttl")}> {{
       <{EX}ev-policy-calendar> aims:validUntil "2027-01-10"^^xsd:date }} }} ;
     INSERT DATA {{ GRAPH <{graph_of("controls.ttl")}> {{
       <{EX}ev-policy-calendar> aims:validUntil "2026-11-01"^^xsd:date }} }}""",
@@ -121,7 +124,9 @@ def test_pages_of_a_snapshot_say_so_keep_it_in_links_and_offer_no_form() -> None
     app = create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=load_example(EmbeddedStore()))
     client = app.test_client()
     take(client, note="Stage 1 audit")
-    html = client.get(f"/resource?iri={EX}risk-01&snapshot=stage-1", headers=EDITOR_PAGE).get_data(as_text=True)
+    html = client.get(f"/resource?iri={EX}risk-01&snapshot=stage-1", headers=EDITOR_PAGE).get_data(
+        as_text=True
+    )
     assert "Snapshot <strong>stage-1</strong>" in html and "read-only" in html
     assert 'href="/risks?snapshot=stage-1"' in html  # the nav stays in the snapshot
     assert "/edit?" not in html and "/delete?" not in html  # an editor gets no form there
@@ -224,3 +229,22 @@ def test_the_command_line_takes_lists_reads_and_deletes_snapshots(
             )
             is False
         )
+
+
+def test_a_snapshot_s_report_is_worked_out_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot never changes: its report on its own day is kept beside it, and what a diff or a
+    trend draws from the kept report equals what a fresh validation gives."""
+    store = load_example(EmbeddedStore())
+    view = snapshots.SnapshotView(
+        store, snapshots.create(store, "kept", "test", as_of=dt.date.fromisoformat(DAY))
+    )
+    fresh = validation.validate(view, as_of=view.snapshot.as_of)
+    assert snapshots.report(view).to_json() == fresh.to_json()
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: pytest.fail("validated again"))
+    kept = snapshots.report(view)
+    assert kept.to_json() == fresh.to_json() and kept.assessed == fresh.assessed
+    day = view.snapshot.as_of
+    assert reports.gap_analysis(view, day, kept) == reports.gap_analysis(view, day, fresh)
+    snapshots.delete(store, "kept")  # and with it what was kept
+    every = QueryDataset(every_named=True)
+    assert store.query("ASK { GRAPH <urn:aims:snapshot:kept:report> { ?s ?p ?o } }", dataset=every) is False

@@ -20,6 +20,7 @@ from . import (
     forms,
     graphs,
     ontology,
+    pack,
     pages,
     registers,
     reports,
@@ -31,6 +32,7 @@ from . import (
     traces,
     verdicts,
 )
+from . import diff as diff_views
 from . import history as history_views
 from .audit import write_lock
 from .state import State, get_store, install, state
@@ -78,6 +80,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None =
     app.register_blueprint(files.bp)
     app.register_blueprint(snapshots.bp)  # ?snapshot=NAME on every read; /snapshots
     app.register_blueprint(forms.bp)  # /new/<kind>, /edit, /delete: forms from the form shapes
+    app.register_blueprint(pack.bp)  # /pack: the audit pack (service/pack.py)
+    app.register_blueprint(diff_views.bp)  # /diff?from=&to=: what changed between snapshots (service/diff.py)
     return app
 
 

@@ -10,12 +10,12 @@ from typing import Any
 from flask import Response, g
 from rdflib import URIRef
 
-from .. import browse, queries
+from .. import browse, queries, snapshots, trend
 from ..store.base import Store
 from . import pages
 from .api import OVER_BUDGET, AsOf, operation
 from .pages import _day, _group_key, _int, _page, _recent_days, _threshold, as_of, bp, cached
-from .state import get_store
+from .state import current_snapshot, get_store
 
 LISTED = 10  # items per list on the dashboard; the rest are counted and linked
 
@@ -38,7 +38,36 @@ def dashboard() -> Response:
     if figures is None:
         return _page("empty.html")
     g.names = figures["names"]
-    return _page("dashboard.html", **{k: v for k, v in figures.items() if k != "names"})
+    shown = {k: v for k, v in figures.items() if k != "names"}
+    return _page("dashboard.html", **shown, trend=_trend(day, figures["stages"]))
+
+
+def _trend(day: dt.date, stages: dict[int, Any]) -> trend.Chart | None:
+    """The trend across the snapshots (oldest first) and today, on today's dashboard once a
+    snapshot exists (with none: one cached lookup, no other work)."""
+    store = get_store()
+    if current_snapshot() is not None:
+        return None
+    taken = cached(lambda: snapshots.listed(store), "snapshots")
+    if not taken:
+        return None
+    now = trend.point(
+        "now", day, stages[1], stages[2], cached(lambda: trend.coverage(store, day), "coverage", day)
+    )
+    return trend.chart([*(_frozen(store, s) for s in taken), now], _group_key)
+
+
+def _frozen(store: Store, taken: snapshots.Snapshot) -> trend.Point:
+    """A snapshot's point, worked out once: read as the snapshot's own pages read it (its view in
+    the request), so pages.cached keeps it under the snapshot's name and when it was taken, which
+    no write changes. Without the budget of a reader's validations: snapshots are few, and
+    taken by an administrator."""
+    view = snapshots.SnapshotView(store, taken)
+    g.aims_snapshot = view
+    try:
+        return cached(lambda: trend.figures(view, taken.name, taken.as_of), "trend")
+    finally:
+        g.pop("aims_snapshot", None)
 
 
 def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:

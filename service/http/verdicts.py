@@ -238,12 +238,13 @@ def framework_item() -> Response:
     if not raw:
         raise Problem(400, "Missing parameter", "give ?iri=IRI of a framework item", "bad-parameter")
     iri = str(checked_iri(raw, "Bad IRI", "bad-parameter"))
+    day = as_of(from_cookie=media == "text/html")
+    budget.spend(day)  # the day's validation is what an item is judged by: over budget, 429 first
     key = frameworks.key_of(iri)
     if key is None:
         raise Problem(
             404, "Not Found", f"{iri} is not an item of the EU AI Act or the NIST AI RMF", "unknown-iri"
         )
-    day = as_of(from_cookie=media == "text/html")
     found = next((i for i in pages.framework_status(key, day) if i.item == iri), None)
     if found is None:
         raise Problem(404, "Not Found", f"no item {iri} in {frameworks.get(key).title}", "unknown-iri")

@@ -16,8 +16,9 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache, cached_property, lru_cache
+from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SH, SKOS, XSD
@@ -104,14 +105,39 @@ class Report:
             counts[r.severity] = counts.get(r.severity, 0) + 1
         return counts
 
-    def to_json(self) -> dict[str, object]:
-        return {
+    def to_json(self, assessed: bool = False) -> dict[str, object]:
+        """The report as JSON; with `assessed`, also what the rules evaluated, so that from_json
+        gives back a report a gap analysis can be drawn from."""
+        found: dict[str, object] = {
             "conforms": self.conforms,
             "as_of": self.as_of.isoformat(),
             "stage": self.stage,
             "counts": self.counts(),
             "results": [{**asdict(r), "key": r.key} for r in self.results],
         }
+        if assessed:
+            found["assessed"] = sorted(self.assessed)
+        return found
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        """A report kept as JSON (to_json(assessed=True)); its W3C report graph is not kept."""
+        names = {f.name for f in fields(Result)}
+
+        def result(kept: dict[str, Any]) -> Result:
+            given: dict[str, Any] = {k: v for k, v in kept.items() if k in names}
+            given["against"] = tuple(given.get("against", ()))
+            return Result(**given)
+
+        results = [result(r) for r in data["results"]]
+        assessed = frozenset(data.get("assessed", ()))
+        return cls(
+            bool(data["conforms"]),
+            dt.date.fromisoformat(data["as_of"]),
+            results,
+            stage=data.get("stage"),
+            assess=lambda: assessed,
+        )
 
 
 # ---------------------------------------------------------------------- the rules
@@ -421,6 +447,11 @@ def _for_people(message: str, named: dict[str, Label]) -> str:
 
 def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result]:
     """Results as Result records, with the requirements each counts against, in the standard's order."""
+    return in_standard_order(records(store, shapes, found))
+
+
+def records(store: Store, shapes: Graph, found: list[Violation]) -> list[Result]:
+    """One Result record for each violation (in their order), with the requirements it counts against."""
     facts = Facts(store, {v.focus for v in found})
     catalogue = catalogue_graph()
     results = []
@@ -470,6 +501,12 @@ def _results(store: Store, shapes: Graph, found: list[Violation]) -> list[Result
                 id=named[str(v.focus)].id if str(v.focus) in named else None,
             )
         )
+    return results
+
+
+def in_standard_order(results: list[Result]) -> list[Result]:
+    """Results in the standard's order: clauses, then Annex A, then own controls."""
+    catalogue = catalogue_graph()
 
     @cache
     def position(requirement: str | None) -> int:
