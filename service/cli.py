@@ -191,7 +191,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.format
         else (format_for(path=args.output) if args.output else FORMATS["trig"])
     )
-    with _open(args, read_only=True) as store:
+    with _read(args) as store:
         data = store.export(fmt, check_iri(args.graph) if args.graph else None, args.with_catalogue)
     return _write(args.output, data)
 

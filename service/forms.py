@@ -26,7 +26,16 @@ from rdflib.term import Node
 
 from . import browse, resources
 from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH, ORG
-from .store.base import RESERVED_GRAPH_PREFIXES, QueryDataset, Rows, Store, StoreError, check_iri, sparql_term
+from .store.base import (
+    RESERVED_GRAPH_PREFIXES,
+    QueryDataset,
+    Rows,
+    Store,
+    StoreError,
+    check_iri,
+    frozen_graph,
+    sparql_term,
+)
 
 FORMS = "https://w3id.org/aims/forms#"
 FORMS_GRAPH = URIRef("https://w3id.org/aims/graph/forms")  # where resources made by a form live
@@ -421,7 +430,7 @@ def home_graph(store: Store, iri: URIRef) -> URIRef | None:
         {
             (r["g"] == CATALOGUE_GRAPH, r["p"] != RDF.type, str(r["g"]))
             for r in rows
-            if isinstance(r["g"], URIRef)
+            if isinstance(r["g"], URIRef) and not frozen_graph(str(r["g"]))  # never a snapshot's copy
         }
     )
     return URIRef(found[0][2]) if found else None

@@ -23,6 +23,8 @@ from rdflib.namespace import SKOS
 from . import reports, resources, validation
 from .namespaces import AIMS
 from .store.base import Rows, Store
+from .validation.compiler import Compiler, hoist_prefixes
+from .validation.store_engine import subclasses_in
 
 CARRY = {SKOS.exactMatch, SKOS.closeMatch}  # the two sides ask for the same: a status carries
 SUPPORT = {SKOS.broadMatch, SKOS.narrowMatch, SKOS.relatedMatch}  # part of it, or related: support
@@ -198,7 +200,7 @@ def status(
         for r in report.results:
             for target in r.counts_against():
                 own[target].append(r)
-        checked = {str(o) for o in own_rules.objects(None, AIMS.checksRequirement)}
+        checked = _assessed(store, own_rules)
     systems = _systems(store)
     mappings, not_addressed = _mappings(store, framework)
     items: dict[str, ItemStatus] = {}
@@ -250,6 +252,20 @@ def status(
     return list(items.values())
 
 
+def _assessed(store: Store, shapes: Graph) -> set[str]:
+    """The items some rule of the framework had something to look at: a focus node of its targets
+    (the systems, incidents ... the obligation binds). A rule with none judges nothing: its item is
+    not "met" by it."""
+    compiler = Compiler(shapes, subclasses_in(store))
+    found: set[str] = set()
+    for shape in compiler.shapes():
+        item = shapes.value(shape, AIMS.checksRequirement)
+        if item is not None and str(item) not in found:
+            if store.query(hoist_prefixes(f"ASK {{ {compiler.focus_pattern(shape)} }}")):
+                found.add(str(item))
+    return found
+
+
 def _verdict(item: ItemStatus, own: list[validation.Result], ruled: bool) -> tuple[str, str]:
     """A requirement's status from its own rules and the statuses its mappings carry or support."""
     parts: list[str] = []
@@ -260,12 +276,17 @@ def _verdict(item: ItemStatus, own: list[validation.Result], ruled: bool) -> tup
     carried = [s for s in item.steps if s.carries and s.status != reports.NOT_APPLICABLE]
     parts += [s.status for s in carried]
     reasons += [f"{s.notation} ({_short(s.predicate)}): {s.status}" for s in carried]
+    supports = [s for s in item.steps if not s.carries and s.status != reports.NOT_APPLICABLE]
     if parts:
         worst = min(parts, key=RANK.__getitem__)
         if worst == reports.NOT_ASSESSED and reports.MET in parts:
             worst = reports.PARTLY  # some of it shown, some not looked at
+        broader = [s for s in supports if s.predicate == "skos:broadMatch" and s.status == reports.NOT_MET]
+        if worst == reports.MET and not carried and broader:
+            # its own rules hold, but the part of it an ISO/IEC 42001 requirement answers is not met
+            worst = reports.PARTLY
+            reasons += [f"{s.notation} ({_short(s.predicate)}): {s.status}" for s in broader]
         return worst, "; ".join(reasons)
-    supports = [s for s in item.steps if not s.carries and s.status != reports.NOT_APPLICABLE]
     if supports:
         said = "; ".join(f"{s.notation} ({_short(s.predicate)}): {s.status}" for s in supports)
         if all(s.status == reports.NOT_ASSESSED for s in supports):

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from rdflib import URIRef
 
 from service import reports, snapshots, validation
 from service.cli import main
 from service.http import create_app
+from service.namespaces import DEFAULT_GRAPH
 from service.store import Store
 from service.store.base import FROZEN_GRAPH_PREFIX, QueryDataset, source_graph
 from service.store.embedded import EmbeddedStore
@@ -248,3 +250,64 @@ def test_a_snapshot_s_report_is_worked_out_once_and_kept(monkeypatch: pytest.Mon
     snapshots.delete(store, "kept")  # and with it what was kept
     every = QueryDataset(every_named=True)
     assert store.query("ASK { GRAPH <urn:aims:snapshot:kept:report> { ?s ?p ?o } }", dataset=every) is False
+
+
+def test_what_the_review_found_stays_fixed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An independent review of issue 20: each of these read or wrote today's data, or the
+    snapshot's, where the other was meant."""
+    store = load_example(EmbeddedStore())
+    app = create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=store)
+    client = app.test_client()
+    take(client)
+    # an update that reads GRAPH ?g would read the snapshot's copies too (Oxigraph's update has no
+    # dataset): refused while snapshots exist; one that names its graphs is not
+    reads_every_graph = f"INSERT {{ GRAPH <{graph_of('risks.ttl')}> {{ ?s <{EX}flag> true }} }} WHERE {{ GRAPH ?g {{ ?s a <https://w3id.org/aims#Risk> }} }}"
+    assert client.post("/sparql", data={"update": reads_every_graph}, headers=EDITOR).status_code == 403
+    named = reads_every_graph.replace("GRAPH ?g", f"GRAPH <{graph_of('risks.ttl')}>")
+    assert client.post("/sparql", data={"update": named}, headers=EDITOR).status_code == 204
+    # an edit keeps a resource in its own graph, never a snapshot's copy (sorted first by name)
+    from service import forms
+
+    assert forms.home_graph(store, URIRef(f"{EX}risk-01")) == URIRef(graph_of("risks.ttl"))
+    # signing out from a snapshot's page: the form does not carry ?snapshot= (which refuses writes)
+    html = client.get("/?snapshot=stage-1", headers=EDITOR_PAGE).get_data(as_text=True)
+    assert 'action="/logout"' in html or "/login?" in html
+    # reads that need a token: the snapshot's name is not looked up for an anonymous caller
+    closed = create_app({"tokens": "r=reader", "read_requires_token": True}, store=store).test_client()
+    assert closed.get("/soa?snapshot=nope").status_code == 401
+    # aims export --snapshot writes the snapshot's data, whatever the format
+    data = ["--data", str(tmp_path / "d")]
+    assert main(["load", *data, *map(str, EXAMPLE_FILES)]) == 0
+    assert main(["snapshot", "create", *data, "before"]) == 0
+    with EmbeddedStore(tmp_path / "d") as disk:
+        disk.update(CHANGES[2])  # doc-objectives deleted today
+    out = tmp_path / "before.trig"
+    assert main(["export", *data, "--snapshot", "before", "-o", str(out)]) == 0
+    assert "AI objectives register" in out.read_text()  # its label (documents.ttl), gone today
+    assert main(["export", *data, "-o", str(out)]) == 0
+    assert "AI objectives register" not in out.read_text()
+
+
+@pytest.mark.slow
+def test_a_remote_store_s_default_graph_is_frozen_too(oxigraph_remote: Store) -> None:
+    """On a remote store `?default` is a graph of that name (every remote write names one): its
+    copy holds its triples, so the snapshot answers them."""
+    store = load_example(oxigraph_remote)
+    app = create_app({"tokens": "snap-admin=admin,snap-editor=editor"}, store=store)
+    client = app.test_client()
+    turtle = f"<{EX}lonely> <http://www.w3.org/2000/01/rdf-schema#label> 'kept in the default graph' ."
+    assert client.put(
+        "/graph-store?default", data=turtle, content_type="text/turtle", headers=EDITOR
+    ).status_code in (201, 204)
+    try:
+        take(client, "with-default")
+        query = {"query": f"ASK {{ <{EX}lonely> ?p ?o }}", "snapshot": "with-default"}
+        answer = client.get(
+            "/sparql", query_string=query, headers={"Accept": "application/sparql-results+json"}
+        )
+        assert answer.get_json()["boolean"] is True
+    finally:
+        for s in snapshots.listed(store):
+            snapshots.delete(store, s.name)
+        store.drop(DEFAULT_GRAPH)
+        load_example(store)

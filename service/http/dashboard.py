@@ -32,7 +32,7 @@ LISTED = 10  # items per list on the dashboard; the rest are counted and linked
 )
 def dashboard() -> Response:
     day = as_of()
-    if day not in _recent_days:
+    if day not in _recent_days and current_snapshot() is None:  # the warm-up works out today's data
         _recent_days[:] = [*_recent_days[-2:], day]
     figures = cached(lambda: _dashboard(get_store(), day), "dashboard", day)
     if figures is None:

@@ -27,6 +27,11 @@ NOW = "now"  # ?snapshot=now: today's data, as without the parameter
 HTML_OR_JSON = {"application/json": "json", "text/html": "html"}
 
 
+def _signing(endpoint: str) -> bool:
+    """Signing in and out: the same on every page, a snapshot's too (a form that writes a session)."""
+    return endpoint.startswith("session.")
+
+
 def _problem(e: snapshots.SnapshotError) -> Problem:
     title = {404: "Not Found", 409: "Conflict"}.get(e.status, "Bad snapshot")
     return Problem(e.status, title, str(e), "snapshot")
@@ -35,8 +40,9 @@ def _problem(e: snapshots.SnapshotError) -> Problem:
 @bp.before_app_request
 def _choose() -> None:
     name = request.args.get("snapshot")
-    if not name or name == NOW or request.endpoint in (None, "pages.static"):
+    if not name or name == NOW or request.endpoint in (None, "pages.static") or _signing(request.endpoint):
         return
+    auth.check("reader")  # who may read is settled before a snapshot's name is looked up
     if request.method not in auth.SAFE_METHODS:
         raise Problem(
             403, "Forbidden",
@@ -53,7 +59,12 @@ def _choose() -> None:
 def _keep(endpoint: str, values: dict[str, Any]) -> None:
     """Links on a snapshot's page stay in the snapshot (a link may leave it with snapshot="now")."""
     view = current_snapshot()
-    if view is not None and endpoint != "pages.static" and "snapshot" not in values:
+    if (
+        view is not None
+        and endpoint != "pages.static"
+        and not _signing(endpoint)
+        and "snapshot" not in values
+    ):
         values["snapshot"] = view.snapshot.name
     if values.get("snapshot") == NOW:
         values.pop("snapshot")

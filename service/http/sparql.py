@@ -10,6 +10,7 @@ is what Oxigraph gets."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,6 +36,7 @@ from ..store.base import (
     Rows,
     refused_keyword,
     reserved_graph,
+    sparql_code,
     sparql_text,
 )
 from ..store.embedded import EmbeddedStore
@@ -175,6 +177,15 @@ def _refuse_reserved_graphs(algebra: object) -> bool:
     return every
 
 
+def _any_graph(update: str) -> bool:
+    """Whether an update reads GRAPH ?variable over every named graph (no USING NAMED limits it):
+    Oxigraph's update has no dataset to leave the snapshots' copies out of."""
+    code = sparql_code(update)
+    return bool(re.search(r"\bGRAPH\s*[?$]", code, re.IGNORECASE)) and not re.search(
+        r"\bUSING\s+NAMED\b", code, re.IGNORECASE
+    )
+
+
 def _utf8(body: bytes) -> str:
     """SPARQL is UTF-8 (SPARQL 1.1 Protocol 2.1): other bytes are refused, never stored as U+FFFD."""
     try:
@@ -288,11 +299,12 @@ def sparql() -> Response:
         with _stopped_work(timeout, "update"):  # read, checked and read by Oxigraph in a query process
             every, plan = query_process.check_update(text, timeout, memory, client)
         with write_lock():
-            if every and snapshots.listed(store):
+            if (every or _any_graph(text)) and snapshots.listed(store):
                 raise Problem(
                     403, "Forbidden",
-                    "DROP or CLEAR of ALL or NAMED graphs would reach the read-only snapshots: "
-                    "name the graphs to clear, or delete the snapshots first (aims snapshot delete)",
+                    "DROP or CLEAR of ALL or NAMED graphs, or a WHERE that reads GRAPH ?variable, would "
+                    "reach the read-only snapshots' copies: name the graphs (or give USING NAMED), or "
+                    "delete the snapshots first (aims snapshot delete)",
                     "read-only-snapshot",
                 )  # fmt: skip
             before = store.count()
