@@ -100,6 +100,11 @@ def record(
         **extra,
     }
     line = json.dumps(entry)
+    from . import pages
+
+    # what the write changed, for the kept validation reports: told before the count, so that a
+    # reader who sees the new count finds it (None: not worked out, a full validation follows)
+    pages.written(state().writes + 1, changes)
     # pages cache verdicts per state of the store: every write goes through here
     state().writes += 1
     trail.info("%s", line)
@@ -107,8 +112,6 @@ def record(
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
-    from . import pages
-
     pages.warm(current_app._get_current_object())  # type: ignore[attr-defined]
     kept = state().history
     if changes is not None:

@@ -17,8 +17,10 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -38,9 +40,10 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
-from .. import browse, frameworks, reports, traces, validation
+from .. import browse, frameworks, history, reports, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
+from ..validation import incremental
 from ..workbook import spreadsheet_cell
 from . import budget
 from .api import (
@@ -367,13 +370,86 @@ _whole = ThreadPoolExecutor(
 # module.function to find every view that spends the budget.
 def report(stage: int | None, day: dt.date) -> validation.Report:
     """The store engine's report of a stage (None: every rule) on a day, worked out once per state
-    of the store; working it out counts against the caller's budget (budget.py)."""
+    of the store (from the one kept before it and the writes since: _validated); working it out
+    counts against the caller's budget (budget.py)."""
 
     def compute() -> validation.Report:
         budget.spend(day)
-        return _whole.submit(partial(validation.validate, get_store(), as_of=day, stage=stage)).result()
+        held, store, minute = state(), get_store(), _generation(get_store())[2]
+        return _whole.submit(partial(_validated, held, store, minute, stage, day)).result()
 
     return cached(compute, "report", stage, day)
+
+
+# Incremental validation: per live store, the last report worked out for each (stage, day) with
+# the number of writes it saw, and what each write since changed (audit.record tells written()).
+_KEPT_REPORTS = 6  # (stage, day) pairs kept; a report of another day is a start for a new one
+_KEPT_WRITES = 10_000  # writes remembered; past that a report is worked out from nothing
+
+
+@dataclass
+class _Memory:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    kept: dict[tuple[int | None, dt.date], tuple[int, int, incremental.Kept]] = field(default_factory=dict)
+    writes: dict[int, list[history.Change] | None] = field(default_factory=dict)
+
+
+_memories: weakref.WeakKeyDictionary[Store, _Memory] = weakref.WeakKeyDictionary()
+_memories_lock = threading.Lock()
+
+
+def _memory(store: Store) -> _Memory:
+    with _memories_lock:
+        return _memories.setdefault(store, _Memory())
+
+
+def written(number: int, changes: list[history.Change] | None) -> None:
+    """Write `number`'s changes (None: not known), told by audit.record before the write counts,
+    so that a reader who sees the count finds them."""
+    memory = _memory(state().store)
+    with memory.lock:
+        if memory.kept:  # with no report kept there is nothing to bring up to date
+            memory.writes[number] = changes
+        while len(memory.writes) > _KEPT_WRITES:
+            del memory.writes[min(memory.writes)]
+
+
+def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.date) -> validation.Report:
+    """The report of the live store: the kept report nearest to it (this stage, this day or
+    another) brought up to date with the changes of the writes since (incremental.revalidate; a
+    write whose changes are not known makes it a full run). A snapshot is validated as it is."""
+    if store is not held.store:
+        return validation.validate(store, as_of=day, stage=stage)
+    memory = _memory(store)
+    with memory.lock:
+        seen = held.writes  # read first: the store holds at least these writes
+        starts = [(w, k) for (st, d), (w, m, k) in memory.kept.items() if st == stage and m == minute]
+        same_day = memory.kept.get((stage, day))
+        base = (
+            (same_day[0], same_day[2])
+            if same_day and same_day[1] == minute
+            else max(starts, default=None, key=lambda s: s[0])
+        )
+        changes: list[history.Change] | None = []
+        if base is not None:
+            for number in range(base[0] + 1, seen + 1):
+                listed = memory.writes.get(number)
+                if listed is None or changes is None:
+                    changes = None
+                    break
+                changes = [*changes, *listed]
+    if base is None:
+        kept = incremental.validate(store, day, stage)
+    else:
+        kept = incremental.revalidate(store, base[1], day, changes, stage)
+    with memory.lock:
+        memory.kept[(stage, day)] = (seen, minute, kept)
+        while len(memory.kept) > _KEPT_REPORTS:
+            del memory.kept[min(memory.kept, key=lambda k: memory.kept[k][0])]
+        oldest = min(w for w, _, _ in memory.kept.values())
+        for number in [n for n in memory.writes if n <= oldest]:
+            del memory.writes[number]
+    return kept.report
 
 
 def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:

@@ -77,7 +77,13 @@ def run(
 
 
 def _run_shape(store: Store, checks: list[Check], timeout: float | None) -> list[Violation]:
-    found: list[Violation] = []
+    return [v for part in run_checks(store, checks, timeout) for v in part]
+
+
+def run_checks(store: Store, checks: list[Check], timeout: float | None = None) -> list[list[Violation]]:
+    """The violations of each of some checks of one shape (in their order), its core constraints
+    asked in one query (incremental.py re-runs some checks and keeps the others' results)."""
+    found: dict[int, list[Violation]] = {i: [] for i in range(len(checks))}
     # a shape's core constraints as one query (a UNION, each branch tagged): one round trip
     batched = [c for c in checks if c.body is not None]
     if batched:
@@ -90,23 +96,24 @@ def _run_shape(store: Store, checks: list[Check], timeout: float | None) -> list
         by_check: dict[int, list[dict[str, Identifier]]] = {}
         for row in rows:
             by_check.setdefault(int(str(row["check"])), []).append(row)
+        at = [i for i, c in enumerate(checks) if c.body is not None]
         for i, check in enumerate(batched):
-            found.extend(_violations(check, Rows(rows.variables, by_check.get(i, []))))
-    for check in checks:
+            found[at[i]].extend(_violations(check, Rows(rows.variables, by_check.get(i, []))))
+    for n, check in enumerate(checks):
         if check.body is not None:
             continue
         if check.focus_query is None:
             rows = store.query(hoist_prefixes(check.query), timeout=timeout)
             assert isinstance(rows, Rows)
-            found.extend(_violations(check, rows))
+            found[n].extend(_violations(check, rows))
             continue
         nodes = store.query(hoist_prefixes(check.focus_query), timeout=timeout)
         assert isinstance(nodes, Rows)
         for node in (row["this"] for row in nodes):
             rows = store.query(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
             assert isinstance(rows, Rows)
-            found.extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
-    return found
+            found[n].extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
+    return [found[i] for i in range(len(checks))]
 
 
 # a placeholder for the VALUES block of a scoped run: queries are compiled once per shapes graph,
