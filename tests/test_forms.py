@@ -391,7 +391,7 @@ def test_the_system_form_has_the_ai_act_fields_filled_and_saved(client: FlaskCli
              "Log retention (months)", "Human oversight", "Discloses AI interaction", "EU database registration"]  # fmt: skip
     at = [shown.find(f" {label} ") for label in order]
     assert -1 not in at and at == sorted(at), list(zip(order, at, strict=True))
-    # examples/ai-act.ttl: high-risk under Annex III point 5, provider and deployer, logs kept 12 months
+    # examples/systems.ttl (its AI Act section): high-risk under Annex III point 5, provider and deployer, logs kept 12 months
     roles = re.search(r'<select id="in-aiActRole" name="aiActRole" multiple[^>]*>(.*?)</select>', form, re.S)
     assert roles is not None
     act = "https://w3id.org/dpv/legal/eu/aiact#"
@@ -425,7 +425,7 @@ def test_the_system_form_has_the_ai_act_fields_filled_and_saved(client: FlaskCli
 
 def test_the_ai_act_s_documents_and_assessments_have_forms_of_their_own(client: FlaskClient) -> None:
     """A resource of two kinds' classes is edited with the kind it has most classes of: the
-    technical documentation (aims:Document and eu-aiact:TechnicalDocumentation, ai-act.ttl) with
+    technical documentation (aims:Document and eu-aiact:TechnicalDocumentation, systems.ttl) with
     its Annex IV points; the impact assessment that is also the FRIA with the FRIA's form."""
     techdoc = form_page(client, "/edit?" + urllib.parse.urlencode({"iri": EX + "doc-credit-techdoc"}))
     assert "aimsf:technical-documentation" in techdoc

@@ -282,7 +282,7 @@ def test_round_trip_after_the_ai_act_registration() -> None:
 
 
 def test_export_writes_the_ai_act_columns_and_kinds(exported: bytes) -> None:
-    """examples/ai-act.ttl's statements, as the workbook shows them: a cell per column, the AI Act's
+    """examples/systems.ttl (its AI Act section)'s statements, as the workbook shows them: a cell per column, the AI Act's
     documents and assessments as kinds of their own."""
     wb = load_workbook(BytesIO(exported))
     systems = wb["AI systems"]

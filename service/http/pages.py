@@ -9,6 +9,7 @@ analysis and readiness on the reports' blueprint."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -40,7 +41,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
-from .. import browse, frameworks, history, reports, traces, validation
+from .. import browse, frameworks, history, reports, snapshots, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..validation import incremental
@@ -418,6 +419,9 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
     """The report of the live store: the kept report nearest to it (this stage, this day or
     another) brought up to date with the changes of the writes since (incremental.revalidate; a
     write whose changes are not known makes it a full run). A snapshot is validated as it is."""
+    if isinstance(store, snapshots.SnapshotView) and stage in (None, 2) and day == store.snapshot.as_of:
+        # every rule on the snapshot's own day (stage 2 runs every rule): the report kept beside it
+        return dataclasses.replace(snapshots.report(store), stage=stage)
     if store is not held.store:
         return validation.validate(store, as_of=day, stage=stage)
     memory = _memory(store)
