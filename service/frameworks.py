@@ -221,8 +221,9 @@ def status(
         for name, values in (("role", item.roles), ("class", item.classes)):
             if name in row and str(row[name]) not in values:
                 values.append(str(row[name]))
-    # a system with no class or role yet: no obligation applies to it, but the rules' results
-    # about it (its classification is missing) are reported wherever they count
+    # a system with no class or role yet: only what binds every system of a role applies to it (a
+    # system with no role: nothing), but the rules' results about it (its classification is
+    # missing) are reported wherever they count
     unclassified = {s for s, held in systems.items() if not held["class"] or not held["role"]}
     for item in items.values():
         if not item.requirement:
