@@ -91,6 +91,9 @@ def build(day: dt.date, folder: Path | None) -> Pack:
     except workbook.WorkbookError as e:  # data the workbook cannot hold: the rest of the pack still can
         left_out.append({"file": "data/workbook.xlsx", "why": f"the data does not fit the workbook: {e}"})
     entries["data/validation-results.csv"] = _results_csv(pages.report(STAGE, day))
+    for key in ("eu-ai-act", "nist-ai-rmf"):  # the crosswalks' statuses, each with its chain
+        items = [i.to_json() for i in pages.framework_status(key, day)]
+        entries[f"data/crosswalk-{key}.json"] = (json.dumps(items, indent=1, sort_keys=True) + "\n").encode()
     held, missing = _evidence_files(store, folder)
     left_out += missing
     entries.update(held)

@@ -213,10 +213,14 @@ def test_aims_pack_writes_a_valid_zip_and_a_bad_snapshot_is_one_line(
     pack = read_pack(out.read_bytes())
     assert pack.manifest["as_of"] == DAY and pack.manifest["snapshot"] is None
     assert "Today's data" in pack.text[: pack.text.index("Contents")]
-    # PDF, workbook, TriG, OSCAL and every validation result as CSV: no file uploaded
-    assert len(pack.manifest["files"]) == 5  # type: ignore[arg-type]
+    # PDF, workbook, TriG, OSCAL, every validation result as CSV and the two crosswalks' statuses:
+    # no file uploaded
+    assert len(pack.manifest["files"]) == 7  # type: ignore[arg-type]
     with zipfile.ZipFile(out) as z:
         rows = list(csv.DictReader(io.StringIO(z.read("data/validation-results.csv").decode())))
+        crosswalk = json.loads(z.read("data/crosswalk-eu-ai-act.json"))
+    # the AI Act's status as the crosswalk gives it: E1 (examples/README.md), CreditLens unregistered
+    assert next(i for i in crosswalk if i["notation"] == "Art. 49(1)")["status"] == "not met"
     with EmbeddedStore(data_dir, read_only=True) as store:
         report = validation.validate(store, as_of=dt.date.fromisoformat(DAY), stage=2)
     assert sorted((r["severity"], r["focus"], r["message"]) for r in rows) == sorted(
