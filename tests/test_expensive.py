@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from service import validation
 from service.http import create_app
 from service.store.embedded import EmbeddedStore
+from service.validation import incremental
 
 from .conftest import load_example
 
@@ -91,7 +92,19 @@ def slow_validation(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading
         release.wait(20)
         return report
 
+    def slowed(real_one):  # type: ignore[no-untyped-def]
+        def slow_one(*args, **kwargs):  # type: ignore[no-untyped-def]
+            found = real_one(*args, **kwargs)
+            started.set()
+            release.wait(20)
+            return found
+
+        return slow_one
+
     monkeypatch.setattr(validation, "validate", slow)
+    # the pages' reports are worked out incrementally (service/validation/incremental.py): slow too
+    monkeypatch.setattr(incremental, "validate", slowed(incremental.validate))
+    monkeypatch.setattr(incremental, "revalidate", slowed(incremental.revalidate))
     yield started, release
     release.set()
 
