@@ -21,7 +21,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
 from . import reports, resources, validation
-from .namespaces import AIMS
+from .namespaces import AIMS, PREFIXES
 from .store.base import Rows, Store
 from .validation.compiler import Compiler, hoist_prefixes
 from .validation.store_engine import subclasses_in
@@ -113,10 +113,7 @@ FRAMEWORKS = {
 }
 
 
-NAMESPACES = {
-    "eu-ai-act": "https://w3id.org/aims/eu-ai-act#",
-    "nist-ai-rmf": "https://w3id.org/aims/nist-ai-rmf#",
-}
+NAMESPACES = {"eu-ai-act": PREFIXES["euaia"], "nist-ai-rmf": PREFIXES["nistrmf"]}
 
 
 def key_of(iri: str) -> str | None:
