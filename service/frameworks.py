@@ -238,7 +238,7 @@ def status(
                 if r.focus not in systems or r.focus in item.systems or r.focus in unclassified
             ]
             item.systems += [s for s in sorted(unclassified) if any(r.focus == s for r in found)]
-        item.findings = [asdict(r) for r in found]
+        item.findings = [r.as_dict() for r in found]
         if framework.key == "eu-ai-act" and not item.systems:
             item.status = reports.NOT_APPLICABLE
             item.why = (

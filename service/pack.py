@@ -141,7 +141,7 @@ def render_pdf(day: dt.date, held: dict[str, bytes]) -> bytes:
     report = pages.report(STAGE, day)
     statuses = pages.gaps(STAGE, day)
     risks = register("risks")
-    traced = _risk_traces(store, risks, day, report, statuses)
+    traced = _risk_traces(store, risks, day, report)
     for t in traced:
         names.update(t.names)
     findings = _open_findings(register("findings"))
@@ -189,15 +189,14 @@ def _item_labels(rows: Rows) -> dict[str, Label]:
     return found
 
 
-def _risk_traces(
-    store: Store, risks: list[dict[str, Any]], day: dt.date, report: Any, statuses: Any
-) -> list[Any]:
+def _risk_traces(store: Store, risks: list[dict[str, Any]], day: dt.date, report: Any) -> list[Any]:
     """The trace of every risk in the register, in its order (highest level first), judged by the
     same validation report as the rest of the pack."""
     from . import traces
 
-    seen = dict.fromkeys(r["risk"] for r in risks if isinstance(r.get("risk"), URIRef))
-    return [traces.trace(store, "risk", risk, day, report, statuses) for risk in seen]
+    seen = dict.fromkeys(str(r["risk"]) for r in risks if isinstance(r.get("risk"), URIRef))
+    every = {t.top["iri"]: t for t in traces.every(store, "risk", day, report)}  # one query for all
+    return [every[risk] for risk in seen if risk in every]
 
 
 def _results_csv(report: Any) -> bytes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from rdflib import Literal
 
@@ -92,7 +92,7 @@ def gap_analysis(
                 kind,
                 group_of(notation, own),
                 verdict(results, iri in report.assessed, iri in excluded),
-                [asdict(r) for r in results],
+                [r.as_dict() for r in results],
             )
         if "resource" in row:
             statuses[iri].resources.setdefault(str(row["kind"]), []).append(str(row["resource"]))
@@ -148,5 +148,5 @@ def summarise(
     for counts in groups.values():
         applicable = sum(int(counts[k]) for k in (MET, PARTLY, NOT_MET, NOT_ASSESSED))  # type: ignore[call-overload]
         counts["percent_met"] = round(100.0 * int(counts[MET]) / applicable, 1) if applicable else None  # type: ignore[call-overload]
-    blocking = [asdict(r) for r in report.results if r.severity == "Violation"]
+    blocking = [r.as_dict() for r in report.results if r.severity == "Violation"]
     return Readiness(stage, as_of, groups, blocking, not blocking)

@@ -304,6 +304,11 @@ class SnapshotView(Store):
         return self._count
 
     def export(self, fmt: RDFFormat, graph: URIRef | None = None, with_catalogue: bool = False) -> bytes:
+        from .store.embedded import EmbeddedStore
+
+        if isinstance(self.base, EmbeddedStore):  # the copies written under their own names
+            wanted = self.exported_graphs(graph, with_catalogue)
+            return self.base.export_as(fmt, {self._copy.get(g, g): g for g in wanted if self._known(g)})
         dataset = Dataset()
         for name in self.exported_graphs(graph, with_catalogue):
             part = self.base.query(

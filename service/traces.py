@@ -20,7 +20,9 @@ from rdflib.term import Identifier
 from . import queries, reports, validation
 from .browse import Label, heading, labels, plain
 from .namespaces import AIMS_IRI
-from .store.base import Rows, Store, StoreError, check_iri
+from .store.base import Rows, Store, StoreError, check_iri, sparql_term
+
+_CHUNK = 400  # IRIs per VALUES block, as browse.labels
 
 # what a risk's trace answers, and what each implementation on it shows
 COVERED, PARTLY_COVERED, NOT_COVERED, ACCEPTED, NOT_APPLICABLE = (
@@ -477,36 +479,139 @@ def trace(
     if not rows and not _is_a(store, iri, spec.classes):
         raise TraceNotFound(f"no {kind} {iri} in the graph")
     records = [{k: plain(v) for k, v in row.items()} for row in rows]
-    top = {"iri": str(iri), **{c: _first(records, c) for c in spec.top_columns}}
-    items = {level.key: _nest(records, level) for level in spec.levels}
-    judged = kind in JUDGED
-    nodes = {str(iri)} | {n["iri"] for n in _walk({k: v for k, v in items.items() if k not in spec.context})}
+    top, items, nodes = _chain(spec, iri, records)
     if report is None:
         named: list[Identifier] = [
             URIRef(n) for n in nodes if not n.startswith("_:")
         ]  # a blank node cannot be named in a query
-        scoped = not judged and len(named) == len(nodes)
+        scoped = kind not in JUDGED and len(named) == len(nodes)
         report = validation.validate(store, as_of=as_of, focus_nodes=named if scoped else None)
-    found = [
-        r
-        for r in report.results
-        # a result names the node it is about as its focus (one naming a node of this chain only
-        # as its value is about something else: another risk relying on the same evidence)
-        if r.focus in nodes or (judged and str(iri) in r.against)
+    if kind in JUDGED and statuses is None:
+        statuses = reports.gap_analysis(store, as_of, report)
+    by_focus = _by_focus(report)
+    found = _found(kind, iri, nodes, report, by_focus)
+    systems = _systems(store, _about(top, items))
+    names = labels(store, _named(rows, found, nodes))
+    return _judged(spec, iri, top, items, as_of, found, systems, names, statuses)
+
+
+def every(store: Store, kind: str, as_of: dt.date, report: validation.Report) -> list[Trace]:
+    """The trace of every `kind` the trace query finds, in one query (the trace query asked with
+    its start unbound), judged by `report` (every rule on `as_of`): what traces each one with
+    `trace` gives, without a few queries a trace (the audit pack traces 5,000 risks at 1,000
+    systems). Not for control and requirement traces (their verdict is the gap analysis's)."""
+    spec = KINDS[kind]
+    if kind in JUDGED:
+        raise ValueError(f"{kind} traces are judged by the gap analysis: trace them one by one")
+    query = queries.get(spec.query)
+    params = {spec.parameter: "urn:aims:any"}  # checked, then left unbound
+    if any(p.name == "asOf" for p in query.parameters):
+        params["asOf"] = as_of.isoformat()
+    bindings = {k: v for k, v in query.bindings(params).items() if k != spec.parameter}
+    rows = store.query(query.text, bindings)
+    assert isinstance(rows, Rows)
+    kinds = " ".join(f"<{AIMS_IRI}{c}>" for c in spec.classes)
+    starts = store.query(f"SELECT DISTINCT ?start WHERE {{ VALUES ?kind {{ {kinds} }} ?start a ?kind }}")
+    assert isinstance(starts, Rows)
+    grouped: dict[str, list[dict[str, Any]]] = {
+        str(r["start"]): [] for r in starts if isinstance(r["start"], URIRef)
+    }  # a query that does not ask its start's type answers for other things too
+    for row in rows:
+        start = row.get(spec.parameter)
+        if str(start) in grouped:
+            grouped[str(start)].append(row)
+    chains = {}
+    for start, found_rows in grouped.items():
+        records = [{k: plain(v) for k, v in row.items()} for row in found_rows]
+        chains[start] = (found_rows, *_chain(spec, URIRef(start), records))
+    by_focus = _by_focus(report)
+    found = {s: _found(kind, URIRef(s), c[3], report, by_focus) for s, c in chains.items()}
+    systems = _systems(store, set().union(*(_about(c[1], c[2]) for c in chains.values())))
+    named = {s: _named(c[0], found[s], c[3]) for s, c in chains.items()}
+    names = labels(store, set().union(*named.values()))
+    return [
+        _judged(
+            spec,
+            URIRef(s),
+            top,
+            items,
+            as_of,
+            found[s],
+            systems,
+            {n: names[n] for n in named[s] if n in names},
+            None,
+        )
+        for s, (_, top, items, _) in chains.items()
     ]
-    systems = _systems(store, {str(n["about"]) for n in [top, *_walk(items)] if n.get("about")})
-    names = labels(
-        store,
+
+
+def _chain(
+    spec: Kind, iri: URIRef, records: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], set[str]]:
+    """A trace's start, its levels nested from the query's records, and the nodes of its chain
+    (those whose validation results count: not the context levels)."""
+    top = {"iri": str(iri), **{c: _first(records, c) for c in spec.top_columns}}
+    items = {level.key: _nest(records, level) for level in spec.levels}
+    nodes = {str(iri)} | {n["iri"] for n in _walk({k: v for k, v in items.items() if k not in spec.context})}
+    return top, items, nodes
+
+
+def _by_focus(report: validation.Report) -> dict[str, list[int]]:
+    """Where each focus node's results are in the report."""
+    found: dict[str, list[int]] = {}
+    for i, r in enumerate(report.results):
+        found.setdefault(r.focus, []).append(i)
+    return found
+
+
+def _found(
+    kind: str,
+    iri: URIRef,
+    nodes: set[str],
+    report: validation.Report,
+    by_focus: dict[str, list[int]],
+) -> list[validation.Result]:
+    """The results about the chain, in the report's order: a result names the node it is about
+    as its focus (one naming a node of this chain only as its value is about something else:
+    another risk relying on the same evidence); a control or requirement trace has too every
+    result told against it."""
+    if kind in JUDGED:
+        return [r for r in report.results if r.focus in nodes or str(iri) in r.against]
+    return [report.results[i] for i in sorted(i for n in nodes for i in by_focus.get(n, ()))]
+
+
+def _about(top: dict[str, Any], items: dict[str, list[dict[str, Any]]]) -> set[str]:
+    return {str(n["about"]) for n in [top, *_walk(items)] if n.get("about")}
+
+
+def _named(rows: list[dict[str, Any]], found: list[validation.Result], nodes: set[str]) -> set[str]:
+    """What a trace names: its nodes, the IRIs in its rows and its results' focus nodes."""
+    return (
         nodes
         | {str(v) for row in rows for v in row.values() if isinstance(v, URIRef)}
-        | {r.focus for r in found if not r.focus.startswith("_:")},
+        | {r.focus for r in found if not r.focus.startswith("_:")}
     )
+
+
+def _judged(
+    spec: Kind,
+    iri: URIRef,
+    top: dict[str, Any],
+    items: dict[str, list[dict[str, Any]]],
+    as_of: dt.date,
+    found: list[validation.Result],
+    systems: set[str],
+    names: dict[str, Label],
+    statuses: list[reports.RequirementStatus] | None,
+) -> Trace:
+    """The trace from its chain and the results about it, with its verdict and each link's."""
+    kind = spec.name
+    judged = kind in JUDGED
     gaps = [_gap(r, names, not judged or str(iri) in r.against) for r in found]
     own = {str(iri)} if kind == "system" else {n["iri"] for n in items.get("systems", [])}
     _judge_links(items, own, systems)
     if judged:
-        statuses = statuses if statuses is not None else reports.gap_analysis(store, as_of, report)
-        verdict = next((s.status for s in statuses if s.requirement == str(iri)), reports.NOT_ASSESSED)
+        verdict = next((s.status for s in statuses or [] if s.requirement == str(iri)), reports.NOT_ASSESSED)
     elif kind == "risk":
         verdict = _risk_verdict(top, items, gaps)
     elif kind == "system":
@@ -647,11 +752,18 @@ def _is_a(store: Store, iri: URIRef, classes: tuple[str, ...]) -> bool:
 
 def _systems(store: Store, iris: set[str]) -> set[str]:
     """Which of `iris` are AI systems (evidence about one of them is about that system only)."""
-    found = set()
+    named = []
     for iri in sorted(iris):
         try:
-            if _is_a(store, check_iri(iri), ("AISystem",)):
-                found.add(iri)
+            named.append(sparql_term(check_iri(iri)))
         except StoreError:
             continue
+    found = set()
+    for start in range(0, len(named), _CHUNK):
+        values = " ".join(named[start : start + _CHUNK])
+        rows = store.query(
+            f"SELECT ?thing WHERE {{ VALUES ?thing {{ {values} }} ?thing a <{AIMS_IRI}AISystem> }}"
+        )
+        assert isinstance(rows, Rows)
+        found |= {str(row["thing"]) for row in rows}
     return found

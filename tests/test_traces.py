@@ -289,3 +289,22 @@ def test_a_trace_validated_for_its_own_nodes_says_what_the_whole_run_says(
         assert scoped.verdict == whole.verdict, row["x"]
         assert scoped.items == whole.items, row["x"]
         assert sorted(g.key for g in scoped.gaps) == sorted(g.key for g in whole.gaps), row["x"]
+
+
+@pytest.mark.parametrize("kind", ["risk", "system", "evidence"])
+@pytest.mark.parametrize("which", ["example", "verdicts"])
+def test_every_trace_at_once_is_each_trace(
+    example_store: Store, verdicts_store: Store, report: validation.Report, kind: str, which: str
+) -> None:
+    """traces.every (one query for every chain: the audit pack's 5,000 risks) must answer, for
+    each thing, exactly what tracing it alone answers: the same JSON, verdicts and gaps in order."""
+    store = example_store if which == "example" else verdicts_store
+    judged = report if which == "example" else validation.validate(store, as_of=AS_OF)
+    together = traces.every(store, kind, AS_OF, judged)
+    kinds = " ".join(f"<{AIMS}{c}>" for c in traces.KINDS[kind].classes)  # what a trace starts from
+    rows = store.query(f"SELECT DISTINCT ?x WHERE {{ VALUES ?c {{ {kinds} }} ?x a ?c }}")
+    assert isinstance(rows, Rows) and len(rows.rows) >= 3
+    assert sorted(t.top["iri"] for t in together) == sorted(str(r["x"]) for r in rows.rows)
+    for t in together:
+        alone = traces.trace(store, kind, URIRef(t.top["iri"]), AS_OF, judged)
+        assert t.to_json() == alone.to_json(), t.top["iri"]

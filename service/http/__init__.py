@@ -45,7 +45,7 @@ RESOURCES = (dashboard, registers, resources, soa, traces, verdicts)
 def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
     """The application: settings from defaults, then AIMS_* environment, then `overrides`."""
     settings = config.load(overrides)
-    queries.catalogue()  # parse every named query now: a broken one fails the start, not a request
+    queries.checked()  # parse every named query now: a broken one fails the start, not a request
     validation.shapes_graph()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

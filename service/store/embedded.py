@@ -258,10 +258,16 @@ class EmbeddedStore(Store):
         return self._count_graph(target) - before
 
     def export(self, fmt: RDFFormat, graph: URIRef | None = None, with_catalogue: bool = False) -> bytes:
+        return self.export_as(fmt, {g: g for g in self.exported_graphs(graph, with_catalogue)})
+
+    def export_as(self, fmt: RDFFormat, graphs: dict[URIRef, URIRef]) -> bytes:
+        """The graphs read -> the names they are written under (a snapshot's copies under the
+        names they were taken from): serialised by Oxigraph, as rdflib took 20 s at 200 systems."""
         quads = [
-            q
-            for g in self.exported_graphs(graph, with_catalogue)
-            for q in self._store.quads_for_pattern(None, None, None, _node(g))
+            ox.Quad(q.subject, q.predicate, q.object, name) if q.graph_name != name else q
+            for read, written in graphs.items()
+            for name in (_node(written),)
+            for q in self._store.quads_for_pattern(None, None, None, _node(read))
         ]
         if fmt.name == "json-ld":  # compacted with the vocabulary's context, which Oxigraph does not do
             # terms handed over one by one: rdflib's N-Quads parser refuses legal IRIs with Unicode

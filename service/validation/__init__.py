@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from functools import cache, cached_property, lru_cache
 from typing import Any
 
@@ -76,6 +76,14 @@ class Result:
         """The requirements this result tells against: its own, and the control it is about."""
         return set(self.against)
 
+    def as_dict(self) -> dict[str, object]:
+        """Its fields as a dict (dataclasses.asdict, without its deep copy: every field is
+        immutable; a gap analysis at 1,000 systems spent 1.4 s in asdict's copying)."""
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(Result))
+
 
 @dataclass
 class Report:
@@ -113,7 +121,7 @@ class Report:
             "as_of": self.as_of.isoformat(),
             "stage": self.stage,
             "counts": self.counts(),
-            "results": [{**asdict(r), "key": r.key} for r in self.results],
+            "results": [{**r.as_dict(), "key": r.key} for r in self.results],
         }
         if assessed:
             found["assessed"] = sorted(self.assessed)
