@@ -34,7 +34,6 @@ from .store.base import (
     Rows,
     Store,
     StoreError,
-    check_iri,
     readable,
 )
 
@@ -118,19 +117,15 @@ def create(store: Store, name: str, by: str, note: str = "", as_of: dt.date | No
         description.add((copy, PROV.wasDerivedFrom, source))
     # every name below is checked (a graph the store lists, a name matching NAME); the literals
     # are written by rdflib: nothing a client typed reaches the update as text
-    operations = [f"ADD {_graph_ref(store, source)} TO <{copy}>" for copy, source in copies.items()]
     triples = "\n".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in description)
-    operations.append(f"INSERT DATA {{ GRAPH <{SNAPSHOTS_GRAPH}> {{\n{triples}\n}} }}")
-    store.update(" ;\n".join(operations))
+    try:
+        store.copy_graphs(copies)  # the copies first: a snapshot is listed once they are written
+        store.update(f"INSERT DATA {{ GRAPH <{SNAPSHOTS_GRAPH}> {{\n{triples}\n}} }}")
+    except StoreError:
+        for copy in copies:  # nothing is left of a snapshot that could not be taken
+            store.update(f"DROP SILENT GRAPH <{copy}>")
+        raise
     return snapshot
-
-
-def _graph_ref(store: Store, graph: URIRef) -> str:
-    """A graph as an update names it: the embedded store keeps `?default` in its default graph, a
-    remote one in a graph of that name (every remote write names its graph)."""
-    if graph == DEFAULT_GRAPH and store.kind == "embedded":
-        return "DEFAULT"
-    return f"<{check_iri(str(graph))}>"  # a remote registry's names are checked before they are sent
 
 
 def delete(store: Store, name: str) -> Snapshot:

@@ -225,6 +225,20 @@ class Store(abc.ABC):
     def drop(self, graph: URIRef) -> None:
         """Remove a named graph and its triples."""
 
+    def copy_graphs(self, copies: dict[URIRef, URIRef]) -> None:
+        """Write each graph's triples into a new graph (copy -> source): SPARQL's ADD, in one
+        update. Every name is one the store lists or the caller made: none is a client's text."""
+        from ..namespaces import DEFAULT_GRAPH
+
+        def ref(graph: URIRef) -> str:  # the embedded store keeps `?default` in its default graph
+            return (
+                "DEFAULT"
+                if graph == DEFAULT_GRAPH and self.kind == "embedded"
+                else f"<{check_iri(str(graph))}>"
+            )
+
+        self.update(" ;\n".join(f"ADD {ref(source)} TO {ref(copy)}" for copy, source in copies.items()))
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the store (files, connections)."""
 
