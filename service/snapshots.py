@@ -164,14 +164,19 @@ def report(view: SnapshotView) -> validation.Report:
             json.loads(gzip.decompress(base64.b64decode(str(rows.rows[0]["r"]))))
         )
     found = validation.validate(view, as_of=snapshot.as_of)
-    text = base64.b64encode(gzip.compress(json.dumps(found.to_json(assessed=True)).encode())).decode()
     try:
-        base.update(
-            f"INSERT DATA {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> {Literal(text).n3()} }} }}"
-        )
+        keep_report(base, snapshot, found)
     except StoreError as e:  # read-only here: worked out, not kept
         log.info("the report of snapshot %s is not kept: %s", snapshot.name, e)
     return found
+
+
+def keep_report(store: Store, snapshot: Snapshot, found: validation.Report) -> None:
+    """Keep `found` as the snapshot's report: the report of every rule on its day of the data it
+    froze (the service hands over the live store's, worked out incrementally, when it was taken)."""
+    graph = _kept_graph(snapshot)
+    text = base64.b64encode(gzip.compress(json.dumps(found.to_json(assessed=True)).encode())).decode()
+    store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> {Literal(text).n3()} }} }}")
 
 
 _LIST = f"""

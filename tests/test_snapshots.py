@@ -255,6 +255,34 @@ def test_a_snapshot_s_report_is_worked_out_once_and_kept(monkeypatch: pytest.Mon
     assert store.query("ASK { GRAPH <urn:aims:snapshot:kept:report> { ?s ?p ?o } }", dataset=every) is False
 
 
+def test_the_service_keeps_a_snapshot_s_report_when_it_is_taken() -> None:
+    """POST /snapshots keeps the snapshot's report beside it: the live report brought up to date
+    (incremental validation) when one is kept, else one worked out in the background. Either way
+    it must equal a fresh validation of the snapshot (its data is the live data of that moment)."""
+    import time
+
+    store = load_example(EmbeddedStore())
+    client = create_app({"tokens": "snap-admin=admin"}, store=store).test_client()
+    graph = "urn:aims:snapshot:{}:report"
+    every = QueryDataset(every_named=True)
+
+    def kept(name: str) -> bool:
+        return store.query(f"ASK {{ GRAPH <{graph.format(name)}> {{ ?s ?p ?o }} }}", dataset=every) is True
+
+    take(client, "cold")  # no live report kept yet: worked out in the background
+    for _ in range(600):
+        if kept("cold"):
+            break
+        time.sleep(0.1)
+    assert client.get(f"/validate?as_of={DAY}", headers=JSON).status_code == 200  # a live report now
+    take(client, "warm")
+    assert kept("warm")  # at once: the live report, brought up to date
+    for name in ("cold", "warm"):
+        view = snapshots.SnapshotView(store, snapshots.get(store, name))
+        fresh = validation.validate(view, as_of=view.snapshot.as_of)
+        assert snapshots.report(view).to_json() == fresh.to_json(), name
+
+
 def test_what_the_review_found_stays_fixed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An independent review of issue 20: each of these read or wrote today's data, or the
     snapshot's, where the other was meant."""

@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import logging
 import math
 import os
 import re
@@ -52,6 +53,8 @@ from .api import (
 )
 from .errors import Problem
 from .state import current_snapshot, default_day, get_store, state
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -454,6 +457,30 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
         for number in [n for n in memory.writes if n <= oldest]:
             del memory.writes[number]
     return kept.report
+
+
+def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
+    """Keep the report of a snapshot just taken (every rule on its day) beside it, so that its
+    first diff, trend point or page does not wait for a whole validation. Its data is the live
+    data of this moment (the caller holds the write lock): when a live report is kept to bring up
+    to date (incremental validation: a fraction of a second), that is it; otherwise it is worked
+    out from the snapshot in the background, at low priority."""
+    held = state()
+    memory = _memory(store)
+    with memory.lock:
+        incremental_start = any(stage is None for stage, _ in memory.kept)
+    if incremental_start:
+        minute = _generation(store)[2]
+        snapshots.keep_report(store, taken, _validated(held, store, minute, None, taken.as_of))
+        return
+
+    def work_out() -> None:
+        try:
+            snapshots.report(snapshots.SnapshotView(store, taken))
+        except Exception:  # noqa: BLE001 - the first reader of the snapshot works it out, and sees any error
+            log.exception("the report of snapshot %s was not worked out", taken.name)
+
+    _whole.submit(work_out)
 
 
 def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, g, make_response, redirect, 
 from pydantic import Field
 
 from .. import snapshots
-from . import audit, auth, formats
+from . import audit, auth, formats, pages
 from .api import Params, operation
 from .audit import write_lock
 from .errors import Problem
@@ -150,7 +150,9 @@ def take() -> Response:
             taken = snapshots.create(store, fields.name, audit.caller(), fields.note, fields.as_of)
         except snapshots.SnapshotError as e:
             raise _problem(e) from None
-        audit.record("snapshot create", None, before, store.count(), snapshot=taken.name)
+        # the live data is unchanged: the kept validation reports stay good (no changes)
+        audit.record("snapshot create", None, before, store.count(), [], snapshot=taken.name)
+        pages.keep_snapshot_report(store, taken)
     if _form_post():
         return make_response(redirect(url_for("snapshots.listing"), 303))
     response = Response(current_app.json.dumps(taken.as_json()), status=201, mimetype="application/json")
@@ -188,7 +190,7 @@ def remove(name: str) -> Response:
             snapshots.delete(store, name)
         except snapshots.SnapshotError as e:
             raise _problem(e) from None
-        audit.record("snapshot delete", None, before, store.count(), snapshot=name)
+        audit.record("snapshot delete", None, before, store.count(), [], snapshot=name)
     if _form_post():
         return make_response(redirect(url_for("snapshots.listing"), 303))
     return Response(status=204)
