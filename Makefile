@@ -23,11 +23,17 @@ run: $(STAMP) ## load the example organisation into the embedded store and serve
 	@echo "To sign in to the pages, make an account (before or while it runs): $(VENV)/bin/aims user add NAME --role admin --data $${AIMS_DATA_DIR:-aims-data}"
 	$(VENV)/bin/aims serve --load examples/*.ttl
 
+# Two at a time (pytest-xdist; a test file stays on one worker, so its fixtures are set up once),
+# then, alone, the tests that assert how long something waits (a second worker's load would be theirs).
+PARALLEL := -n 2 --dist loadfile
+
 test: $(STAMP) ## run the test suite
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PARALLEL) -m "not timing"
+	$(PY) -m pytest -q -m timing
 
 test-fast: $(STAMP) ## the tests without the slow suites (browser, W3C through the CLI, servers as other users)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(PARALLEL) -m "not slow and not timing"
+	$(PY) -m pytest -q -m "timing and not slow"
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy on service/
 	$(VENV)/bin/ruff check service tests scripts bench

@@ -213,6 +213,7 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(tmp_path: Path) -> None:
         assert _sign_in(client, "ed", next=away).headers["Location"] == "/"
 
 
+@pytest.mark.timing
 def test_a_wrong_password_or_an_unknown_name_signs_nobody_in_and_tries_get_slower(tmp_path: Path) -> None:
     client = _app(tmp_path).test_client()
     wrong = _sign_in(client, "ed", "not the password")
@@ -252,6 +253,7 @@ def test_a_wrong_password_or_an_unknown_name_signs_nobody_in_and_tries_get_slowe
     assert time.monotonic() - start < 2.0  # without the reset: another 0.5 * 2^3 = 4 s (the 4 failures)
 
 
+@pytest.mark.timing
 def test_parallel_tries_queue_up_and_past_the_cap_get_429(tmp_path: Path) -> None:
     # a hand-worked case of the reservation: after 5 failures the wait is 0.5 * 2^4 = 8 s
     refusing, slowing = session._keys("ed", "127.0.0.1")
@@ -267,6 +269,7 @@ def test_parallel_tries_queue_up_and_past_the_cap_get_429(tmp_path: Path) -> Non
     assert _signed_in_as(client) is None
 
 
+@pytest.mark.timing
 def test_wrong_passwords_from_elsewhere_slow_a_name_down_but_never_shut_it_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

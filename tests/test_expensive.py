@@ -126,6 +126,7 @@ def quick(client: FlaskClient, target: str, **kwargs: object) -> int:
     ],
     ids=["reference engine", "store engine", "dashboard"],
 )
+@pytest.mark.timing
 def test_no_validation_holds_a_cheap_read(
     store: EmbeddedStore,
     slow_validation: tuple[threading.Event, threading.Event],

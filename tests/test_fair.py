@@ -59,6 +59,7 @@ def test_the_earliest_goes_first_among_equals() -> None:
     assert order == ["A", "B"]
 
 
+@pytest.mark.timing
 def test_refused_past_the_clients_room_the_queue_or_the_wait() -> None:
     slots = FairSlots(1, queue=3, per_client=2)
     hold = threading.Event()

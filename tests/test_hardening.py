@@ -474,6 +474,7 @@ def test_a_flood_of_slow_queries_does_not_starve_the_others(tmp_path: Path) -> N
         assert status == 200 and json.loads(body)["boolean"] is True
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("user", ["root", "nobody"])
 def test_one_clients_flood_does_not_starve_another_client(tmp_path: Path, user: str) -> None:
     """Client A (its own token) floods the endpoint with FLOOD queries that cannot finish; client B

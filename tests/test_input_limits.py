@@ -228,6 +228,7 @@ def test_deep_json_ld_is_413(port: int) -> None:
     assert triples(port) == before
 
 
+@pytest.mark.timing
 def test_an_upload_is_checked_without_holding_the_write_lock(port: int) -> None:
     # A large upload refused at its very end (a literal over the limit, after 25 MB of triples)
     # takes the check a while; a small write sent meanwhile must not wait for it. Before, the

@@ -92,6 +92,7 @@ def test_raw_http_upload_to_graph_store(server) -> None:  # type: ignore[no-unty
     assert response.status == 200 and response.read() == body
 
 
+@pytest.mark.timing
 def test_slow_query_does_not_block_others(server) -> None:  # type: ignore[no-untyped-def]
     base, port = server
     slow_status: list[int] = []

@@ -232,10 +232,64 @@ def test_aims_pack_writes_a_valid_zip_and_a_bad_snapshot_is_one_line(
     assert err.startswith("aims: ") and err.count("\n") == 1 and "nope" in err
 
 
+def contents_lead_to_their_pages(pdf_bytes: bytes) -> dict[str, int]:
+    """Each entry of the PDF's contents with the page it gives, checked against where its part
+    starts: the page whose text begins with the part's heading (hand rule: a part starts a page)."""
+    pages = [" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages]
+    contents = next(i for i, text in enumerate(pages) if text.startswith("Contents"))
+    entries = dict(
+        (m[1].strip(), int(m[2]))
+        for m in re.finditer(
+            r"([A-Z][A-Za-z ]+?) \.*\s?(\d+)(?= [A-Z]|$)", pages[contents].removeprefix("Contents")
+        )
+    )
+    assert entries, pages[contents][:300]
+    for title, number in entries.items():
+        assert pages[number - 1].startswith(title), (title, number, pages[number - 1][:80])
+    return entries
+
+
+def test_the_contents_give_each_part_s_page(packs: Packs) -> None:
+    entries = contents_lead_to_their_pages(packs.snapshot.entries["audit-pack.pdf"])
+    assert {"Statement of Applicability", "Risk register", "Gap analysis", "Evidence index"} <= set(entries)
+
+
+@pytest.mark.slow
+def test_a_pack_of_hundreds_of_risks_holds_each_in_one_table(tmp_path: Path) -> None:
+    """Past 300 risks the register and the traces are one table, a row a risk: every risk of a
+    generated organisation of 61 systems (5 risks each) is in it with its trace's verdict."""
+    from bench.generate import generate
+    from service import traces
+
+    source = tmp_path / "org-61.ttl"
+    source.write_text(generate(61), encoding="utf-8")
+    store = EmbeddedStore()
+    store.ensure_catalogue()
+    store.load_file(source)
+    client = create_app({"tokens": "pack-reader=reader"}, store=store).test_client()
+    answer = client.get(f"/pack?as_of={DAY}", headers=READER)
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    pack = read_pack(answer.data)
+    every = traces.every(
+        store,
+        "risk",
+        dt.date.fromisoformat(DAY),
+        validation.validate(store, as_of=dt.date.fromisoformat(DAY)),
+    )
+    assert len(every) == 305
+    table = section(pack.text, "Risk register and traces", "Gap analysis")
+    for t in every:
+        label = t.names[t.top["iri"]].text
+        assert re.search(rf"{re.escape(label)} .*?{re.escape(t.verdict)}", table), label
+    entries = contents_lead_to_their_pages(pack.entries["audit-pack.pdf"])
+    assert "Risk register and traces" in entries and "Risk traces" not in entries
+
+
 @pytest.mark.slow
 @pytest.mark.servers
-def test_the_pack_from_oxigraph_serve(oxigraph_remote) -> None:  # type: ignore[no-untyped-def]
-    store = load_example(oxigraph_remote)
+@pytest.mark.parametrize("server", ["oxigraph", "virtuoso"])
+def test_the_pack_from_a_sparql_server(server: str, request: pytest.FixtureRequest) -> None:
+    store = load_example(request.getfixturevalue(f"{server}_remote"))
     client = create_app({"tokens": "pack-reader=reader"}, store=store).test_client()
     answer = client.get(f"/pack?as_of={DAY}", headers=READER)
     assert answer.status_code == 200, answer.get_data(as_text=True)[:500]

@@ -363,6 +363,7 @@ def test_a_write_the_trail_cannot_record_is_refused_before_it_is_applied(
 
 @pytest.mark.parametrize("query", ["engine=pyshacl", "inference=rdfs", "inference=owlrl",
                                    "engine=pyshacl&inference=owlrl"])  # fmt: skip
+@pytest.mark.timing
 def test_the_reference_engine_and_inference_need_the_editor_role(server: Server, query: str) -> None:
     # the issue's attack: an anonymous /validate with the reference engine and OWL RL ran 79 s
     for headers in ({}, READER):  # anonymous and a reader: refused before any work (as test_expensive)
@@ -396,6 +397,7 @@ def test_days_past_the_budget_are_429(server: Server) -> None:
     assert _from(client, server.port, f"/validate?as_of={days[DAYS]}")[0] == 200
 
 
+@pytest.mark.timing
 def test_the_reference_engine_holds_no_cheap_read(server: Server) -> None:
     """An editor's reference-engine validation (some seconds) runs while readers ask for the
     health, a register and a report already worked out: each answers at once."""
