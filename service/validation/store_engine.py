@@ -120,7 +120,10 @@ def run_checks(store: Store, checks: list[Check], timeout: float | None = None) 
 # store vocabulary and kind of run (whole store or scoped), and the scope is filled in per run
 _SCOPE = "VALUES ?this { <urn:aims-graph:scope> }\n"
 Compiled = tuple[dict[Node, list[Check]], dict[Node, set[Node] | None]]  # checks, target classes
-_COMPILED: weakref.WeakKeyDictionary[Graph, dict[bool, tuple[frozenset[tuple[Node, Node]], Compiled]]]
+# keyed by (scoped, embedded store): the embedded store asks uncorrelated EXISTS filters once
+_COMPILED: weakref.WeakKeyDictionary[
+    Graph, dict[tuple[bool, bool], tuple[frozenset[tuple[Node, Node]], Compiled]]
+]
 _COMPILED = weakref.WeakKeyDictionary()
 
 
@@ -129,12 +132,16 @@ def _compiled(store: Store, shapes: Graph, scoped: bool) -> Compiled:
     while the shapes graph lives, for the store's subclass relations as they are now."""
     pairs = subclass_pairs(store)
     cache = _COMPILED.setdefault(shapes, {})
-    if scoped not in cache or cache[scoped][0] != pairs:
-        compiler = Compiler(shapes, subclasses_from(pairs), many_focus_nodes=not scoped)
+    embedded = store.kind == "embedded"
+    key = (scoped, embedded)
+    if key not in cache or cache[key][0] != pairs:
+        compiler = Compiler(
+            shapes, subclasses_from(pairs), many_focus_nodes=not scoped, ask_uncorrelated_once=embedded
+        )
         scope = _SCOPE if scoped else ""
         checks = {shape: [c for c in compiler.checks(shape, scope) if c.query] for shape in compiler.shapes()}
-        cache[scoped] = (pairs, (checks, {shape: compiler.target_classes(shape) for shape in checks}))
-    return cache[scoped][1]
+        cache[key] = (pairs, (checks, {shape: compiler.target_classes(shape) for shape in checks}))
+    return cache[key][1]
 
 
 def _types(store: Store, scope: str) -> set[Node]:
