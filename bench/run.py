@@ -722,6 +722,25 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
                 print(f"  {target[:60]:60s} {row[0]} | {row[1]}")
 
 
+def bench_exports(sizes: list[int], workdir: Path) -> None:
+    """The workbook export (what /export?format=xlsx works out once per state of the store) of
+    `n` systems on the embedded store; the vocabulary is read first, as the service has it."""
+    from bench.generate import generate
+    from service import workbook
+    from service.store.embedded import EmbeddedStore
+
+    workbook.vocab()
+    print("Workbook export (seconds; goal: under 2 at 1,000 systems, under 10 at 10,000)")
+    for n in sizes:
+        path = workdir / f"org-{n}.ttl"
+        path.write_text(generate(n), encoding="utf-8")
+        with EmbeddedStore(workdir / f"exports-{n}") as store:
+            store.ensure_catalogue()
+            store.load_file(path)
+            took, data = _timed(lambda store=store: workbook.export(store))
+        print(f"  {n:>6} systems  {took:7.2f}  ({len(data) / 1e6:.1f} MB)", flush=True)  # type: ignore[arg-type]
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -740,7 +759,10 @@ def main() -> None:
         help="run pySHACL up to this size (about 11 min at 1,000 systems)",
     )
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
-    parser.add_argument("--only", choices=("validation", "store", "http", "soak", "pages", "milestones"))
+    parser.add_argument(
+        "--only", choices=("validation", "store", "http", "soak", "pages", "milestones", "exports")
+    )
+    parser.add_argument("--export-sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--milestone-sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--milestone-pages-up-to", type=int, default=10000)
     parser.add_argument("--pages-size", type=int, default=1000)
@@ -766,6 +788,8 @@ def main() -> None:
             bench_pages(args.pages_size, Path(tmp))
         if args.only in (None, "milestones"):
             bench_milestones(args.milestone_sizes, Path(tmp), args.milestone_pages_up_to)
+        if args.only in (None, "exports"):
+            bench_exports(args.export_sizes, Path(tmp))
         if args.only in (None, "soak"):
             bench_soak(
                 args.soak_size, Path(tmp), args.soak_clients, args.soak_seconds, args.soak_against or None

@@ -107,14 +107,14 @@ def encrypted() -> bytes:
 
 
 def corrupt_deflate() -> bytes:
-    """The deflate stream of a sheet overwritten in its middle with 0xFF bytes (a block type 3,
-    which deflate reserves: RFC 1951 3.2.3)."""
+    """The deflate stream of a sheet overwritten at its start with 0xFF bytes: the first block's
+    header reads BTYPE 11, which deflate reserves (RFC 1951 3.2.3). (In the middle of a stream
+    the same bytes fall inside a block wherever the writer's blocks happen to end.)"""
     data = bytearray(template())
     with ZipFile(BytesIO(bytes(data))) as archive:
         info = archive.getinfo(risks_member(bytes(data)))
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    middle = start + info.compress_size // 2
-    data[middle : middle + 16] = b"\xff" * 16
+    data[start : start + 16] = b"\xff" * 16
     return bytes(data)
 
 

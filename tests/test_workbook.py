@@ -319,6 +319,33 @@ def test_export_writes_the_ai_act_columns_and_kinds(exported: bytes) -> None:
     assert cell(assessments, "ca-credit-2026", "AI system") == "credit-scorer"
 
 
+def test_export_cells_hold_the_text_numbers_and_dates_as_stored() -> None:
+    """The rows below the headings are written as sheet XML by the export itself: text that XML
+    must escape (&, <, >), a CR (XML reads a bare CR as LF), a tab and spaces at both ends
+    (xml:space) come back from openpyxl exactly; a negative integer stays a number and a date (a
+    "Valid until" column) a date in the yyyy-mm-dd format."""
+    store = EmbeddedStore()
+    store.ensure_catalogue()
+    turtle = r"""
+        @prefix aims: <https://w3id.org/aims#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        <https://example.org/t/risk-t> a aims:Risk ; rdfs:label "  a & b <c> \"d\"\r\nline\ttwo  " ;
+            aims:likelihood -3 .
+        <https://example.org/t/ev-t> a aims:Evidence ; rdfs:label "E" ; aims:validUntil "2027-03-01"^^xsd:date .
+    """
+    store.load(turtle.encode(), FORMATS["turtle"], URIRef("urn:x:t"))
+    text = '  a & b <c> "d"\r\nline\ttwo  '  # the label's Turtle escapes, as Python reads them
+    wb = load_workbook(BytesIO(export(store)))
+    risks = wb["Risks and treatments"]
+    r = row_of(risks, "risk-t")
+    name, likelihood = risks.cell(r, column(risks, "Name")), risks.cell(r, column(risks, "Likelihood"))
+    assert (name.value, name.data_type) == (text, "s")
+    assert (likelihood.value, likelihood.data_type) == (-3, "n")
+    evidence = wb["Evidence"]
+    dates = [c for c in evidence[row_of(evidence, "ev-t")] if isinstance(c.value, dt.datetime)]
+    assert [(c.value, c.number_format) for c in dates] == [(dt.datetime(2027, 3, 1), "yyyy-mm-dd")]
+
+
 def test_a_filled_template_reads_the_ai_act_columns() -> None:
     """New rows typed by hand: labels holding commas (Annex IV point 3's) are one choice each, as
     several choices are separated by ; only."""

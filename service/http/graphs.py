@@ -17,6 +17,7 @@ from . import audit, formats
 from .api import ExportParams, GraphParams, ImportParams, ImportResult, operation
 from .audit import write_lock
 from .errors import Problem, checked_iri
+from .pages import cached
 from .state import default_day, get_store
 
 bp = Blueprint("graphs", __name__)
@@ -178,10 +179,11 @@ def export() -> Response:
             raise Problem(
                 400, "Bad date", f"as_of={as_of!r} is not a date (YYYY-MM-DD)", "bad-parameter"
             ) from None
-        return Response(oscal.export_json(store, day), mimetype="application/json")
+        text = cached(lambda: oscal.export_json(store, day), "export", "oscal", day)
+        return Response(text, mimetype="application/json")
     if name == "xlsx":
         try:
-            data = workbook.export(store)
+            data = cached(lambda: workbook.export(store), "export", "xlsx")  # no date in it
         except workbook.WorkbookError as e:
             raise Problem(409, "Does not fit the workbook", str(e), "workbook") from None
         response = Response(data, mimetype=XLSX)
@@ -201,6 +203,11 @@ def export() -> Response:
     else:
         fmt = formats.graph_type(quads=True)
     with_catalogue = bool(request.params.with_catalogue)  # type: ignore[attr-defined]  # checked by ExportParams
+    if fmt.name == "json-ld":  # compacted by rdflib, far slower than Oxigraph's other formats
+        key = ("export", fmt.name, target, with_catalogue)
+        return Response(
+            cached(lambda: store.export(fmt, target, with_catalogue), *key), mimetype=fmt.media_type
+        )
     return Response(store.export(fmt, target, with_catalogue), mimetype=fmt.media_type)
 
 

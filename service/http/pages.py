@@ -307,6 +307,11 @@ def cached(compute: Callable[[], T], *key: Any) -> T:
         with _cache_lock:
             if len(cache) >= _CACHE_ENTRIES:
                 cache.clear()
+            state_now = full_key[-1]
+            if state_now[0] >= 0:  # what older states of today's data kept (a workbook at 10,000
+                # systems is 17 MB) goes as soon as this state keeps something; a snapshot's stays
+                for old in [k for k in cache if k[-1][0] >= 0 and k[-1] != state_now]:
+                    del cache[old]
             cache[full_key] = value
         return value
     finally:

@@ -118,6 +118,7 @@ def columns(sheet: Sheet) -> list[Col]:
     return [*head, *sheet.columns, *tail]
 
 
+@cache  # an export expands the same few hundred again and again
 def _expand(curie: str) -> URIRef:
     prefix, local = curie.split(":", 1)
     return URIRef(PREFIXES[prefix] + local)
