@@ -134,7 +134,7 @@ def child_validate_jena(path: Path) -> dict[str, object]:
     from rdflib import Graph
 
     from service import validation
-    from service.store.base import catalogue_graph
+    from service.store.catalogue import catalogue_graph
 
     if not shutil.which("java") or not (JENA_JARS / "jena-shacl.jar").exists():
         return {"skipped": "Java or Debian's libapache-jena-java is missing"}
@@ -187,8 +187,9 @@ def child_store(engine: str, path: Path) -> dict[str, object]:
     from rdflib import Graph, URIRef
 
     from service import queries
-    from service.store.base import catalogue_graph, inline_values
+    from service.store.catalogue import catalogue_graph
     from service.store.embedded import EmbeddedStore
+    from service.store.sparql_text import inline_values
 
     trace, soa = queries.get("trace-risk"), queries.get("statement-of-applicability")
     as_of = trace.bindings({"risk": "urn:x", "asOf": AS_OF.isoformat()})["asOf"]
@@ -646,8 +647,8 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
 
     from bench.generate import generate
     from service import snapshots
-    from service.store.base import format_for
     from service.store.embedded import EmbeddedStore
+    from service.store.formats import format_for
     from tests.servers import aims_server
 
     for n in sizes:

@@ -14,7 +14,8 @@ from rdflib.term import Identifier
 
 from . import queries
 from .namespaces import PREFIXES
-from .store.base import Rows, Store, sparql_term
+from .store.base import Rows, Store
+from .store.terms import sparql_term
 
 _CHUNK = 400  # IRIs per label query: a VALUES block of that size stays well under any server's limit
 

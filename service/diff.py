@@ -33,7 +33,8 @@ from . import history, queries, reports, snapshots, traces, validation
 from .browse import Label, labels, local_name, plain
 from .history import PropertyChange
 from .namespaces import AIMS_IRI, CATALOGUE_GRAPH, DEFAULT_GRAPH
-from .store.base import QueryDataset, Rows, Store, sparql_term
+from .store.base import QueryDataset, Rows, Store
+from .store.terms import sparql_term
 
 NOW = "now"  # the name of today's data as a side of a diff
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"

@@ -26,7 +26,8 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from .namespaces import AIMS, DCAT
-from .store.base import Rows, Store, StoreError, check_iri, sparql_term
+from .store.base import Rows, Store, StoreError
+from .store.terms import check_iri, sparql_term
 
 FILES_GRAPH = URIRef("https://w3id.org/aims/graph/files")  # apart from imported sources: a re-import keeps it
 IANA = "https://www.iana.org/assignments/media-types/"  # DCAT's advice for dcat:mediaType values

@@ -26,16 +26,8 @@ from rdflib.term import Node
 
 from . import browse, resources
 from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH, ORG
-from .store.base import (
-    RESERVED_GRAPH_PREFIXES,
-    QueryDataset,
-    Rows,
-    Store,
-    StoreError,
-    check_iri,
-    frozen_graph,
-    sparql_term,
-)
+from .store.base import QueryDataset, Rows, Store, StoreError
+from .store.terms import RESERVED_GRAPH_PREFIXES, check_iri, frozen_graph, sparql_term
 
 FORMS = "https://w3id.org/aims/forms#"
 FORMS_GRAPH = URIRef("https://w3id.org/aims/graph/forms")  # where resources made by a form live

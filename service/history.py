@@ -27,7 +27,8 @@ from rdflib.term import Identifier
 
 from .browse import Label, labels, plain
 from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH
-from .store.base import QueryDataset, Rows, Store, sparql_term
+from .store.base import QueryDataset, Rows, Store
+from .store.terms import sparql_term
 
 MAX_QUADS = 10_000  # quads a snapshot reads, and changes a write lists one by one
 Quad = tuple[URIRef, Identifier, URIRef, Identifier]  # (graph, subject, predicate, object)

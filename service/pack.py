@@ -37,7 +37,8 @@ from rdflib import URIRef
 from . import __version__, files, oscal, queries, workbook
 from .browse import REGISTERS, Label
 from .snapshots import SnapshotView
-from .store.base import Rows, Store, format_for
+from .store.base import Rows, Store
+from .store.formats import format_for
 
 PDF = "audit-pack.pdf"
 MANIFEST = "manifest.json"

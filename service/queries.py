@@ -26,7 +26,9 @@ from rdflib.term import Identifier
 
 from . import resources
 from .namespaces import PREFIXES
-from .store.base import RDFLIB_PARSER, Rows, Store, StoreError, check_iri
+from .store.base import Rows, Store, StoreError
+from .store.sparql_text import RDFLIB_PARSER
+from .store.terms import check_iri
 
 PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")

@@ -26,16 +26,9 @@ from rdflib.term import Identifier
 
 from . import validation
 from .namespaces import AIMS, CATALOGUE_GRAPH, DEFAULT_GRAPH
-from .store.base import (
-    FROZEN_GRAPH_PREFIX,
-    QueryDataset,
-    QueryResult,
-    RDFFormat,
-    Rows,
-    Store,
-    StoreError,
-    readable,
-)
+from .store.base import QueryDataset, QueryResult, Rows, Store, StoreError
+from .store.formats import RDFFormat, readable
+from .store.terms import FROZEN_GRAPH_PREFIX
 
 log = logging.getLogger(__name__)
 SNAPSHOTS_GRAPH = URIRef(FROZEN_GRAPH_PREFIX + "s")  # urn:aims:snapshots: what each snapshot is

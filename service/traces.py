@@ -20,7 +20,8 @@ from rdflib.term import Identifier
 from . import queries, reports, validation
 from .browse import Label, heading, labels, plain
 from .namespaces import AIMS_IRI
-from .store.base import Rows, Store, StoreError, check_iri, sparql_term
+from .store.base import Rows, Store, StoreError
+from .store.terms import check_iri, sparql_term
 
 _CHUNK = 400  # IRIs per VALUES block, as browse.labels
 

@@ -29,7 +29,7 @@ from .. import browse, files, history
 from ..browse import REGISTERS
 from ..config import Settings
 from ..namespaces import AIMS, DCAT
-from ..store.base import catalogue_graph
+from ..store.catalogue import catalogue_graph
 from . import audit, auth, graphs
 from .api import operation
 from .audit import write_lock

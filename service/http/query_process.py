@@ -46,19 +46,10 @@ import pyoxigraph
 from rdflib import URIRef, Variable
 
 from ..namespaces import DEFAULT_GRAPH
-from ..store.base import (
-    MAX_TRIPLES_PER_REQUEST,
-    RDFLIB_PARSER,
-    InputRefused,
-    QueryDataset,
-    QueryResult,
-    QueryTimeout,
-    Rows,
-    Store,
-    StoreError,
-    where_clauses,
-)
+from ..store.base import InputRefused, QueryDataset, QueryResult, QueryTimeout, Rows, Store, StoreError
 from ..store.embedded import EmbeddedStore
+from ..store.input_limits import MAX_TRIPLES_PER_REQUEST
+from ..store.sparql_text import RDFLIB_PARSER, where_clauses
 from .errors import Problem
 from .fair import Busy as Busy  # raised by the slots, caught by callers as query_process.Busy
 from .fair import FairSlots

@@ -27,7 +27,9 @@ from rdflib.term import Identifier, Node
 from .. import queries, resources
 from ..browse import Label, labels
 from ..namespaces import AIMS, AIMS_IRI, ISO_IRI
-from ..store.base import FORMATS, Rows, Store, catalogue_graph
+from ..store.base import Rows, Store
+from ..store.catalogue import catalogue_graph
+from ..store.formats import FORMATS
 from . import pyshacl_engine, store_engine
 from .compiler import Compiler, ShapeError, hoist_prefixes
 from .store_engine import Violation
