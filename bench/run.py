@@ -68,7 +68,9 @@ def child_validate_store(path: Path) -> dict[str, object]:
     t1 = time.perf_counter()
     report = validation.validate(store, as_of=AS_OF)
     t2 = time.perf_counter()
-    system = next(iter(store.query("SELECT ?s WHERE { ?s a <https://w3id.org/aims#AISystem> } LIMIT 1")))["s"]  # type: ignore[call-overload]
+    system = next(iter(store.select("SELECT ?s WHERE { ?s a <https://w3id.org/aims#AISystem> } LIMIT 1")))[
+        "s"
+    ]
     scoped = _median_ms(lambda: validation.validate(store, as_of=AS_OF, system=system), 5)
     # the five slowest rules: each rule's queries timed on their own
     shapes = validation.dated_shapes(AS_OF)
@@ -200,11 +202,11 @@ def child_store(engine: str, path: Path) -> dict[str, object]:
         store.ensure_catalogue()
         store.load_file(path)
         t1 = time.perf_counter()
-        full = len(store.query(trace.text, {"asOf": as_of}))  # type: ignore[arg-type]
+        full = len(store.select(trace.text, {"asOf": as_of}))
         t2 = time.perf_counter()
-        one = _median_ms(lambda: store.query(trace.text, {"risk": one_risk, "asOf": as_of}))
+        one = _median_ms(lambda: store.select(trace.text, {"risk": one_risk, "asOf": as_of}))
         t3 = time.perf_counter()
-        soa_rows = len(store.query(soa.text))  # type: ignore[arg-type]
+        soa_rows = len(store.select(soa.text))
     else:
         graph = Graph()
         graph.parse(path)
