@@ -5,7 +5,7 @@ A snapshot NAME copies every organisation graph G (never the catalogue, which ev
 into a graph `urn:aims:snapshot:NAME:i`, and describes itself in `urn:aims:snapshots`: who took it,
 when, the day its verdicts are judged on, and which graph each copy was derived from. Both names
 are reserved (no client write reaches them) and left out of the dataset every query sees
-(store.base.frozen_graph). `SnapshotView` is a read-only Store over one snapshot: the catalogue and
+(store.terms.frozen_graph). `SnapshotView` is a read-only Store over one snapshot: the catalogue and
 its copies as the default graph, so every report, trace, validation and export answers from it
 unchanged, judged on the snapshot's day.
 """

@@ -155,7 +155,7 @@ class Store(abc.ABC):
 
         form, wanted = query_form(sparql), _FORMS[answer]
         if form not in wanted:
-            raise StoreError(f"a {form} query where a {' or '.join(wanted)} query was expected")
+            raise StoreError(f"expected a {' or '.join(wanted)} query, not {form}")
         result = self.query(sparql, bindings, timeout, dataset)
         if not isinstance(result, answer):  # the engine read another form than the text's keyword
             raise StoreError(f"a {form} query answered {type(result).__name__}, not {answer.__name__}")
