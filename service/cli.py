@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -143,7 +144,16 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             taken = snapshots.create(
                 store, args.name, f"{getpass.getuser()} (command line)", args.note or "", args.as_of
             )
-            print(f"snapshot {taken.name}: {len(taken.graphs)} graph(s), judged as of {taken.as_of}")
+            print(
+                f"snapshot {taken.name}: {len(taken.graphs)} graph(s), judged as of {taken.as_of}", flush=True
+            )
+            # its report, kept beside it now (the service brings its live one up to date instead):
+            # a diff, the trend or a page of the snapshot then reads it instead of validating
+            started = time.monotonic()
+            kept = snapshots.report(snapshots.SnapshotView(store, taken))
+            print(
+                f"its validation report kept: {len(kept.results)} result(s) ({time.monotonic() - started:.1f} s)"
+            )
         else:
             snapshots.delete(store, args.name)
             print(f"snapshot {args.name} deleted")

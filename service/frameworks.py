@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
@@ -161,7 +161,11 @@ class ItemStatus:
     definition: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        """As dataclasses.asdict, without its deep copy of the findings (plain dicts already, and
+        the same ones for every item mapped to a requirement: 9 s of a pack at 1,000 systems)."""
+        found = {f.name: getattr(self, f.name) for f in fields(self)}
+        found["steps"] = [dict(vars(step)) for step in self.steps]
+        return found
 
 
 def rules(framework: Framework) -> Graph | None:

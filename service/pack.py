@@ -7,7 +7,8 @@ evidence files the graph names (read from the files folder, their digests checke
 
 The PDF is the pages, printed: rendered by WeasyPrint from the pages' own templates and partials
 (pack.html includes _soa_table.html and _trace.html), with the data worked out by the functions the
-pages call. So the pack is built inside a request of the service's application, reading
+pages call; the HTML is made in the request and laid out by WeasyPrint in a process of its own,
+while the request writes the other files. So the pack is built inside a request of the service's application, reading
 `get_store()`: /pack is one (http/pack.py), and `aims pack` makes one (`request_for`). Like cli.py,
 this module is a front end above http: it imports the pages' modules inside its functions, and
 only the /pack route (http/pack.py) imports it.
@@ -23,9 +24,13 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
+import multiprocessing
 import re
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +45,7 @@ from .snapshots import SnapshotView
 from .store.base import Rows, Store
 from .store.formats import format_for
 
+log = logging.getLogger(__name__)
 PDF = "audit-pack.pdf"
 MANIFEST = "manifest.json"
 STAGE = 2  # every rule: what the validation and gap analysis pages show when no stage is asked for
@@ -82,23 +88,36 @@ def build(day: dt.date, folder: Path | None) -> Pack:
     store, view = get_store(), current_snapshot()
     pages.report(STAGE, day)  # first: over the caller's validation budget (429), nothing is done
     when = view.snapshot.created if view is not None else dt.datetime.now(dt.UTC).replace(microsecond=0)
-    entries: dict[str, bytes] = {
-        "data/organisation.trig": store.export(format_for(name="trig")),
-        "data/oscal-component-definition.json": oscal.export_json(store, day, last_modified=when).encode(),
-    }
-    left_out: list[dict[str, str]] = []
-    try:
-        entries["data/workbook.xlsx"] = _steady_zip(workbook.export(store), when)
-    except workbook.WorkbookError as e:  # data the workbook cannot hold: the rest of the pack still can
-        left_out.append({"file": "data/workbook.xlsx", "why": f"the data does not fit the workbook: {e}"})
-    entries["data/validation-results.csv"] = _results_csv(pages.report(STAGE, day))
-    for key in ("eu-ai-act", "nist-ai-rmf"):  # the crosswalks' statuses, each with its chain
-        items = [i.to_json() for i in pages.framework_status(key, day)]
-        entries[f"data/crosswalk-{key}.json"] = (json.dumps(items, indent=1, sort_keys=True) + "\n").encode()
     held, missing = _evidence_files(store, folder)
-    left_out += missing
-    entries.update(held)
-    entries[PDF] = render_pdf(day, held)
+    left_out: list[dict[str, str]] = [*missing]
+    # the PDF is laid out in a process of its own while this one writes the other files: WeasyPrint
+    # is Python, so a thread would take turns with this one (at 1,000 systems each side takes
+    # tens of seconds)
+    html, css = pdf_html(day, held), Path(pages.bp.static_folder or "", "style.css")
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as printer:
+        printing = printer.submit(_printed, html, css)
+        entries: dict[str, bytes] = {
+            "data/organisation.trig": store.export(format_for(name="trig")),
+            "data/oscal-component-definition.json": oscal.export_json(
+                store, day, last_modified=when
+            ).encode(),
+        }
+        try:
+            entries["data/workbook.xlsx"] = _steady_zip(workbook.export(store), when)
+        except workbook.WorkbookError as e:  # data the workbook cannot hold: the rest of the pack still can
+            left_out.append({"file": "data/workbook.xlsx", "why": f"the data does not fit the workbook: {e}"})
+        entries["data/validation-results.csv"] = _results_csv(pages.report(STAGE, day))
+        for key in ("eu-ai-act", "nist-ai-rmf"):  # the crosswalks' statuses, each with its chain
+            items = [i.to_json() for i in pages.framework_status(key, day)]
+            entries[f"data/crosswalk-{key}.json"] = (
+                json.dumps(items, indent=1, sort_keys=True) + "\n"
+            ).encode()
+        entries.update(held)
+        try:
+            entries[PDF] = printing.result()
+        except BrokenProcessPool:  # the process could not start or was killed: laid out here
+            log.warning("the audit pack's PDF process failed; laying the PDF out in the service")
+            entries[PDF] = _printed(html, css)
     manifest = {
         "aims-graph": __version__,
         "as_of": day.isoformat(),
@@ -116,10 +135,9 @@ def build(day: dt.date, folder: Path | None) -> Pack:
 # ------------------------------------------------------------------------------ the PDF
 
 
-def render_pdf(day: dt.date, held: dict[str, bytes]) -> bytes:
-    """The PDF: pack.html over what the pages show, printed by WeasyPrint with the pages' stylesheet
-    (its print rules)."""
-
+def pdf_html(day: dt.date, held: dict[str, bytes]) -> str:
+    """The PDF's HTML: pack.html over what the pages show (printed with the pages' stylesheet, its
+    print rules), its links to the service's pages made plain words."""
     from .http import pages, registers, soa, verdicts
     from .http.state import current_snapshot, get_store, state
 
@@ -172,7 +190,7 @@ def render_pdf(day: dt.date, held: dict[str, bytes]) -> bytes:
     )
     # a link to a page of the service leads nowhere from a PDF handed to an auditor (and WeasyPrint
     # makes each an annotation): its words stay, the contents' links to the pack's own parts stay
-    return _printed(_LINK.sub(r"\1", html), Path(pages.bp.static_folder or "", "style.css"))
+    return _LINK.sub(r"\1", html)
 
 
 _CONTENTS = re.compile(r'<nav class="toc part" id="contents">.*?</nav>', re.DOTALL)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from . import queries, reports
+from . import queries, reports, validation
 from .store.base import Store
 
 SERIES = (  # (key, what the chart calls it)
@@ -76,9 +76,17 @@ def point(
     return Point(name, day, percent_met(stage1), percent_met(stage2), evidence, violations(stage2))
 
 
-def figures(store: Store, name: str, day: dt.date) -> Point:
-    """One state's point, worked out from scratch (a snapshot's view, judged on its day)."""
-    stage1, stage2 = (reports.readiness(store, stage, day) for stage in (1, 2))
+def figures(store: Store, name: str, day: dt.date, report: validation.Report | None = None) -> Point:
+    """One state's point (a snapshot's view, judged on its day), from `report` (every rule on that
+    day: a snapshot's kept report) when given, else worked out from scratch."""
+    if report is None:
+        stage1, stage2 = (reports.readiness(store, stage, day) for stage in (1, 2))
+    else:
+        staged = [validation.of_stage(report, stage, store) for stage in (1, 2)]
+        stage1, stage2 = (
+            reports.summarise(stage, day, r, reports.gap_analysis(store, day, r))
+            for stage, r in zip((1, 2), staged, strict=True)
+        )
     return point(name, day, stage1, stage2, coverage(store, day))
 
 

@@ -152,6 +152,18 @@ def test_query_time_limit_stops_the_query_and_service_goes_on() -> None:
     assert client.get("/health").status_code == 200
 
 
+def test_a_validation_past_the_time_limit_is_503_and_the_next_answers() -> None:
+    """GET /validate runs its queries under the same limit as a client's SPARQL query: a limit no
+    query of the example's validation can meet (a microsecond: each check's rows are read after it)
+    gives 503 naming the limit and its setting; with the limit back, the same request answers."""
+    store = load_example(EmbeddedStore())
+    tight = create_app({"query_timeout": 0.000001}, store=store).test_client()
+    body = problem(tight.get("/validate?as_of=2026-11-20", headers={"Accept": "application/json"}), 503)
+    assert body["type"].endswith("time-limit") and "AIMS_QUERY_TIMEOUT" in body["detail"]
+    roomy = create_app({}, store=store).test_client()
+    assert roomy.get("/validate?as_of=2026-11-20", headers={"Accept": "application/json"}).status_code == 200
+
+
 def test_graph_store_protocol(client) -> None:  # type: ignore[no-untyped-def]
     g = "urn:x:uploaded"
     ttl = "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n"

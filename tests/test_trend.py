@@ -114,3 +114,28 @@ def test_a_snapshot_s_figures_are_worked_out_once(monkeypatch: pytest.MonkeyPatc
     assert client.post("/sparql", data={"update": CHANGES[0]}, headers=EDITOR).status_code == 204
     dashboard(client)
     assert calls == ["stage-1"]
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_point_from_the_kept_report_is_the_point_worked_out_from_scratch(changed: bool) -> None:
+    """A snapshot's point is drawn from its kept report (every rule), each stage's part of it
+    (validation.of_stage): it must equal validating each stage again, on the example as it is and
+    after the three changes (which move both stages' verdicts)."""
+    import datetime as dt
+
+    from service import validation
+
+    store = load_example(EmbeddedStore())
+    if changed:
+        for change in CHANGES:
+            store.update(change)
+    view = snapshots.SnapshotView(
+        store, snapshots.create(store, "p", "test", as_of=dt.date.fromisoformat(DAY))
+    )
+    every = snapshots.report(view)
+    for stage in (1, 2):
+        alone = validation.validate(view, as_of=view.snapshot.as_of, stage=stage)
+        drawn = validation.of_stage(every, stage, view)
+        assert drawn.to_json(assessed=True) == alone.to_json(assessed=True), stage
+    day = view.snapshot.as_of
+    assert trend.figures(view, "p", day, every) == trend.figures(view, "p", day)

@@ -65,7 +65,7 @@ def _frozen(store: Store, taken: snapshots.Snapshot) -> trend.Point:
     view = snapshots.SnapshotView(store, taken)
     g.aims_snapshot = view
     try:
-        return cached(lambda: trend.figures(view, taken.name, taken.as_of), "trend")
+        return cached(lambda: trend.figures(view, taken.name, taken.as_of, snapshots.report(view)), "trend")
     finally:
         g.pop("aims_snapshot", None)
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..queries import QueryError
 from ..snapshots import ReadOnlySnapshot
-from ..store import InputRefused, LoadError, StoreError, StoreLocked
+from ..store import InputRefused, LoadError, QueryTimeout, StoreError, StoreLocked
 from ..store.base import ServerError
 from ..store.terms import check_iri
 from ..validation import ValidationError
@@ -82,6 +82,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(ReadOnlySnapshot)
     def _read_only(e: ReadOnlySnapshot) -> Response:
         return problem_response(403, "Forbidden", str(e), "read-only-snapshot")
+
+    @app.errorhandler(QueryTimeout)
+    def _timeout(e: QueryTimeout) -> Response:  # a validation's query past AIMS_QUERY_TIMEOUT
+        found = problem_response(
+            503, "Time limit", f"{e} (AIMS_QUERY_TIMEOUT); nothing was changed", "time-limit"
+        )
+        found.headers["Retry-After"] = "60"
+        return found
 
     @app.errorhandler(StoreError)
     def _store(e: StoreError) -> Response:

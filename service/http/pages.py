@@ -424,8 +424,9 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
     if isinstance(store, snapshots.SnapshotView) and stage in (None, 2) and day == store.snapshot.as_of:
         # every rule on the snapshot's own day (stage 2 runs every rule): the report kept beside it
         return dataclasses.replace(snapshots.report(store), stage=stage)
+    limit = held.settings.query_timeout  # each of its queries, as for a client's SPARQL query
     if store is not held.store:
-        return validation.validate(store, as_of=day, stage=stage)
+        return validation.validate(store, as_of=day, stage=stage, timeout=limit)
     memory = _memory(store)
     with memory.lock:
         seen = held.writes  # read first: the store holds at least these writes
@@ -445,9 +446,9 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
                     break
                 changes = [*changes, *listed]
     if base is None:
-        kept = incremental.validate(store, day, stage)
+        kept = incremental.validate(store, day, stage, limit)
     else:
-        kept = incremental.revalidate(store, base[1], day, changes, stage)
+        kept = incremental.revalidate(store, base[1], day, changes, stage, limit)
     with memory.lock:
         memory.kept[(stage, day)] = (seen, minute, kept)
         while len(memory.kept) > _KEPT_REPORTS:

@@ -414,6 +414,24 @@ def validate(
     return Report(conforms, as_of, results, make_graph, stage, assess)
 
 
+def of_stage(report: Report, stage: int, store: Store) -> Report:
+    """The report of one stage's rules drawn from a report of every rule on the same data and
+    day, as validate(stage=...) gives it, without running the rules again (a snapshot's kept
+    report gives both stages of its trend point). Its W3C report graph is not drawn."""
+    shapes = dated_shapes(report.as_of)
+    rules = checked_shapes(stage, shapes)
+    wanted = {str(rule) for rule in rules}
+    results = [r for r in report.results if r.shape in wanted]
+    conforms = not any(r.severity == "Violation" for r in results)
+    return Report(
+        conforms,
+        report.as_of,
+        results,
+        stage=stage,
+        assess=lambda: assessed_requirements(store, shapes, rules, ""),
+    )
+
+
 def _as_store(source: Store | Graph, catalogue: bool) -> Store:
     if isinstance(source, Store):
         return source
