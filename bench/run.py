@@ -68,7 +68,9 @@ def child_validate_store(path: Path) -> dict[str, object]:
     t1 = time.perf_counter()
     report = validation.validate(store, as_of=AS_OF)
     t2 = time.perf_counter()
-    system = next(iter(store.query("SELECT ?s WHERE { ?s a <https://w3id.org/aims#AISystem> } LIMIT 1")))["s"]  # type: ignore[call-overload]
+    system = next(iter(store.select("SELECT ?s WHERE { ?s a <https://w3id.org/aims#AISystem> } LIMIT 1")))[
+        "s"
+    ]
     scoped = _median_ms(lambda: validation.validate(store, as_of=AS_OF, system=system), 5)
     # the five slowest rules: each rule's queries timed on their own
     shapes = validation.dated_shapes(AS_OF)
@@ -134,7 +136,7 @@ def child_validate_jena(path: Path) -> dict[str, object]:
     from rdflib import Graph
 
     from service import validation
-    from service.store.base import catalogue_graph
+    from service.store.catalogue import catalogue_graph
 
     if not shutil.which("java") or not (JENA_JARS / "jena-shacl.jar").exists():
         return {"skipped": "Java or Debian's libapache-jena-java is missing"}
@@ -187,8 +189,9 @@ def child_store(engine: str, path: Path) -> dict[str, object]:
     from rdflib import Graph, URIRef
 
     from service import queries
-    from service.store.base import catalogue_graph, inline_values
+    from service.store.catalogue import catalogue_graph
     from service.store.embedded import EmbeddedStore
+    from service.store.sparql_text import inline_values
 
     trace, soa = queries.get("trace-risk"), queries.get("statement-of-applicability")
     as_of = trace.bindings({"risk": "urn:x", "asOf": AS_OF.isoformat()})["asOf"]
@@ -199,11 +202,11 @@ def child_store(engine: str, path: Path) -> dict[str, object]:
         store.ensure_catalogue()
         store.load_file(path)
         t1 = time.perf_counter()
-        full = len(store.query(trace.text, {"asOf": as_of}))  # type: ignore[arg-type]
+        full = len(store.select(trace.text, {"asOf": as_of}))
         t2 = time.perf_counter()
-        one = _median_ms(lambda: store.query(trace.text, {"risk": one_risk, "asOf": as_of}))
+        one = _median_ms(lambda: store.select(trace.text, {"risk": one_risk, "asOf": as_of}))
         t3 = time.perf_counter()
-        soa_rows = len(store.query(soa.text))  # type: ignore[arg-type]
+        soa_rows = len(store.select(soa.text))
     else:
         graph = Graph()
         graph.parse(path)
@@ -646,8 +649,9 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
 
     from bench.generate import generate
     from service import snapshots
-    from service.store.base import format_for, source_graph
     from service.store.embedded import EmbeddedStore
+    from service.store.formats import format_for
+    from service.store.terms import source_graph
     from tests.servers import aims_server
 
     for n in sizes:

@@ -16,7 +16,7 @@ sys.path.insert(
 )  # the checkout's `service`, as `make docs` runs it
 from service import validation  # noqa: E402
 from service.namespaces import AIMS, PREFIXES, SHAPES_IRI  # noqa: E402
-from service.store.base import catalogue_graph  # noqa: E402
+from service.store.catalogue import catalogue_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID = ROOT / "tests" / "data" / "valid"

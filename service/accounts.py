@@ -28,7 +28,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .store.base import StoreError, check_iri
+from .store.base import StoreError
+from .store.terms import check_iri
 
 ROLES = ("reader", "editor", "admin")
 MIN_PASSWORD = 10

@@ -14,7 +14,8 @@ from rdflib.term import Identifier
 
 from . import queries
 from .namespaces import PREFIXES
-from .store.base import Rows, Store, sparql_term
+from .store.base import Rows, Store
+from .store.terms import sparql_term
 
 _CHUNK = 400  # IRIs per label query: a VALUES block of that size stays well under any server's limit
 
@@ -62,8 +63,7 @@ def labels(store: Store, iris: set[str] | list[str]) -> dict[str, Label]:
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         values = " ".join(sparql_term(URIRef(i)) for i in chunk)
-        result = store.query(_LABELS % values)
-        assert isinstance(result, Rows)
+        result = store.select(_LABELS % values)
         for row in result:
             iri = str(row["thing"])
             if iri in found and found[iri].text != local_name(iri):
@@ -113,9 +113,8 @@ _TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 def resource(store: Store, iri: URIRef) -> Resource:
     """An IRI's types and properties (with labelled values) and what links to it (up to 500)."""
-    out = store.query(_OUT, {"s": iri})
-    into = store.query(_IN, {"o": iri})
-    assert isinstance(out, Rows) and isinstance(into, Rows)
+    out = store.select(_OUT, {"s": iri})
+    into = store.select(_IN, {"o": iri})
     types = [str(r["o"]) for r in out if r["p"] == _TYPE]
     properties = [(str(r["p"]), r["o"]) for r in out if r["p"] != _TYPE]
     linked = [(str(r["s"]), str(r["p"])) for r in into if not isinstance(r["s"], BNode)]

@@ -36,8 +36,9 @@ from .store import (
     format_for,
     open_store,
 )
-from .store.base import check_input, check_iri, source_graph
 from .store.embedded import EmbeddedStore, to_rdflib
+from .store.input_limits import check_input
+from .store.terms import check_iri, source_graph
 
 
 class UsageError(Exception):

@@ -33,7 +33,8 @@ from . import history, queries, reports, snapshots, traces, validation
 from .browse import Label, labels, local_name, plain
 from .history import PropertyChange
 from .namespaces import AIMS_IRI, CATALOGUE_GRAPH, DEFAULT_GRAPH
-from .store.base import QueryDataset, Rows, Store, sparql_term
+from .store.base import QueryDataset, Store
+from .store.terms import sparql_term
 
 NOW = "now"  # the name of today's data as a side of a diff
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -225,10 +226,9 @@ def _only(store: Store, mine: tuple[URIRef, ...], theirs: tuple[URIRef, ...]) ->
     """The triples in `mine` and in none of `theirs`, asked of the store in one MINUS. The side that may hold the embedded store's default graph (which no GRAPH pattern
     reaches) is put as the default graph."""
     if DEFAULT_GRAPH in mine:
-        rows = store.query(_ONLY_DEFAULT, dataset=QueryDataset(mine or (_NONE,), theirs))
+        rows = store.select(_ONLY_DEFAULT, dataset=QueryDataset(mine or (_NONE,), theirs))
     else:
-        rows = store.query(_ONLY_NAMED, dataset=QueryDataset(theirs or (_NONE,), mine))
-    assert isinstance(rows, Rows)
+        rows = store.select(_ONLY_NAMED, dataset=QueryDataset(theirs or (_NONE,), mine))
     return {(r["s"], r["p"], r["o"]) for r in rows}
 
 
@@ -244,8 +244,7 @@ def _blank(store: Store, graphs: tuple[URIRef, ...]) -> set[tuple[Identifier, ..
     of what it holds), so the two sides compare by structure, not by the blank nodes' ids."""
     if not graphs:
         return set()
-    rows = store.query(_BLANK, dataset=QueryDataset(graphs, ()))
-    assert isinstance(rows, Rows)
+    rows = store.select(_BLANK, dataset=QueryDataset(graphs, ()))
     folded = history.folded({(DEFAULT_GRAPH, r["s"], r["p"], r["o"]) for r in rows})  # type: ignore[misc]
     # a blank node no named subject holds stands for itself: named after what it holds
     held: dict[Identifier, list[str]] = defaultdict(list)
@@ -266,8 +265,7 @@ def _values(terms: set[Identifier] | list[Identifier]) -> list[str]:
 def _present(store: Store, subjects: set[Identifier]) -> set[Identifier]:
     found: set[Identifier] = set()
     for values in _values(subjects):
-        rows = store.query(_PRESENT % values)
-        assert isinstance(rows, Rows)
+        rows = store.select(_PRESENT % values)
         found |= {r["s"] for r in rows}
     return found
 
@@ -277,15 +275,13 @@ def _kinds(store: Store, subjects: set[Identifier]) -> dict[Identifier, str]:
     subclass of (the catalogue's class tree)."""
     types: dict[Identifier, set[str]] = defaultdict(set)
     for values in _values(subjects):
-        rows = store.query(_TYPES % values)
-        assert isinstance(rows, Rows)
+        rows = store.select(_TYPES % values)
         for r in rows:
             if str(r["type"]).startswith(AIMS_IRI):
                 types[r["s"]].add(str(r["type"]))
     if not types:
         return {}
-    rows = store.query(_BROADER)
-    assert isinstance(rows, Rows)
+    rows = store.select(_BROADER)
     parents: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         parents[str(r["type"])].add(str(r["broader"]))
@@ -367,8 +363,7 @@ def _judge(s: Side, report: validation.Report) -> _Judged:
     statuses = reports.gap_analysis(s.store, s.day, report)
     trace = queries.get("trace-risk")
     day = trace.bindings({"risk": "urn:aims:any", "asOf": s.day.isoformat()})["asOf"]
-    rows = s.store.query(trace.text, {"asOf": day})  # every risk's chain at once
-    assert isinstance(rows, Rows)
+    rows = s.store.select(trace.text, {"asOf": day})  # every risk's chain at once
     chains: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
     nodes: dict[str, set[str]] = defaultdict(set)
     for r in rows:

@@ -26,7 +26,8 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
 from .namespaces import AIMS, DCAT
-from .store.base import Rows, Store, StoreError, check_iri, sparql_term
+from .store.base import Store, StoreError
+from .store.terms import check_iri, sparql_term
 
 FILES_GRAPH = URIRef("https://w3id.org/aims/graph/files")  # apart from imported sources: a re-import keeps it
 IANA = "https://www.iana.org/assignments/media-types/"  # DCAT's advice for dcat:mediaType values
@@ -228,16 +229,14 @@ SELECT ?type ?name WHERE {
 def attachable(store: Store, item: URIRef) -> bool:
     """Whether `item` is a piece of evidence or a document (of any subclass), which files and
     links are for."""
-    rows = store.query(_ATTACHABLE, {"item": item})
-    assert isinstance(rows, Rows)
+    rows = store.select(_ATTACHABLE, {"item": item})
     return bool(rows.rows)
 
 
 def served(store: Store, digest: str) -> tuple[str, str] | None:
     """The media type and original name of a file some item holds, or None: a file the graph
     does not name (never recorded, or its link removed) is not served."""
-    rows = store.query(_SERVED, {"digest": Literal(digest)})
-    assert isinstance(rows, Rows)
+    rows = store.select(_SERVED, {"digest": Literal(digest)})
     if not rows.rows:
         return None
     row = rows.rows[0]

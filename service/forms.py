@@ -26,16 +26,8 @@ from rdflib.term import Node
 
 from . import browse, resources
 from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH, ORG
-from .store.base import (
-    RESERVED_GRAPH_PREFIXES,
-    QueryDataset,
-    Rows,
-    Store,
-    StoreError,
-    check_iri,
-    frozen_graph,
-    sparql_term,
-)
+from .store.base import QueryDataset, Store, StoreError
+from .store.terms import RESERVED_GRAPH_PREFIXES, check_iri, frozen_graph, sparql_term
 
 FORMS = "https://w3id.org/aims/forms#"
 FORMS_GRAPH = URIRef("https://w3id.org/aims/graph/forms")  # where resources made by a form live
@@ -192,11 +184,10 @@ def form_for(store: Store, types: Sequence[str]) -> Form | None:
 
 
 def _superclasses(store: Store, cls: URIRef) -> set[URIRef]:
-    rows = store.query(
+    rows = store.select(
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT ?c WHERE { ?s rdfs:subClassOf* ?c }",
         {"s": cls},
     )
-    assert isinstance(rows, Rows)
     return {r["c"] for r in rows if isinstance(r["c"], URIRef)}
 
 
@@ -210,8 +201,7 @@ def choices(store: Store, f: Field) -> list[tuple[str, str]]:
     if not iris and f.classes:
         found: set[str] = set()
         for cls in f.classes:
-            rows = store.query(_MEMBERS, {"c": cls})
-            assert isinstance(rows, Rows)
+            rows = store.select(_MEMBERS, {"c": cls})
             found |= {str(r["r"]) for r in rows if isinstance(r["r"], URIRef)}
         iris = sorted(found)
     names = browse.labels(store, iris)
@@ -231,15 +221,14 @@ _EXISTS = "ASK WHERE { { ?r ?p ?o } UNION { ?o ?p ?r } }"
 
 
 def exists(store: Store, iri: URIRef) -> bool:
-    return bool(store.query(_EXISTS, {"r": iri}))
+    return store.ask(_EXISTS, {"r": iri})
 
 
 def current(store: Store, form: Form, iri: URIRef) -> dict[str, list[str]]:
     """The resource's values of the form's fields, as the form shows them (IRIs and lexical forms)."""
     out: dict[str, list[str]] = {}
-    rows = store.query("SELECT ?p ?o WHERE { ?s ?p ?o }", {"s": iri})
-    back = store.query("SELECT ?p ?o WHERE { ?o ?p ?s }", {"s": iri})
-    assert isinstance(rows, Rows) and isinstance(back, Rows)
+    rows = store.select("SELECT ?p ?o WHERE { ?s ?p ?o }", {"s": iri})
+    back = store.select("SELECT ?p ?o WHERE { ?o ?p ?s }", {"s": iri})
     for f in form.fields:
         for r in back if f.inverse else rows:
             if r["p"] == f.path and (f.path != RDF.type or r["o"] in f.choices):  # a kind: of its choices
@@ -323,7 +312,7 @@ def _term(store: Store, f: Field, value: str) -> Node:
         if iri not in f.choices:
             raise ValueError(f"{value} is not one of the choices.")
     elif f.classes:
-        if not any(store.query(_IS_A, {"r": iri, "c": c}) for c in f.classes):
+        if not any(store.ask(_IS_A, {"r": iri, "c": c}) for c in f.classes):
             kinds = " or ".join(
                 browse.labels(store, [str(c) for c in f.classes])[str(c)].text for c in f.classes
             )
@@ -404,10 +393,9 @@ def mint(store: Store, form: Form, values: dict[str, list[Node]]) -> URIRef:
 
 
 def organisation_base(store: Store) -> str:
-    rows = store.query(
+    rows = store.select(
         "SELECT ?o WHERE { ?o a ?class } ORDER BY ?o LIMIT 1", {"class": ORG.FormalOrganization}
     )
-    assert isinstance(rows, Rows)
     if rows.rows and isinstance(rows.rows[0]["o"], URIRef):
         iri = str(rows.rows[0]["o"])
         return iri[: max(iri.rfind("/"), iri.rfind("#")) + 1]
@@ -418,14 +406,13 @@ def home_graph(store: Store, iri: URIRef) -> URIRef | None:
     """The graph a resource lives in: the one that types it, else any that holds a triple about it
     (the catalogue last); the embedded store's default graph is named DEFAULT_GRAPH here."""
     embedded = store.kind == "embedded"
-    rows = store.query(
+    rows = store.select(
         "SELECT ?g ?p WHERE { { GRAPH ?g { ?s ?p ?o } }"
         + (" UNION { ?s ?p ?o BIND (?default AS ?g) }" if embedded else "")
         + " }",
         {"s": iri, "default": DEFAULT_GRAPH},
         dataset=QueryDataset(every_named=True) if embedded else None,
     )
-    assert isinstance(rows, Rows)
     found = sorted(
         {
             (r["g"] == CATALOGUE_GRAPH, r["p"] != RDF.type, str(r["g"]))
@@ -437,7 +424,7 @@ def home_graph(store: Store, iri: URIRef) -> URIRef | None:
 
 
 def in_catalogue(store: Store, iri: URIRef) -> bool:
-    return bool(store.query("ASK WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": CATALOGUE_GRAPH, "s": iri}))
+    return store.ask("ASK WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": CATALOGUE_GRAPH, "s": iri})
 
 
 def save_update(

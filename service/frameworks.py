@@ -263,7 +263,7 @@ def _assessed(store: Store, shapes: Graph) -> set[str]:
     for shape in compiler.shapes():
         item = shapes.value(shape, AIMS.checksRequirement)
         if item is not None and str(item) not in found:
-            if store.query(hoist_prefixes(f"ASK {{ {compiler.focus_pattern(shape)} }}")):
+            if store.ask(hoist_prefixes(f"ASK {{ {compiler.focus_pattern(shape)} }}")):
                 found.add(str(item))
     return found
 
@@ -323,9 +323,7 @@ def _step(row: dict[str, object], iso: dict[str, reports.RequirementStatus]) -> 
 
 
 def _rows(store: Store, text: str, framework: URIRef | None = None) -> Rows:
-    result = store.query(text, {"framework": framework} if framework is not None else None)
-    assert isinstance(result, Rows)
-    return result
+    return store.select(text, {"framework": framework} if framework is not None else None)
 
 
 def _short(iri: str) -> str:

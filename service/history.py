@@ -27,7 +27,8 @@ from rdflib.term import Identifier
 
 from .browse import Label, labels, plain
 from .namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH
-from .store.base import QueryDataset, Rows, Store, sparql_term
+from .store.base import QueryDataset, Store
+from .store.terms import sparql_term
 
 MAX_QUADS = 10_000  # quads a snapshot reads, and changes a write lists one by one
 Quad = tuple[URIRef, Identifier, URIRef, Identifier]  # (graph, subject, predicate, object)
@@ -90,10 +91,9 @@ def _snapshot(
     embedded = store.kind == "embedded"
     for graph in set(graphs or ()) - {CATALOGUE_GRAPH}:
         if graph == DEFAULT_GRAPH and embedded:
-            rows = store.query(_DEFAULT % (MAX_QUADS + 1), dataset=QueryDataset())
+            rows = store.select(_DEFAULT % (MAX_QUADS + 1), dataset=QueryDataset())
         else:
-            rows = store.query(_GRAPH % (MAX_QUADS + 1), {"g": graph})
-        assert isinstance(rows, Rows)
+            rows = store.select(_GRAPH % (MAX_QUADS + 1), {"g": graph})
         found |= {(graph, r["s"], r["p"], r["o"]) for r in rows}  # type: ignore[misc]
         if len(found) > MAX_QUADS:
             return None
@@ -101,8 +101,7 @@ def _snapshot(
     for start in range(0, len(named), 400):  # a VALUES block of that size stays under any server's limit
         values = " ".join(sparql_term(s) for s in named[start : start + 400])
         text = _SUBJECTS % (values, _UNDER, _AND_DEFAULT if embedded else "", MAX_QUADS + 1)
-        rows = store.query(text, dataset=QueryDataset(every_named=True) if embedded else None)
-        assert isinstance(rows, Rows)
+        rows = store.select(text, dataset=QueryDataset(every_named=True) if embedded else None)
         # the catalogue is read-only: what an update changes there is restored at once, not history
         found |= {(r["g"], r["s"], r["p"], r["o"]) for r in rows if r["g"] != CATALOGUE_GRAPH}  # type: ignore[misc]
         if len(found) > MAX_QUADS:

@@ -44,7 +44,7 @@ from rdflib.term import Identifier
 from . import queries
 from .browse import labels, local_name
 from .namespaces import AIMS_IRI, ISO_IRI
-from .store.base import Rows, Store
+from .store.base import Store
 
 # The OSCAL version the document declares: the one compliance-trestle's models (5.2.x) are
 # generated from, which tests/test_oscal.py validates the document with.
@@ -155,11 +155,6 @@ def token(text: str) -> str:
 
 
 # ------------------------------------------------------------------------------ reading the store
-
-
-def _rows(result: object) -> Rows:
-    assert isinstance(result, Rows), "a SELECT query answers rows"
-    return result
 
 
 def _str(term: Identifier | None) -> str | None:
@@ -273,7 +268,7 @@ class _Builder:
             _append(impl.systems, row.get("system"))
         seen: set[tuple[str, str]] = set()
         day = Literal(self.day.isoformat(), datatype=XSD.date)
-        for row in _rows(self.store.query(_EVIDENCE_QUERY, {"asOf": day})):
+        for row in self.store.select(_EVIDENCE_QUERY, {"asOf": day}):
             key = (str(row["implementation"]), str(row["evidence"]))
             impl_or_none = implementations.get(key[0])
             if impl_or_none is None or key in seen:
@@ -285,7 +280,7 @@ class _Builder:
         return list(controls.values())
 
     def read_owners(self) -> None:
-        for row in _rows(self.store.query(_OWNERS_QUERY)):
+        for row in self.store.select(_OWNERS_QUERY):
             iri = str(row["owner"])
             owner = self.owners.setdefault(iri, _Owner(iri))
             owner.organisation_like |= row.get("organisationLike") is not None
@@ -311,7 +306,7 @@ class _Builder:
     def build(self, last_modified: dt.datetime) -> dict[str, Any]:
         controls = self.controls()
         self.read_owners()
-        aims_rows = _rows(self.store.query(_AIMS_QUERY))
+        aims_rows = self.store.select(_AIMS_QUERY)
         aims = next((str(r["aims"]) for r in aims_rows if r.get("aims") is not None), None)
         organisation = next(
             (

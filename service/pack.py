@@ -42,7 +42,8 @@ from rdflib import URIRef
 from . import __version__, files, oscal, queries, workbook
 from .browse import REGISTERS, Label
 from .snapshots import SnapshotView
-from .store.base import Rows, Store, format_for
+from .store.base import Rows, Store
+from .store.formats import format_for
 
 log = logging.getLogger(__name__)
 PDF = "audit-pack.pdf"
@@ -295,8 +296,7 @@ def _counts(values: Any) -> list[tuple[str, int]]:
 def _evidence_files(store: Store, folder: Path | None) -> tuple[dict[str, bytes], list[dict[str, str]]]:
     """The files the graph names, each once, as `evidence/DIGEST/NAME`, read from the files folder
     with their digest checked; those not held, or changed on disk, are left out, saying why."""
-    rows = store.query(_FILES)
-    assert isinstance(rows, Rows)
+    rows = store.select(_FILES)
     first: dict[str, str] = {}
     for r in rows:
         first.setdefault(str(r["digest"]), files.clean_name(str(r.get("name") or "file")))

@@ -26,7 +26,9 @@ from rdflib.term import Identifier
 
 from . import resources
 from .namespaces import PREFIXES
-from .store.base import RDFLIB_PARSER, Rows, Store, StoreError, check_iri
+from .store.base import Rows, Store, StoreError
+from .store.sparql_text import RDFLIB_PARSER, query_form
+from .store.terms import check_iri
 
 PARAM_TYPES = {"IRI", "date", "string", "integer", "boolean"}
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
@@ -264,7 +266,6 @@ def run(
     the service, the pages, the reports and the command line run one. A date parameter whose
     default is today takes `today` (a snapshot's day) when given."""
     query = get(name)
-    result = store.query(query.text, query.bindings(params or {}, today), timeout)
-    if not isinstance(result, Rows):
+    if query_form(query.text) != "SELECT":
         raise QueryError(f"query {name!r} is not a SELECT query")
-    return result
+    return store.select(query.text, query.bindings(params or {}, today), timeout)

@@ -5,7 +5,7 @@ A snapshot NAME copies every organisation graph G (never the catalogue, which ev
 into a graph `urn:aims:snapshot:NAME:i`, and describes itself in `urn:aims:snapshots`: who took it,
 when, the day its verdicts are judged on, and which graph each copy was derived from. Both names
 are reserved (no client write reaches them) and left out of the dataset every query sees
-(store.base.frozen_graph). `SnapshotView` is a read-only Store over one snapshot: the catalogue and
+(store.terms.frozen_graph). `SnapshotView` is a read-only Store over one snapshot: the catalogue and
 its copies as the default graph, so every report, trace, validation and export answers from it
 unchanged, judged on the snapshot's day.
 """
@@ -26,16 +26,9 @@ from rdflib.term import Identifier
 
 from . import validation
 from .namespaces import AIMS, CATALOGUE_GRAPH, DEFAULT_GRAPH
-from .store.base import (
-    FROZEN_GRAPH_PREFIX,
-    QueryDataset,
-    QueryResult,
-    RDFFormat,
-    Rows,
-    Store,
-    StoreError,
-    readable,
-)
+from .store.base import QueryDataset, QueryResult, Store, StoreError
+from .store.formats import RDFFormat, readable
+from .store.terms import FROZEN_GRAPH_PREFIX
 
 log = logging.getLogger(__name__)
 SNAPSHOTS_GRAPH = URIRef(FROZEN_GRAPH_PREFIX + "s")  # urn:aims:snapshots: what each snapshot is
@@ -154,11 +147,10 @@ def report(view: SnapshotView) -> validation.Report:
     reading the store `aims serve` holds)."""
     snapshot, base = view.snapshot, view.base
     graph = _kept_graph(snapshot)
-    rows = base.query(
+    rows = base.select(
         f"SELECT ?r WHERE {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> ?r }} }}",
         dataset=QueryDataset((), (graph,)),
     )
-    assert isinstance(rows, Rows)
     if rows.rows:
         return validation.Report.from_json(
             json.loads(gzip.decompress(base64.b64decode(str(rows.rows[0]["r"]))))
@@ -193,8 +185,7 @@ SELECT ?snapshot ?name ?created ?by ?asOf ?note ?copy ?source WHERE {{
 
 def _read(store: Store, name: str | None = None) -> list[Snapshot]:
     bindings: dict[str, Identifier] = {"snapshot": _iri(name)} if name is not None else {}
-    rows = store.query(_LIST, bindings, dataset=QueryDataset((), (SNAPSHOTS_GRAPH,)))
-    assert isinstance(rows, Rows)
+    rows = store.select(_LIST, bindings, dataset=QueryDataset((), (SNAPSHOTS_GRAPH,)))
     found: dict[str, Snapshot] = {}
     for row in rows:
         key = str(row["name"])
@@ -311,12 +302,11 @@ class SnapshotView(Store):
             return self.base.export_as(fmt, {self._copy.get(g, g): g for g in wanted if self._known(g)})
         dataset = Dataset()
         for name in self.exported_graphs(graph, with_catalogue):
-            part = self.base.query(
+            part = self.base.construct(
                 "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
                 {"g": self._copy.get(name, name)},
                 dataset=self.dataset,
             )
-            assert isinstance(part, Graph)
             target = dataset.default_graph if name == DEFAULT_GRAPH else dataset.graph(name)
             for triple in part:
                 target.add(triple)

@@ -20,7 +20,8 @@ from rdflib.term import Identifier
 from . import queries, reports, validation
 from .browse import Label, heading, labels, plain
 from .namespaces import AIMS_IRI
-from .store.base import Rows, Store, StoreError, check_iri, sparql_term
+from .store.base import Store, StoreError
+from .store.terms import check_iri, sparql_term
 
 _CHUNK = 400  # IRIs per VALUES block, as browse.labels
 
@@ -422,15 +423,13 @@ def resolve(store: Store, kind: str, key: str) -> URIRef:
             pass
     found: list[URIRef] = []
     for literal in (Literal(key), Literal(key, lang="en")):
-        rows = store.query(_FIND, {"key": literal})
-        assert isinstance(rows, Rows)
+        rows = store.select(_FIND, {"key": literal})
         found += [row["thing"] for row in rows if isinstance(row["thing"], URIRef)]
     for iri in dict.fromkeys(found):  # the first that is of this kind
         if _is_a(store, iri, KINDS[kind].classes):
             return iri
     types = " ".join(f"<{AIMS_IRI}{c}>" for c in KINDS[kind].classes)  # our own names, not input
-    rows = store.query(_FIND_LOOSELY % types, {"key": Literal(key)})
-    assert isinstance(rows, Rows)
+    rows = store.select(_FIND_LOOSELY % types, {"key": Literal(key)})
     exact = list(dict.fromkeys(r["thing"] for r in rows if _true(r.get("exact"))))
     near = list(dict.fromkeys(r["thing"] for r in rows))
     if len(exact) == 1 or (not exact and len(near) == 1):
@@ -508,11 +507,9 @@ def every(store: Store, kind: str, as_of: dt.date, report: validation.Report) ->
     if any(p.name == "asOf" for p in query.parameters):
         params["asOf"] = as_of.isoformat()
     bindings = {k: v for k, v in query.bindings(params).items() if k != spec.parameter}
-    rows = store.query(query.text, bindings)
-    assert isinstance(rows, Rows)
+    rows = store.select(query.text, bindings)
     kinds = " ".join(f"<{AIMS_IRI}{c}>" for c in spec.classes)
-    starts = store.query(f"SELECT DISTINCT ?start WHERE {{ VALUES ?kind {{ {kinds} }} ?start a ?kind }}")
-    assert isinstance(starts, Rows)
+    starts = store.select(f"SELECT DISTINCT ?start WHERE {{ VALUES ?kind {{ {kinds} }} ?start a ?kind }}")
     grouped: dict[str, list[dict[str, Any]]] = {
         str(r["start"]): [] for r in starts if isinstance(r["start"], URIRef)
     }  # a query that does not ask its start's type answers for other things too
@@ -744,8 +741,7 @@ def kind_of(types: list[str]) -> str | None:
 def _is_a(store: Store, iri: URIRef, classes: tuple[str, ...]) -> bool:
     """Whether `iri` is an instance of one of the aims: `classes`."""
     query = "SELECT ?type WHERE { ?thing a ?type }"
-    rows = store.query(query, {"thing": iri})
-    assert isinstance(rows, Rows)
+    rows = store.select(query, {"thing": iri})
     wanted = {f"{AIMS_IRI}{c}" for c in classes}
     return any(str(row["type"]) in wanted for row in rows)
 
@@ -761,9 +757,8 @@ def _systems(store: Store, iris: set[str]) -> set[str]:
     found = set()
     for start in range(0, len(named), _CHUNK):
         values = " ".join(named[start : start + _CHUNK])
-        rows = store.query(
+        rows = store.select(
             f"SELECT ?thing WHERE {{ VALUES ?thing {{ {values} }} ?thing a <{AIMS_IRI}AISystem> }}"
         )
-        assert isinstance(rows, Rows)
         found |= {str(row["thing"]) for row in rows}
     return found

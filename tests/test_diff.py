@@ -32,8 +32,8 @@ from service import diff, snapshots
 from service.cli import main
 from service.http import create_app
 from service.store import Store
-from service.store.base import FORMATS
 from service.store.embedded import EmbeddedStore
+from service.store.formats import FORMATS
 
 from .conftest import EXAMPLE_FILES, load_example
 from .test_snapshots import CHANGES, DAY, EDITOR, EX, take

@@ -26,8 +26,9 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from service import frameworks, reports
 from service.cli import main
 from service.namespaces import CATALOGUE_GRAPH
-from service.store.base import FORMATS, Store
+from service.store.base import Store
 from service.store.embedded import EmbeddedStore
+from service.store.formats import FORMATS
 
 from .conftest import DATA, EXAMPLE_FILES, ROOT, load_example
 

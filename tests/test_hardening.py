@@ -18,7 +18,7 @@ from rdflib.namespace import SKOS
 
 from service.http import query_process
 from service.namespaces import CATALOGUE_GRAPH
-from service.store.base import MAX_LITERAL_CHARS, MAX_NESTING
+from service.store.input_limits import MAX_LITERAL_CHARS, MAX_NESTING
 
 from .servers import aims_server, call, listening_pid, server_as
 

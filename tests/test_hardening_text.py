@@ -19,13 +19,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from service.store.base import (
-    MAX_SPARQL_CHARS,
-    MAX_SPARQL_NESTING,
-    MAX_SPARQL_OPERATORS,
-    InputRefused,
-    sparql_text,
-)
+from service.store.base import InputRefused
+from service.store.sparql_text import MAX_SPARQL_CHARS, MAX_SPARQL_NESTING, MAX_SPARQL_OPERATORS, sparql_text
 
 from .servers import aims_server, call, server_as
 

@@ -273,7 +273,7 @@ def test_export(client, example, fmt, parse) -> None:  # type: ignore[no-untyped
             out.add((s_, p_, o))
         return out
 
-    from service.store.base import catalogue_graph
+    from service.store.catalogue import catalogue_graph
 
     # the whole dataset is the organisation's data: every triple of the example files (and what
     # other tests wrote to a shared server), none of the catalogue's ...

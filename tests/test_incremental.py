@@ -16,7 +16,8 @@ from rdflib.namespace import RDF, XSD
 
 from bench.generate import generate
 from service import history, validation
-from service.store.base import FORMATS, source_graph
+from service.store.formats import FORMATS
+from service.store.terms import source_graph
 from service.validation import incremental
 
 from .conftest import EXAMPLE_FILES, load_example, parse_all

@@ -22,7 +22,7 @@ import pytest
 
 from service import resources, traces
 from service.store import FORMATS, InputRefused
-from service.store.base import MAX_LITERAL_CHARS, MAX_NESTING, check_input
+from service.store.input_limits import MAX_LITERAL_CHARS, MAX_NESTING, check_input
 
 from .servers import ROOT, aims_server, call, server_as
 

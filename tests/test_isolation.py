@@ -9,8 +9,8 @@ import threading
 
 from rdflib import URIRef
 
-from service.store.base import FORMATS
 from service.store.embedded import EmbeddedStore
+from service.store.formats import FORMATS
 
 GRAPH = URIRef("https://example.org/isolation/org")
 N = 20_000

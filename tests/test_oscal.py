@@ -12,8 +12,8 @@ import pytest
 from rdflib import URIRef
 
 from service import oscal
-from service.store.base import FORMATS
 from service.store.embedded import EmbeddedStore
+from service.store.formats import FORMATS
 
 from .conftest import load_example
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from rdflib import URIRef
 
 from service.http import create_app
-from service.store.base import FORMATS
 from service.store.embedded import EmbeddedStore
+from service.store.formats import FORMATS
 
 from .conftest import load_example
 

@@ -9,8 +9,8 @@ import pytest
 from rdflib import Literal, URIRef
 
 from service import queries
-from service.store.base import inline_values
 from service.store.embedded import EmbeddedStore
+from service.store.sparql_text import inline_values
 
 from .conftest import DATA, load_example
 from .query_rows import EX, PARAMS, boolean_columns, run

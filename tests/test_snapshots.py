@@ -20,8 +20,9 @@ from service.cli import main
 from service.http import create_app
 from service.namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH
 from service.store import Store
-from service.store.base import FROZEN_GRAPH_PREFIX, QueryDataset, source_graph
+from service.store.base import QueryDataset
 from service.store.embedded import EmbeddedStore
+from service.store.terms import FROZEN_GRAPH_PREFIX, source_graph
 
 from .conftest import EXAMPLE_FILES, load_example
 

@@ -17,8 +17,8 @@ from rdflib.namespace import XSD
 
 from service.namespaces import CATALOGUE_GRAPH
 from service.store import FORMATS, LoadError, StoreError, StoreLocked, format_for
-from service.store.base import source_graph
 from service.store.embedded import EmbeddedStore
+from service.store.terms import source_graph
 
 from .conftest import EXAMPLE_FILES, ROOT, load_example, parse_all
 

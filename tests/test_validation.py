@@ -91,7 +91,7 @@ def test_cached_queries_give_plain_pyshacl_results(example: Graph) -> None:
     parsing gives the same report, and rdflib's query processor is left as it was."""
     from rdflib.plugins.sparql import processor
 
-    from service.store.base import catalogue_graph
+    from service.store.catalogue import catalogue_graph
     from service.validation import pyshacl_engine
 
     before = processor.SPARQLProcessor.query
@@ -197,7 +197,7 @@ def test_engines_agree_on_a_generated_organisation(generated: Graph) -> None:
 @pytest.mark.servers
 def test_generated_organisation_on_every_store(example_store, generated: Graph) -> None:  # type: ignore[no-untyped-def]
     """`oxigraph serve` and Virtuoso, holding the generated organisation, give the embedded results."""
-    from service.store.base import FORMATS
+    from service.store.formats import FORMATS
 
     graph = URIRef("https://w3id.org/aims/graph/source/generated-100")
     example_store.load(generated.serialize(format="nt", encoding="utf-8"), FORMATS["nt"], graph, replace=True)
@@ -223,8 +223,8 @@ def test_scoped_runs_give_the_whole_run_results(generated: Graph) -> None:
     EXISTS-to-join rewrite, shapes without a focus node in scope skipped): for every tenth system
     of the generated organisation, the results are those of the whole run on that system's
     resources."""
-    from service.store.base import FORMATS
     from service.store.embedded import EmbeddedStore
+    from service.store.formats import FORMATS
 
     store = EmbeddedStore()
     store.ensure_catalogue()
@@ -267,7 +267,7 @@ def _datasets() -> list[tuple[str, Graph]]:
 def test_snippets_and_conformance_on_remote_stores(request, kind: str) -> None:  # type: ignore[no-untyped-def]
     """Each shape's snippets and each conformance organisation, loaded into `oxigraph serve` and
     into Virtuoso beside the example: the same results as the embedded store on the same data."""
-    from service.store.base import FORMATS
+    from service.store.formats import FORMATS
 
     remote = load_example(request.getfixturevalue(f"{kind}_remote"))
     example = Graph().parse(data=_example_nt(), format="nt")

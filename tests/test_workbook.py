@@ -17,7 +17,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 from service import queries, traces, validation
 from service.namespaces import PREFIXES
 from service.store import FORMATS
-from service.store.base import catalogue_graph
+from service.store.catalogue import catalogue_graph
 from service.store.embedded import EmbeddedStore
 from service.workbook import WorkbookError, export, read, template
 

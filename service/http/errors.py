@@ -11,7 +11,8 @@ from werkzeug.exceptions import HTTPException
 from ..queries import QueryError
 from ..snapshots import ReadOnlySnapshot
 from ..store import InputRefused, LoadError, QueryTimeout, StoreError, StoreLocked
-from ..store.base import ServerError, check_iri
+from ..store.base import ServerError
+from ..store.terms import check_iri
 from ..validation import ValidationError
 
 PROBLEM = "application/problem+json"

@@ -29,7 +29,7 @@ from .. import browse, files, history
 from ..browse import REGISTERS
 from ..config import Settings
 from ..namespaces import AIMS, DCAT
-from ..store.base import catalogue_graph
+from ..store.catalogue import catalogue_graph
 from . import audit, auth, graphs
 from .api import operation
 from .audit import write_lock
@@ -261,8 +261,8 @@ SELECT ?file ?digest ?name ?size ?url ?by ?at WHERE {
 
 def files_of(iri: str) -> list[dict[str, Any]]:
     """The files and links of an evidence item or document, for its page."""
-    rows = get_store().query(_FILES_OF, {"item": URIRef(iri)})
-    return [{k: browse.plain(v) for k, v in r.items()} for r in rows]  # type: ignore[union-attr]
+    rows = get_store().select(_FILES_OF, {"item": URIRef(iri)})
+    return [{k: browse.plain(v) for k, v in r.items()} for r in rows]
 
 
 @bp.app_context_processor

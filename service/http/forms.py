@@ -12,7 +12,7 @@ from rdflib.term import Identifier, Node
 
 from .. import browse, forms, history
 from ..namespaces import DEFAULT_GRAPH
-from ..store.base import reserved_graph
+from ..store.terms import reserved_graph
 from . import audit
 from .api import Params, operation
 from .audit import write_lock

@@ -12,7 +12,9 @@ from rdflib import URIRef
 from .. import history, jsonld, oscal, validation, workbook
 from ..namespaces import DEFAULT_GRAPH
 from ..store import FORMATS, RDFFormat, StoreError, format_for
-from ..store.base import MAX_TRIPLES_PER_REQUEST, check_input, reserved_graph, to_ntriples
+from ..store.formats import to_ntriples
+from ..store.input_limits import MAX_TRIPLES_PER_REQUEST, check_input
+from ..store.terms import reserved_graph
 from . import audit, formats
 from .api import ExportParams, GraphParams, ImportParams, ImportResult, operation
 from .audit import write_lock

@@ -238,11 +238,10 @@ def _page(template: str, **context: Any) -> Response:
 
 
 def _threshold(store: Store) -> int | None:
-    rows = store.query(
+    rows = store.select(
         "PREFIX aims: <https://w3id.org/aims#> SELECT ?t WHERE { ?aims a aims:AIManagementSystem ; "
         "aims:usesCriteria/aims:acceptanceThreshold ?t } LIMIT 1"
     )
-    assert isinstance(rows, Rows)
     return _int(rows.rows[0]["t"]) if rows.rows else None
 
 

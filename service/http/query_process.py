@@ -46,19 +46,10 @@ import pyoxigraph
 from rdflib import URIRef, Variable
 
 from ..namespaces import DEFAULT_GRAPH
-from ..store.base import (
-    MAX_TRIPLES_PER_REQUEST,
-    RDFLIB_PARSER,
-    InputRefused,
-    QueryDataset,
-    QueryResult,
-    QueryTimeout,
-    Rows,
-    Store,
-    StoreError,
-    where_clauses,
-)
+from ..store.base import InputRefused, QueryDataset, QueryResult, QueryTimeout, Store, StoreError
 from ..store.embedded import EmbeddedStore
+from ..store.input_limits import MAX_TRIPLES_PER_REQUEST
+from ..store.sparql_text import RDFLIB_PARSER, where_clauses
 from .errors import Problem
 from .fair import Busy as Busy  # raised by the slots, caught by callers as query_process.Busy
 from .fair import FairSlots
@@ -298,8 +289,8 @@ def _count(store: Any, plan: UpdatePlan, deadline: float, timeout: float) -> fro
         return remaining
 
     for count, dataset, size in plan.counts:
-        rows = store.query(count, None, left(), dataset)
-        solutions = int(rows.rows[0]["solutions"]) if isinstance(rows, Rows) and rows.rows else 0
+        rows = store.select(count, None, left(), dataset)
+        solutions = int(rows.rows[0]["solutions"]) if rows.rows else 0
         if solutions * size > MAX_TRIPLES_PER_REQUEST:
             raise InputRefused(
                 f"the update would insert up to {solutions * size:,} triples; "
@@ -308,8 +299,7 @@ def _count(store: Any, plan: UpdatePlan, deadline: float, timeout: float) -> fro
             )
     subjects = set(plan.subjects)
     for found, dataset in plan.subject_queries:
-        rows = store.query(found, None, left(), dataset)
-        assert isinstance(rows, Rows)
+        rows = store.select(found, None, left(), dataset)
         if len(rows.rows) > MAX_RECORDED_SUBJECTS:  # cut at its LIMIT: some resources would be missed
             return None
         subjects |= {v for row in rows.rows for v in row.values() if isinstance(v, URIRef)}

@@ -29,17 +29,10 @@ from .. import history, snapshots
 from ..namespaces import DEFAULT_GRAPH
 from ..snapshots import SnapshotView
 from ..store import QueryTimeout
-from ..store.base import (
-    RDFLIB_PARSER,
-    InputRefused,
-    QueryDataset,
-    Rows,
-    refused_keyword,
-    reserved_graph,
-    sparql_code,
-    sparql_text,
-)
+from ..store.base import InputRefused, QueryDataset, Rows
 from ..store.embedded import EmbeddedStore
+from ..store.sparql_text import RDFLIB_PARSER, refused_keyword, sparql_code, sparql_text
+from ..store.terms import reserved_graph
 from . import audit, auth, formats, query_process
 from .api import SparqlParams, SparqlResults, operation
 from .audit import write_lock

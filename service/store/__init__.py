@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from .base import (
-    FORMATS,
-    InputRefused,
-    LoadError,
-    QueryTimeout,
-    RDFFormat,
-    Rows,
-    Store,
-    StoreError,
-    StoreLocked,
-    format_for,
-)
+from .base import InputRefused, LoadError, QueryTimeout, Rows, Store, StoreError, StoreLocked
+from .formats import FORMATS, RDFFormat, format_for
 
 __all__ = [
     "FORMATS",

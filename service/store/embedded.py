@@ -16,23 +16,11 @@ from rdflib.namespace import XSD
 from rdflib.term import Identifier
 
 from ..namespaces import DEFAULT_GRAPH, PREFIXES
-from .base import (
-    FORMATS,
-    LoadError,
-    QueryDataset,
-    QueryResult,
-    QueryTimeout,
-    RDFFormat,
-    Rows,
-    Store,
-    StoreError,
-    StoreLocked,
-    check_input,
-    frozen_graph,
-    inline_values,
-    readable,
-    to_ntriples,
-)
+from .base import LoadError, QueryDataset, QueryResult, QueryTimeout, Rows, Store, StoreError, StoreLocked
+from .formats import FORMATS, RDFFormat, readable, to_ntriples
+from .input_limits import check_input
+from .sparql_text import inline_values
+from .terms import frozen_graph
 
 # Staging graphs hold a replacement until it is swapped in; leftovers of a killed load are dropped on open.
 _STAGING = "urn:aims:staging:"
@@ -353,4 +341,4 @@ class EmbeddedStore(Store):
         del self._store
 
 
-__all__ = ["FORMATS", "EmbeddedStore", "to_oxigraph", "to_rdflib"]
+__all__ = ["EmbeddedStore", "to_oxigraph", "to_rdflib"]

@@ -26,22 +26,11 @@ from rdflib.term import Identifier
 from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from .base import (
-    QueryDataset,
-    QueryResult,
-    RDFFormat,
-    Rows,
-    ServerError,
-    Store,
-    StoreError,
-    check_input,
-    check_iri,
-    frozen_graph,
-    inline_values,
-    readable,
-    sparql_code,
-    to_ntriples,
-)
+from .base import QueryDataset, QueryResult, Rows, ServerError, Store
+from .formats import RDFFormat, readable, to_ntriples
+from .input_limits import check_input
+from .sparql_text import inline_values, query_form
+from .terms import check_iri, frozen_graph
 
 _GRAPH_NAMES = re.compile(r"\b(?:GRAPH|WITH|INTO)\s*<([^>\s]+)>", re.IGNORECASE)
 REGISTRY = URIRef("https://w3id.org/aims/graph/registry")
@@ -167,7 +156,7 @@ class RemoteStore(Store):
     ) -> QueryResult:
         """The server enforces the time limit: the request gives up after `timeout` seconds."""
         text = inline_values(sparql, bindings)
-        form = _query_form(text)
+        form = query_form(text)
         if form in ("CONSTRUCT", "DESCRIBE"):
             # asked for as Turtle: RDF/XML cannot write every IRI as a property (…/1, …#)
             data = self._send(text, form, TURTLE, timeout, dataset)
@@ -242,8 +231,7 @@ class RemoteStore(Store):
     def export(self, fmt: RDFFormat, graph: URIRef | None = None, with_catalogue: bool = False) -> bytes:
         dataset = Dataset()
         for g in self.exported_graphs(graph, with_catalogue):
-            part = self.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": g})
-            assert isinstance(part, Graph)
+            part = self.construct("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": g})
             target = dataset.graph(g)
             for triple in part:
                 target.add(triple)
@@ -272,13 +260,3 @@ def _short(error: Exception, limit: int = 600) -> str:
     """The server's message without the echo of a long query."""
     text = str(error)
     return text if len(text) <= limit else text[:limit] + " ..."
-
-
-def _query_form(sparql: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of these keywords outside comments, strings
-    and IRIs."""
-    body = sparql_code(sparql)
-    m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", body, re.IGNORECASE)
-    if not m:
-        raise StoreError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
-    return m.group(1).upper()

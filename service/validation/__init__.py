@@ -27,7 +27,9 @@ from rdflib.term import Identifier, Node
 from .. import queries, resources
 from ..browse import Label, labels
 from ..namespaces import AIMS, AIMS_IRI, ISO_IRI
-from ..store.base import FORMATS, Rows, Store, catalogue_graph
+from ..store.base import Store
+from ..store.catalogue import catalogue_graph
+from ..store.formats import FORMATS
 from . import pyshacl_engine, store_engine
 from .compiler import Compiler, ShapeError, hoist_prefixes
 from .store_engine import Violation
@@ -233,12 +235,11 @@ class Facts:
         }
         self._ask(store, {c for c in controls if isinstance(c, URIRef)} - nodes)
         if controls | nodes:
-            rows = store.query(
+            rows = store.select(
                 "SELECT DISTINCT ?c WHERE { VALUES ?c { "
                 + " ".join(c.n3() for c in controls | nodes if isinstance(c, URIRef))
                 + " } ?entry <" + str(AIMS.forControl) + "> ?c }"
             )  # fmt: skip
-            assert isinstance(rows, Rows)
             self.in_soa = {r["c"] for r in rows}
 
     def _ask(self, store: Store, nodes: set[URIRef]) -> None:
@@ -246,14 +247,13 @@ class Facts:
             return
         # the properties as a FILTER, not a second VALUES block: Oxigraph 0.5 joins two VALUES
         # blocks as a cross product first (7.4 s for 3,000 nodes, against 0.06 s this way)
-        rows = store.query(
+        rows = store.select(
             "SELECT ?n ?p ?o WHERE { VALUES ?n { "
             + " ".join(sorted(n.n3() for n in nodes))
             + " } ?n ?p ?o FILTER (?p IN ("
             + ", ".join(p.n3() for p in self.PROPERTIES)
             + ")) }"
         )
-        assert isinstance(rows, Rows)
         for row in rows:
             self.values.setdefault((row["n"], row["p"]), []).append(row["o"])  # type: ignore[arg-type]
 
@@ -311,10 +311,9 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
     do not count, and a control counts only once the SoA has an entry for it, whatever rule
     looked at it: with no SoA, no control is assessed. With no AIMS at all nothing is: absence is
     a finding, not a pass."""
-    if not store.query(f"ASK {{ ?aims a <{AIMS.AIManagementSystem}> }}"):
+    if not store.ask(f"ASK {{ ?aims a <{AIMS.AIManagementSystem}> }}"):
         return frozenset()
-    entries = store.query(f"SELECT DISTINCT ?control WHERE {{ ?entry <{AIMS.forControl}> ?control }}")
-    assert isinstance(entries, Rows)
+    entries = store.select(f"SELECT DISTINCT ?control WHERE {{ ?entry <{AIMS.forControl}> ?control }}")
     in_soa = {str(row["control"]) for row in entries}
     compiler = Compiler(shapes, store_engine.subclasses_in(store))
     assessed: set[str] = set()
@@ -324,7 +323,7 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
         if checks is None:
             continue
         about = f"<{AIMS.forControl}>|<{AIMS.implements}>"
-        rows = store.query(
+        rows = store.select(
             hoist_prefixes(
                 f"""SELECT DISTINCT ?req ?control WHERE {{
               {compiler.focus_pattern(rule, scope)}
@@ -334,7 +333,6 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
             }}"""
             )
         )
-        assert isinstance(rows, Rows)
         for row in rows:
             for leaf in _leaves(row.get("req") or checks):  # type: ignore[arg-type]
                 assessed.add(str(leaf))
@@ -382,7 +380,7 @@ def validate(
     rules = checked_shapes(stage, shapes)
     focus: set[Identifier] | None = set(focus_nodes) if focus_nodes is not None else None
     if system is not None:
-        if not store.query(f"ASK {{ {system.n3()} ?p ?o }}"):
+        if not store.ask(f"ASK {{ {system.n3()} ?p ?o }}"):
             raise ValidationError(f"no AI system {system} in the data")
         within = system_resources(store, system)
         focus = within if focus is None else focus & within

@@ -23,7 +23,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from ..store.base import sparql_code
+from ..store.sparql_text import sparql_code
 
 _TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 # XSD types whose lexical form SPARQL can check with a cast (an ill-formed literal fails the cast)

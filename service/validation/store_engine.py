@@ -88,11 +88,10 @@ def run_checks(store: Store, checks: list[Check], timeout: float | None = None) 
     batched = [c for c in checks if c.body is not None]
     if batched:
         branches = " UNION ".join(f"{{ {c.body} BIND ({i} AS ?check) }}" for i, c in enumerate(batched))
-        rows = store.query(
+        rows = store.select(
             hoist_prefixes(f"SELECT DISTINCT ?this ?value ?path ?key ?via ?check WHERE {{ {branches} }}"),
             timeout=timeout,
         )
-        assert isinstance(rows, Rows)
         by_check: dict[int, list[dict[str, Identifier]]] = {}
         for row in rows:
             by_check.setdefault(int(str(row["check"])), []).append(row)
@@ -103,15 +102,12 @@ def run_checks(store: Store, checks: list[Check], timeout: float | None = None) 
         if check.body is not None:
             continue
         if check.focus_query is None:
-            rows = store.query(hoist_prefixes(check.query), timeout=timeout)
-            assert isinstance(rows, Rows)
+            rows = store.select(hoist_prefixes(check.query), timeout=timeout)
             found[n].extend(_violations(check, rows))
             continue
-        nodes = store.query(hoist_prefixes(check.focus_query), timeout=timeout)
-        assert isinstance(nodes, Rows)
+        nodes = store.select(hoist_prefixes(check.focus_query), timeout=timeout)
         for node in (row["this"] for row in nodes):
-            rows = store.query(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
-            assert isinstance(rows, Rows)
+            rows = store.select(hoist_prefixes(substitute_this(check.query, node.n3())), timeout=timeout)
             found[n].extend(_violations(check, Rows(rows.variables, [{**r, "this": node} for r in rows])))
     return [found[i] for i in range(len(checks))]
 
@@ -145,8 +141,7 @@ def _compiled(store: Store, shapes: Graph, scoped: bool) -> Compiled:
 
 
 def _types(store: Store, scope: str) -> set[Node]:
-    rows = store.query(f"SELECT DISTINCT ?type WHERE {{ {scope} ?this {RDF.type.n3()} ?type }}")
-    assert isinstance(rows, Rows)
+    rows = store.select(f"SELECT DISTINCT ?type WHERE {{ {scope} ?this {RDF.type.n3()} ?type }}")
     return {row["type"] for row in rows}
 
 
@@ -162,8 +157,7 @@ def _scoped(check: Check, scope: str) -> Check:
 def subclass_pairs(store: Store) -> frozenset[tuple[Node, Node]]:
     """The store's rdfs:subClassOf statements, read in one query (no property path: Virtuoso 7
     follows subClassOf+ wrongly in places)."""
-    rows = store.query(f"SELECT ?sub ?super WHERE {{ ?sub {RDFS.subClassOf.n3()} ?super }}")
-    assert isinstance(rows, Rows)
+    rows = store.select(f"SELECT ?sub ?super WHERE {{ ?sub {RDFS.subClassOf.n3()} ?super }}")
     return frozenset((row["sub"], row["super"]) for row in rows)
 
 

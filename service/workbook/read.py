@@ -18,7 +18,8 @@ from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 from ..namespaces import PREFIXES
-from ..store.base import StoreError, check_iri
+from ..store.base import StoreError
+from ..store.terms import check_iri
 from .errors import Problem, WorkbookError, _Bad
 from .safety import MAX_COLUMNS, _check_archive, _openpyxl
 from .sheets import (

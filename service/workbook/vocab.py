@@ -10,7 +10,7 @@ from rdflib import URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from ..namespaces import AIMS_IRI
-from ..store.base import catalogue_graph
+from ..store.catalogue import catalogue_graph
 from .sheets import (
     ANY,
     CONTROL,

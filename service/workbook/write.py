@@ -22,7 +22,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDFS
 from rdflib.term import Node
 
-from ..store.base import Rows, Store
+from ..store.base import Store
 from .cells import formula_like
 from .errors import Problem, WorkbookError, _Bad
 from .read import _KEY_CHARS
@@ -295,8 +295,7 @@ def export(store: Store) -> bytes:
                 _select(store, _IN, {**bindings, "p": prop}, back)  # only what a column reads
             if sheet.part is not None:
                 link, part = _expand(sheet.part.link), _expand(sheet.part.kind.classes[0])
-                rows = store.query(_PART, {**bindings, "link": link, "partClass": part})
-                assert isinstance(rows, Rows)
+                rows = store.select(_PART, {**bindings, "link": link, "partClass": part})
                 for r in rows:
                     parts.setdefault(r["s"], {}).setdefault(r["part"], {}).setdefault(r["p"], []).append(
                         r["o"]
@@ -357,8 +356,7 @@ def export(store: Store) -> bytes:
 
 def _select(store: Store, query: str, bindings: dict[str, URIRef], into: Facts) -> set[Node]:
     """Run a query of ?s ?p ?o (the classes bound as terms); its facts added to `into`."""
-    rows = store.query(query, bindings)  # type: ignore[arg-type]
-    assert isinstance(rows, Rows)
+    rows = store.select(query, bindings)  # type: ignore[arg-type]
     for r in rows:
         if "p" in r:  # else a row with no facts but its types
             into.setdefault(r["s"], {}).setdefault(r["p"], []).append(r["o"])  # type: ignore[arg-type]
