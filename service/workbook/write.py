@@ -303,8 +303,7 @@ def export(store: Store) -> bytes:
     # a row of the kind whose classes it has most of (a FRIA is an impact assessment too), else the first
     classes = {k: {_expand(c) for c in k.classes} for s in SHEETS for k in s.kinds}
     for cls in set().union(*classes.values()) - {_expand(k.classes[0]) for k in classes}:
-        rows = store.query(_TYPED, {"class": cls})
-        assert isinstance(rows, Rows)
+        rows = store.select(_TYPED, {"class": cls})
         for r in rows:
             types.setdefault(r["s"], set()).add(cls)
     owner = {s: max(kinds, key=lambda k: len(classes[k[1]] & types[s])) for s, kinds in found.items()}
