@@ -8,10 +8,10 @@ evidence files the graph names (read from the files folder, their digests checke
 The PDF is the pages, printed: rendered by WeasyPrint from the pages' own templates and partials
 (pack.html includes _soa_table.html and _trace.html), with the data worked out by the functions the
 pages call; the HTML is made in the request and laid out by WeasyPrint in a process of its own,
-while the request writes the other files. So the pack is built inside a request of the service's application, reading
-`get_store()`: /pack is one (http/pack.py), and `aims pack` makes one (`request_for`). Like cli.py,
-this module is a front end above http: it imports the pages' modules inside its functions, and
-only the /pack route (http/pack.py) imports it.
+while the request writes the other files. So the pack is built inside a request of the service's
+application, reading `get_store()`: /pack is one (http/pack.py), and `aims pack` makes one
+(`request_for`). Like cli.py, this module is a front end above http: it imports the pages'
+modules inside its functions, and only the /pack route (http/pack.py) imports it.
 
 The same snapshot gives the same bytes for every file but the PDF (WeasyPrint stamps its own
 creation time): entries sorted, ZIP entry times and the workbook's and OSCAL's dates set to when
