@@ -101,16 +101,15 @@ class Compiler:
         shapes: Graph,
         subclasses: Callable[[Node], list[Node]] | None = None,
         many_focus_nodes: bool = True,
-        ask_uncorrelated_once: bool = False,
+        oxigraph: bool = False,
     ) -> None:
         """`subclasses(cls)` gives a class's subclasses, direct or not, as the data states them (an
         ontology loaded with it). With `many_focus_nodes`, correlated EXISTS filters become joins
         (see `exists_as_joins`); a run over a few focus nodes is faster with them as written.
-        `ask_uncorrelated_once`: an EXISTS filter that shares no variable becomes a count asked
-        once (Oxigraph; Virtuoso 7 overflows its cost model on the nested subqueries)."""
+        `oxigraph`: the embedded store, where more EXISTS filters become joins (`exists_as_joins`)."""
         self.g = shapes
         self._many = many_focus_nodes
-        self._once = ask_uncorrelated_once
+        self._oxigraph = oxigraph
         self._fresh = itertools.count()
         self._stack: list[Node] = []
         self._subclasses = subclasses
@@ -375,7 +374,7 @@ class Compiler:
         text = self._subclass_paths_listed(text)
         if substituted or not self._many:
             return text
-        return exists_as_joins(text, focus_first=bool(focus), uncorrelated_once=self._once)
+        return exists_as_joins(text, focus_first=bool(focus), oxigraph=self._oxigraph)
 
     def _subclass_paths_listed(self, query: str) -> str:
         """A triple `?kind rdfs:subClassOf* C .` replaced by `VALUES ?kind { C and its subclasses }`,
@@ -814,7 +813,7 @@ def _groups_removed(plain: str) -> str:
     return "".join(out)
 
 
-def exists_as_joins(query: str, focus_first: bool = False, uncorrelated_once: bool = False) -> str:
+def exists_as_joins(query: str, focus_first: bool = False, oxigraph: bool = False) -> str:
     """Top-level `FILTER NOT EXISTS { C }` and `FILTER EXISTS { C }` of a query whose rows all
     bind ?this (its WHERE clause starts with the focus pattern, or a triple pattern of its own
     top level binds ?this), rewritten as `MINUS { C }` and as a join with
@@ -822,8 +821,11 @@ def exists_as_joins(query: str, focus_first: bool = False, uncorrelated_once: bo
     patterns and filters (FILTER EXISTS and NOT EXISTS among them, at any depth) whose only
     variable shared with the rest of the query is ?this (a variable only inside another EXISTS
     filter is that filter's own), which the focus pattern binds in every row and which C's own
-    triple patterns bind in every solution. With `uncorrelated_once`, one that shares no variable
-    at all (the same test for every row) is asked once, as a count joined to every row.
+    triple patterns bind in every solution. Only for the embedded store (`oxigraph`): C with
+    EXISTS filters of its own, and C that shares no variable at all (the same test for every row),
+    asked once as a count joined to every row; Virtuoso 7 overflows its cost model on either ("SQ200
+    Stack Overflow in cost model", now and then, with several graphs in the dataset), so a remote
+    store is sent flat groups only.
 
     Why: Oxigraph 0.5 evaluates a correlated EXISTS afresh for each row (about half a millisecond
     each), and MINUS or a join once: at 1,000 systems one rule took 19 s one way and a tenth of a
@@ -857,6 +859,8 @@ def exists_as_joins(query: str, focus_first: bool = False, uncorrelated_once: bo
         i += 1
     for begin, brace, close, negated in reversed(spans):
         inner = plain[brace + 1 : close]
+        if not oxigraph and ("{" in inner or _NOT_FLAT.search(inner)):
+            continue  # a flat group only: Virtuoso 7 overflows its cost model on the others
         if _NOT_FLAT.search(_groups_removed(_exists_removed(inner))) or re.search(
             r"\bSERVICE\b", inner, re.I
         ):
@@ -865,7 +869,7 @@ def exists_as_joins(query: str, focus_first: bool = False, uncorrelated_once: bo
         rest = _exists_removed(plain[:begin] + plain[close + 1 :])
         shared = set(_VARIABLE.findall(inner)) & set(_VARIABLE.findall(rest))
         group = query[brace + 1 : close]
-        if not shared and uncorrelated_once:  # the same test for every row (is there a risk matrix?)
+        if not shared and oxigraph:  # the same test for every row (is there a risk matrix?)
             found = f"?exists{begin}"
             rewritten = (
                 f"{{ SELECT (COUNT(*) AS {found}) WHERE {{ {{ SELECT * WHERE {{{group}}} LIMIT 1 }} }} }}"

@@ -116,7 +116,7 @@ def run_checks(store: Store, checks: list[Check], timeout: float | None = None) 
 # store vocabulary and kind of run (whole store or scoped), and the scope is filled in per run
 _SCOPE = "VALUES ?this { <urn:aims-graph:scope> }\n"
 Compiled = tuple[dict[Node, list[Check]], dict[Node, set[Node] | None]]  # checks, target classes
-# keyed by (scoped, embedded store): the embedded store asks uncorrelated EXISTS filters once
+# keyed by (scoped, embedded store): the embedded store turns more EXISTS filters into joins
 _COMPILED: weakref.WeakKeyDictionary[
     Graph, dict[tuple[bool, bool], tuple[frozenset[tuple[Node, Node]], Compiled]]
 ]
@@ -131,9 +131,7 @@ def _compiled(store: Store, shapes: Graph, scoped: bool) -> Compiled:
     embedded = store.kind == "embedded"
     key = (scoped, embedded)
     if key not in cache or cache[key][0] != pairs:
-        compiler = Compiler(
-            shapes, subclasses_from(pairs), many_focus_nodes=not scoped, ask_uncorrelated_once=embedded
-        )
+        compiler = Compiler(shapes, subclasses_from(pairs), many_focus_nodes=not scoped, oxigraph=embedded)
         scope = _SCOPE if scoped else ""
         checks = {shape: [c for c in compiler.checks(shape, scope) if c.query] for shape in compiler.shapes()}
         cache[key] = (pairs, (checks, {shape: compiler.target_classes(shape) for shape in checks}))
