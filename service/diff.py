@@ -361,9 +361,7 @@ class _Judged:
 
 def _judge(s: Side, report: validation.Report) -> _Judged:
     statuses = reports.gap_analysis(s.store, s.day, report)
-    trace = queries.get("trace-risk")
-    day = trace.bindings({"risk": "urn:aims:any", "asOf": s.day.isoformat()})["asOf"]
-    rows = s.store.select(trace.text, {"asOf": day})  # every risk's chain at once
+    rows = traces.trace_rows(s.store, "risk", None, s.day)  # every risk's chain at once
     chains: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
     nodes: dict[str, set[str]] = defaultdict(set)
     for r in rows:

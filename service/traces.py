@@ -445,15 +445,20 @@ def resolve(store: Store, kind: str, key: str) -> URIRef:
     raise TraceNotFound(f"nothing has the identifier, number or label {key!r}")
 
 
-def trace_rows(store: Store, kind: str, iri: URIRef, as_of: dt.date) -> list[dict[str, Any]]:
-    """The trace query's rows, as RDF terms."""
+def trace_rows(store: Store, kind: str, iri: URIRef | None, as_of: dt.date) -> list[dict[str, Any]]:
+    """The trace query's rows, as RDF terms; with `iri` None, every start's at once (the query
+    asked with its start left unbound)."""
     if kind not in KINDS:
         raise TraceNotFound(f"no trace for {kind!r}; use one of {', '.join(KINDS)}")
     spec = KINDS[kind]
-    params = {spec.parameter: str(iri)}
-    if any(p.name == "asOf" for p in queries.get(spec.query).parameters):
+    query = queries.get(spec.query)
+    params = {spec.parameter: str(iri) if iri is not None else "urn:aims:any"}  # checked, then dropped
+    if any(p.name == "asOf" for p in query.parameters):
         params["asOf"] = as_of.isoformat()
-    return list(queries.run(store, spec.query, params))
+    bindings = query.bindings(params)
+    if iri is None:
+        del bindings[spec.parameter]
+    return list(store.select(query.text, bindings))
 
 
 JUDGED = ("control", "requirement")  # traces whose verdict is the gap analysis's status
@@ -502,12 +507,7 @@ def every(store: Store, kind: str, as_of: dt.date, report: validation.Report) ->
     spec = KINDS[kind]
     if kind in JUDGED:
         raise ValueError(f"{kind} traces are judged by the gap analysis: trace them one by one")
-    query = queries.get(spec.query)
-    params = {spec.parameter: "urn:aims:any"}  # checked, then left unbound
-    if any(p.name == "asOf" for p in query.parameters):
-        params["asOf"] = as_of.isoformat()
-    bindings = {k: v for k, v in query.bindings(params).items() if k != spec.parameter}
-    rows = store.select(query.text, bindings)
+    rows = trace_rows(store, kind, None, as_of)
     kinds = " ".join(f"<{AIMS_IRI}{c}>" for c in spec.classes)
     starts = store.select(f"SELECT DISTINCT ?start WHERE {{ VALUES ?kind {{ {kinds} }} ?start a ?kind }}")
     grouped: dict[str, list[dict[str, Any]]] = {

@@ -3,9 +3,9 @@ stages (percent of applicable requirements met), the Violations of stage 2 by cl
 evidence coverage (percent of control implementations with evidence current on the day); and the
 geometry of the dashboard's chart of them (drawn on the server as SVG: no script, and it prints).
 
-A snapshot's figures are worked out with the same functions as the dashboard's (reports.readiness
-on the snapshot's read-only view, judged on its day) and never change: the service keeps them per
-snapshot (http/dashboard.py)."""
+A snapshot's figures are worked out with the same functions as the dashboard's (reports.summarise
+and gap_analysis on the snapshot's read-only view, judged on its day, each stage drawn from its kept
+report) and never change: the service keeps them per snapshot (http/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -76,17 +76,14 @@ def point(
     return Point(name, day, percent_met(stage1), percent_met(stage2), evidence, violations(stage2))
 
 
-def figures(store: Store, name: str, day: dt.date, report: validation.Report | None = None) -> Point:
-    """One state's point (a snapshot's view, judged on its day), from `report` (every rule on that
-    day: a snapshot's kept report) when given, else worked out from scratch."""
-    if report is None:
-        stage1, stage2 = (reports.readiness(store, stage, day) for stage in (1, 2))
-    else:
-        staged = [validation.of_stage(report, stage, store) for stage in (1, 2)]
-        stage1, stage2 = (
-            reports.summarise(stage, day, r, reports.gap_analysis(store, day, r))
-            for stage, r in zip((1, 2), staged, strict=True)
-        )
+def figures(store: Store, name: str, day: dt.date, report: validation.Report) -> Point:
+    """One state's point (a snapshot's view, judged on its day), each stage drawn from `report`
+    (every rule on that day: a snapshot's kept report)."""
+    stage1, stage2 = (
+        reports.summarise(stage, day, r, reports.gap_analysis(store, day, r))
+        for stage in (1, 2)
+        for r in (validation.of_stage(report, stage, store),)
+    )
     return point(name, day, stage1, stage2, coverage(store, day))
 
 

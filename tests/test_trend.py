@@ -138,4 +138,7 @@ def test_a_point_from_the_kept_report_is_the_point_worked_out_from_scratch(chang
         drawn = validation.of_stage(every, stage, view)
         assert drawn.to_json(assessed=True) == alone.to_json(assessed=True), stage
     day = view.snapshot.as_of
-    assert trend.figures(view, "p", day, every) == trend.figures(view, "p", day)
+    from_scratch = trend.point(
+        "p", day, *(reports.readiness(view, stage, day) for stage in (1, 2)), trend.coverage(view, day)
+    )
+    assert trend.figures(view, "p", day, every) == from_scratch
