@@ -667,7 +667,7 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
                 f"  TriG export of the dataset (the way without snapshots) {export:7.2f}  ({len(data) / 1e6:.0f} MB)"
             )  # type: ignore[arg-type]
             first, taken = _timed(lambda: snapshots.create(store, "a", "bench", as_of=AS_OF))
-            kept_a, _ = _timed(lambda taken=taken: snapshots.report(snapshots.SnapshotView(store, taken)))
+            kept_a, _ = _timed(lambda taken=taken: snapshots.keep_judgement(snapshots.SnapshotView(store, taken)))
             # a change between the two (in the graph the file was loaded into: an update's WHERE
             # reads the default graph, which on the embedded store is not that graph)
             store.update(
@@ -675,13 +675,13 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
                 "{ <https://bench.example/org/risk-7-3> <https://w3id.org/aims#owner> ?o } }"
             )
             second, taken = _timed(lambda: snapshots.create(store, "b", "bench", as_of=AS_OF))
-            kept_b, _ = _timed(lambda taken=taken: snapshots.report(snapshots.SnapshotView(store, taken)))
+            kept_b, _ = _timed(lambda taken=taken: snapshots.keep_judgement(snapshots.SnapshotView(store, taken)))
             print(
                 f"  snapshot: copy the graphs                              {first:7.2f}  (a second: {second:.2f})"
             )
             print(
-                f"  snapshot: keep its report (aims snapshot create does)  {kept_a:7.2f}  (a second: {kept_b:.2f};"
-                " the service brings its live report up to date instead)"
+                f"  snapshot: keep its report and risk verdicts            {kept_a:7.2f}  (a second: {kept_b:.2f};"
+                " aims snapshot create does; the service in the background)"
             )
         data_dir = str(folder / "data")
         commands = {  # run once the store is closed: the command line opens it itself

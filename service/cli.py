@@ -147,12 +147,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             print(
                 f"snapshot {taken.name}: {len(taken.graphs)} graph(s), judged as of {taken.as_of}", flush=True
             )
-            # its report, kept beside it now (the service brings its live one up to date instead):
-            # a diff, the trend or a page of the snapshot then reads it instead of validating
+            # its report and risk verdicts, kept beside it now (the service in the background): a
+            # diff, the trend or a page of the snapshot then reads them instead of judging again
             started = time.monotonic()
-            kept = snapshots.report(snapshots.SnapshotView(store, taken))
+            kept = snapshots.keep_judgement(snapshots.SnapshotView(store, taken))
             print(
-                f"its validation report kept: {len(kept.results)} result(s) ({time.monotonic() - started:.1f} s)"
+                f"its validation report ({len(kept.results)} result(s)) and risk verdicts kept"
+                f" ({time.monotonic() - started:.1f} s)"
             )
         else:
             snapshots.delete(store, args.name)

@@ -11,10 +11,9 @@ nodes with their ids; when the MINUS finds triples with a blank node (a graph lo
 ids), those are compared apart, each blank node folded into the triple of the named subject that
 holds it (history.folded), so a blank node that only got another id is no change.
 
-Verdicts are not worked out again: each side's validation report gives its gap analysis, and the
-risks' verdicts come from traces.trace. Tracing every risk twice would take minutes at 1,000
-systems, so only the risks whose chain could judge differently are traced: those whose trace rows
-(every risk's, in one query) or the validation results on their chain differ between the sides.
+Verdicts are not worked out again: each side's validation report gives its gap analysis, and every
+risk's trace verdict is as traces.every judges it (all risks in one query, 3-4 s at 1,000 systems);
+a snapshot's are kept beside it, worked out once (snapshots.risk_verdicts).
 """
 
 from __future__ import annotations
@@ -50,9 +49,6 @@ _BROADER = (
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>"
     " SELECT DISTINCT ?type ?broader WHERE { ?type rdfs:subClassOf ?broader FILTER (isIRI(?broader)) }"
 )
-# a risk's chain as traces.trace judges it: the nodes whose validation results count (its systems
-# and incidents are context, traces.KINDS["risk"].context)
-_CHAIN = ("risk", "treatment", "approverRole", "implementation", "evidence", "supports")
 
 
 class DiffError(snapshots.SnapshotError):
@@ -350,36 +346,27 @@ def _order(term: Identifier) -> tuple[str, str]:
 
 @dataclass
 class _Judged:
-    """What one side's verdicts rest on: its validation report and gap analysis, every risk's
-    trace rows and the results on its chain, the evidence register's states."""
+    """What one side's verdicts are: its gap analysis, every risk's trace verdict, the evidence
+    register's states."""
 
-    report: validation.Report
     statuses: list[reports.RequirementStatus]
-    risks: dict[str, tuple[frozenset[tuple[Any, ...]], frozenset[tuple[Any, ...]]]]
+    risks: dict[str, str]  # risk -> its trace verdict
     evidence: dict[str, tuple[str, Any]]  # evidence -> (state, valid until)
 
 
 def _judge(s: Side, report: validation.Report) -> _Judged:
+    """`s` judged by `report` (every rule on its day). A snapshot's risk verdicts are kept beside it
+    (worked out once); today's are traced, every risk in one query."""
     statuses = reports.gap_analysis(s.store, s.day, report)
-    rows = traces.trace_rows(s.store, "risk", None, s.day)  # every risk's chain at once
-    chains: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
-    nodes: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        risk = str(r["risk"])
-        chains[risk].add(tuple(sorted((k, str(v)) for k, v in r.items())))
-        nodes[risk] |= {str(r[c]) for c in _CHAIN if c in r}
-    results: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
-    for result in report.results:
-        results[result.focus].add((result.shape, result.severity, result.path, result.value, result.message))
-    risks = {
-        risk: (frozenset(chain), frozenset((n, *x) for n in nodes[risk] for x in results.get(n, ())))
-        for risk, chain in chains.items()
-    }
+    if isinstance(s.store, snapshots.SnapshotView):  # always judged on its own day (side)
+        risks = snapshots.risk_verdicts(s.store)
+    else:
+        risks = traces.verdicts(s.store, "risk", s.day, report)
     register = queries.run(
         s.store, "register-evidence", {"asOf": s.day.isoformat(), "soon": s.day.isoformat()}
     )
     evidence = {str(r["evidence"]): (str(r["state"]), plain(r.get("validUntil"))) for r in register}
-    return _Judged(report, statuses, risks, evidence)
+    return _Judged(statuses, risks, evidence)
 
 
 def _requirements(a: _Judged, b: _Judged) -> list[VerdictChange]:
@@ -391,22 +378,13 @@ def _requirements(a: _Judged, b: _Judged) -> list[VerdictChange]:
     ]
 
 
-def _risks(a: Side, b: Side, ja: _Judged, jb: _Judged, touched: set[str]) -> list[VerdictChange]:
-    """The risks on both sides whose verdict moved, traced only where their chain's rows, the
-    results on it, or a resource on it changed (else both traces would judge the same)."""
-    moved = []
-    for risk in sorted(set(ja.risks) & set(jb.risks)):
-        chain_a, chain_b = ja.risks[risk], jb.risks[risk]
-        on_chain = {n for n, *_ in chain_a[1] | chain_b[1]} | {risk}
-        if chain_a == chain_b and not (on_chain & touched):
-            continue
-        verdicts = [
-            traces.trace(s.store, "risk", URIRef(risk), s.day, j.report).verdict
-            for s, j in ((a, ja), (b, jb))
-        ]
-        if verdicts[0] != verdicts[1]:
-            moved.append(VerdictChange(risk, *verdicts))
-    return moved
+def _risks(a: _Judged, b: _Judged) -> list[VerdictChange]:
+    """The risks on both sides whose verdict moved."""
+    return [
+        VerdictChange(risk, a.risks[risk], verdict)
+        for risk, verdict in sorted(b.risks.items())
+        if risk in a.risks and a.risks[risk] != verdict
+    ]
 
 
 def _expired(a: _Judged, b: _Judged) -> list[Expiry]:
@@ -437,8 +415,7 @@ def compare(a: Side, b: Side, report: Callable[[Side], validation.Report] | None
         return Diff(a, b, [], [], [], [], _labels(a, b, Diff(a, b, [], [], [], [])))
     validate = report or _report
     ja, jb = _judge(a, validate(a)), _judge(b, validate(b))
-    touched = {r.iri for r in changes}
-    found = Diff(a, b, changes, _requirements(ja, jb), _risks(a, b, ja, jb, touched), _expired(ja, jb))
+    found = Diff(a, b, changes, _requirements(ja, jb), _risks(ja, jb), _expired(ja, jb))
     found.names = _labels(a, b, found)
     return found
 

@@ -19,12 +19,13 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 from rdflib.term import Identifier
 
-from . import validation
+from . import traces, validation
 from .namespaces import AIMS, CATALOGUE_GRAPH, DEFAULT_GRAPH
 from .store.base import QueryDataset, QueryResult, Store, StoreError
 from .store.formats import RDFFormat, readable
@@ -133,42 +134,77 @@ def delete(store: Store, name: str) -> Snapshot:
 
 # ------------------------------------------------------------------------------ its verdicts, kept
 
-_KEPT = URIRef("urn:aims:keptReport")  # an internal predicate: the report, gzipped JSON in base64
+# what is worked out once from a snapshot and kept beside it (a snapshot never changes), as
+# gzipped JSON in base64 under an internal predicate: its report of every rule on its day, and every
+# risk's trace verdict by that report (what a diff compares)
+_KEPT_REPORT = URIRef("urn:aims:keptReport")
+_KEPT_VERDICTS = URIRef("urn:aims:keptRiskVerdicts")
 
 
 def _kept_graph(snapshot: Snapshot) -> URIRef:
     return URIRef(f"{snapshot.iri}:report")
 
 
-def report(view: SnapshotView) -> validation.Report:
-    """The snapshot's validation report of every rule on its own day: worked out once, then kept in
-    the store beside it (a snapshot never changes), so that a diff, a trend or a page of it reads
-    it instead of validating again. Kept only where the store can be written (not by a command
-    reading the store `aims serve` holds)."""
-    snapshot, base = view.snapshot, view.base
+def _kept(store: Store, snapshot: Snapshot, what: URIRef) -> Any:
     graph = _kept_graph(snapshot)
-    rows = base.select(
-        f"SELECT ?r WHERE {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> ?r }} }}",
+    rows = store.select(
+        "SELECT ?kept WHERE { GRAPH ?graph { ?snapshot ?what ?kept } }",
+        {"graph": graph, "snapshot": snapshot.iri, "what": what},
         dataset=QueryDataset((), (graph,)),
     )
-    if rows.rows:
-        return validation.Report.from_json(
-            json.loads(gzip.decompress(base64.b64decode(str(rows.rows[0]["r"]))))
-        )
-    found = validation.validate(view, as_of=snapshot.as_of)
+    return json.loads(gzip.decompress(base64.b64decode(str(rows.rows[0]["kept"])))) if rows.rows else None
+
+
+def _keep(store: Store, snapshot: Snapshot, what: URIRef, value: Any) -> None:
+    text = base64.b64encode(gzip.compress(json.dumps(value).encode())).decode()
+    triple = f"{snapshot.iri.n3()} {what.n3()} {Literal(text).n3()}"
+    store.update(f"INSERT DATA {{ GRAPH {_kept_graph(snapshot).n3()} {{ {triple} }} }}")
+
+
+def _keep_if_writable(view: SnapshotView, what: URIRef, value: Any) -> None:
+    """Kept only where the store can be written (not by a command reading the store `aims serve`
+    holds): otherwise worked out each time."""
     try:
-        keep_report(base, snapshot, found)
-    except StoreError as e:  # read-only here: worked out, not kept
-        log.info("the report of snapshot %s is not kept: %s", snapshot.name, e)
+        _keep(view.base, view.snapshot, what, value)
+    except StoreError as e:
+        log.info("the %s of snapshot %s is not kept: %s", what, view.snapshot.name, e)
+
+
+def report(view: SnapshotView) -> validation.Report:
+    """The snapshot's validation report of every rule on its own day: worked out once, then kept
+    beside it, so that a diff, a trend or a page of it reads it instead of validating again."""
+    kept = _kept(view.base, view.snapshot, _KEPT_REPORT)
+    if kept is not None:
+        return validation.Report.from_json(kept)
+    found = validation.validate(view, as_of=view.snapshot.as_of)
+    _keep_if_writable(view, _KEPT_REPORT, found.to_json(assessed=True))
     return found
 
 
 def keep_report(store: Store, snapshot: Snapshot, found: validation.Report) -> None:
     """Keep `found` as the snapshot's report: the report of every rule on its day of the data it
     froze (the service hands over the live store's, worked out incrementally, when it was taken)."""
-    graph = _kept_graph(snapshot)
-    text = base64.b64encode(gzip.compress(json.dumps(found.to_json(assessed=True)).encode())).decode()
-    store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <{snapshot.iri}> <{_KEPT}> {Literal(text).n3()} }} }}")
+    _keep(store, snapshot, _KEPT_REPORT, found.to_json(assessed=True))
+
+
+def risk_verdicts(view: SnapshotView) -> dict[str, str]:
+    """Every risk's trace verdict in the snapshot, on its day: worked out once (from its kept
+    report), then kept beside it; a diff compares them instead of tracing every risk again."""
+    kept = _kept(view.base, view.snapshot, _KEPT_VERDICTS)
+    if kept is not None:
+        return dict(kept)
+    found = traces.verdicts(view, "risk", view.snapshot.as_of, report(view))
+    _keep_if_writable(view, _KEPT_VERDICTS, found)
+    return found
+
+
+def keep_judgement(view: SnapshotView) -> validation.Report:
+    """Work out and keep what a snapshot's readers read instead of judging it again: its report and
+    its risks' verdicts (the command line does this when it takes one; the service in the
+    background). Its report."""
+    found = report(view)
+    risk_verdicts(view)
+    return found
 
 
 _LIST = f"""

@@ -542,6 +542,11 @@ def every(store: Store, kind: str, as_of: dt.date, report: validation.Report) ->
     ]
 
 
+def verdicts(store: Store, kind: str, as_of: dt.date, report: validation.Report) -> dict[str, str]:
+    """Every `kind`'s trace verdict, as `every` judges them."""
+    return {t.top["iri"]: t.verdict for t in every(store, kind, as_of, report)}
+
+
 def _chain(
     spec: Kind, iri: URIRef, records: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], set[str]]:

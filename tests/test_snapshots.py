@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import URIRef
 
-from service import reports, snapshots, validation
+from service import reports, snapshots, traces, validation
 from service.cli import main
 from service.http import create_app
 from service.namespaces import CATALOGUE_GRAPH, DEFAULT_GRAPH
@@ -254,6 +254,25 @@ def test_a_snapshot_s_report_is_worked_out_once_and_kept(monkeypatch: pytest.Mon
     snapshots.delete(store, "kept")  # and with it what was kept
     every = QueryDataset(every_named=True)
     assert store.query("ASK { GRAPH <urn:aims:snapshot:kept:report> { ?s ?p ?o } }", dataset=every) is False
+
+
+def test_a_snapshot_s_risk_verdicts_are_worked_out_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a diff compares: every risk's verdict in a snapshot, kept beside it, is what tracing
+    that risk alone in the snapshot gives (traces.trace, the trace page's answer); read again, it
+    is not traced again. The example has covered and uncovered risks, so a verdict mixed up
+    between risks would show."""
+    store = load_example(EmbeddedStore())
+    view = snapshots.SnapshotView(
+        store, snapshots.create(store, "verdicts", "test", as_of=dt.date.fromisoformat(DAY))
+    )
+    kept = snapshots.keep_judgement(view)
+    risks = [
+        str(r["r"]) for r in view.select("PREFIX aims: <https://w3id.org/aims#> SELECT ?r { ?r a aims:Risk }")
+    ]
+    one_by_one = {r: traces.trace(view, "risk", URIRef(r), view.snapshot.as_of, kept).verdict for r in risks}
+    assert len(set(one_by_one.values())) > 1, one_by_one
+    monkeypatch.setattr(traces, "every", lambda *a, **k: pytest.fail("traced again"))
+    assert snapshots.risk_verdicts(view) == one_by_one
 
 
 def test_the_service_keeps_a_snapshot_s_report_when_it_is_taken() -> None:

@@ -465,11 +465,11 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
 
 
 def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
-    """Keep the report of a snapshot just taken (every rule on its day) beside it, so that its
-    first diff, trend point or page does not wait for a whole validation. Its data is the live
-    data of this moment (the caller holds the write lock): when a live report is kept to bring up
-    to date (incremental validation: a fraction of a second), that is it; otherwise it is worked
-    out from the snapshot in the background, at low priority."""
+    """Keep the report of a snapshot just taken (every rule on its day) and its risks' verdicts
+    beside it, so that its first diff, trend point or page does not wait for a whole validation. Its
+    data is the live data of this moment (the caller holds the write lock): when a live report is
+    kept to bring up to date (incremental validation: a fraction of a second), that is its report;
+    the rest is worked out from the snapshot in the background, at low priority."""
     held = state()
     memory = _memory(store)
     with memory.lock:
@@ -477,13 +477,12 @@ def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
     if incremental_start:
         minute = _generation(store)[2]
         snapshots.keep_report(store, taken, _validated(held, store, minute, None, taken.as_of))
-        return
 
     def work_out() -> None:
         try:
-            snapshots.report(snapshots.SnapshotView(store, taken))
+            snapshots.keep_judgement(snapshots.SnapshotView(store, taken))
         except Exception:  # noqa: BLE001 - the first reader of the snapshot works it out, and sees any error
-            log.exception("the report of snapshot %s was not worked out", taken.name)
+            log.exception("the report or risk verdicts of snapshot %s were not worked out", taken.name)
 
     _whole.submit(work_out)
 

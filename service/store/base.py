@@ -245,12 +245,12 @@ class Store(abc.ABC):
 
     def catalogue_intact(self) -> bool:
         """Whether the catalogue graph holds exactly the shipped ontology and catalogue."""
-        from .catalogue import catalogue_graph, is_shipped
+        from .catalogue import is_shipped, shipped_size
         from .formats import FORMATS
 
-        if self.count(CATALOGUE_GRAPH) != len(catalogue_graph()):
+        if self.count(CATALOGUE_GRAPH) != shipped_size():
             return False
-        return is_shipped(Graph().parse(data=self.export(FORMATS["nt"], CATALOGUE_GRAPH), format="nt"))
+        return is_shipped(self.export(FORMATS["nt"], CATALOGUE_GRAPH))
 
     def load_file(
         self, path: Path, graph: URIRef | None = None, fmt: RDFFormat | None = None, replace: bool = False

@@ -3,11 +3,12 @@ whether a store's copy of it is intact."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
-from rdflib import BNode, Graph
+import pyoxigraph as ox
+from rdflib import Graph
 from rdflib.compare import isomorphic
-from rdflib.term import Identifier
 
 from .. import resources
 
@@ -25,25 +26,37 @@ def catalogue_graph() -> Graph:
     return _catalogue
 
 
-def is_shipped(held: Graph) -> bool:
-    """Whether `held` (a store's catalogue graph) is exactly the shipped catalogue: ground triples
-    compared as sets, the few with blank nodes up to isomorphism (fast)."""
-    ground, blank = _split_blank(held)
+def is_shipped(held_ntriples: bytes) -> bool:
+    """Whether `held_ntriples` (a store's catalogue graph as N-Triples) is exactly the shipped
+    catalogue: ground triples compared as sets, the few with blank nodes up to isomorphism. Both
+    sides are parsed with pyoxigraph, 50 times faster than rdflib here (the command line checks
+    this each time it opens a store)."""
+    ground, blank = _split_blank(ox.parse(held_ntriples, format=ox.RdfFormat.N_TRIPLES))
     expected_ground, expected_blank = _shipped_catalogue_parts()
     return ground == expected_ground and isomorphic(blank, expected_blank)
 
 
+def shipped_size() -> int:
+    """How many triples the shipped catalogue has."""
+    ground, blank = _shipped_catalogue_parts()
+    return len(ground) + len(blank)
+
+
 @cache
-def _shipped_catalogue_parts() -> tuple[set[tuple[Identifier, ...]], Graph]:
-    return _split_blank(catalogue_graph())
+def _shipped_catalogue_parts() -> tuple[frozenset[ox.Triple], Graph]:
+    shipped = (q for path in resources.ontology_files() for q in ox.parse(path=str(path)))
+    return _split_blank(shipped)
 
 
-def _split_blank(graph: Graph) -> tuple[set[tuple[Identifier, ...]], Graph]:
-    ground: set[tuple[Identifier, ...]] = set()
+def _split_blank(quads: Iterable[ox.Quad]) -> tuple[frozenset[ox.Triple], Graph]:
+    """The triples without blank nodes, and those with one as an rdflib Graph (for isomorphic)."""
+    from .embedded import to_rdflib
+
+    ground: set[ox.Triple] = set()
     blank = Graph()
-    for triple in graph:
-        if any(isinstance(t, BNode) for t in triple):
-            blank.add(triple)
+    for quad in quads:
+        if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+            blank.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
         else:
-            ground.add(triple)  # type: ignore[arg-type]
-    return ground, blank
+            ground.add(quad.triple)
+    return frozenset(ground), blank
