@@ -94,11 +94,12 @@ def packs(tmp_path_factory: pytest.TempPathFactory) -> Packs:
     return Packs(client, read_pack(first.data), read_pack(again.data), folder)
 
 
-def section(text: str, start: str, end: str) -> str:
-    """The PDF's text from the heading `start` to the heading `end`: each section is named once in
-    the table of contents first, so it starts at its second appearance ("Contents" at its first)."""
+def section(text: str, start: str, end: str | None) -> str:
+    """The PDF's text from the heading `start` to the heading `end` (None: the last section): each
+    section is named once in the table of contents first, so it starts at its second appearance
+    ("Contents" at its first)."""
     begin = text.index(start) if start == "Contents" else text.index(start, text.index(start) + 1)
-    return text[begin : text.index(end, text.index(end) + 1)]
+    return text[begin : text.index(end, text.index(end) + 1) if end else len(text)]
 
 
 def test_the_manifest_gives_the_digest_and_size_of_every_file_in_the_pack(packs: Packs) -> None:
@@ -255,11 +256,13 @@ def test_the_contents_give_each_part_s_page(packs: Packs) -> None:
 
 
 @pytest.mark.slow
-def test_a_pack_of_hundreds_of_risks_holds_each_in_one_table(tmp_path: Path) -> None:
-    """Past 300 risks the register and the traces are one table, a row a risk: every risk of a
-    generated organisation of 61 systems (5 risks each) is in it with its trace's verdict."""
+def test_a_pack_of_hundreds_of_risks_lists_each_with_its_verdict(tmp_path: Path) -> None:
+    """Past 300 risks the register and the traces are one listing, a paragraph a risk, and the
+    evidence index a paragraph an item: every risk of a generated organisation of 61 systems (5
+    risks each) is in it with its trace's verdict, and every evidence item in the index."""
     from bench.generate import generate
-    from service import traces
+    from service import queries, traces
+    from service.browse import labels
 
     source = tmp_path / "org-61.ttl"
     source.write_text(generate(61), encoding="utf-8")
@@ -283,6 +286,11 @@ def test_a_pack_of_hundreds_of_risks_holds_each_in_one_table(tmp_path: Path) -> 
         assert re.search(rf"{re.escape(label)} .*?{re.escape(t.verdict)}", table), label
     entries = contents_lead_to_their_pages(pack.entries["audit-pack.pdf"])
     assert "Risk register and traces" in entries and "Risk traces" not in entries
+    evidence = {str(r["evidence"]) for r in queries.run(store, "register-evidence", {"asOf": DAY})}
+    index = section(pack.text, "Evidence index", None)
+    assert len(evidence) > 250  # the generator's 3 a system and a few more, all listed
+    for name in labels(store, evidence).values():
+        assert f"{name.text} · " in index, name.text
 
 
 @pytest.mark.slow
