@@ -129,6 +129,22 @@ def test_soa_page_in_the_standards_order(client: FlaskClient) -> None:
     assert re.search(r"A\.10\.2 .*? 1 / 1 ", dated)
 
 
+def test_a_trace_answers_from_the_whole_report_when_one_is_at_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A risk or system trace validates its chain's own nodes unless the report of every rule
+    on that day is already worked out; then it is judged by that report, without validating,
+    and answers the same (a chain's results are the same in a whole run: traces.trace)."""
+    from service import validation
+
+    fresh = create_app({}, store=load_example(EmbeddedStore())).test_client()
+    targets = [f"/trace/risk?iri={EX}risk-01", f"/trace/system?iri={EX}credit-scorer"]
+    json = {"Accept": "application/json"}
+    scoped = [fresh.get(f"{t}&as_of={AS_OF}", headers=json).get_json() for t in targets]
+    assert fresh.get(f"/validate?as_of={AS_OF}", headers=json).status_code == 200  # now at hand
+    monkeypatch.setattr(validation, "validate", lambda *a, **k: pytest.fail("validated again"))
+    for target, expected in zip(targets, scoped, strict=True):
+        assert fresh.get(f"{target}&as_of={AS_OF}", headers=json).get_json() == expected, target
+
+
 def test_risk_trace_page_shows_the_chain_with_labels(client: FlaskClient) -> None:
     shown = text(page(client, "/trace/risk", iri=EX + "risk-01", as_of=AS_OF))
     # risks.ttl line 34-39: R01 is mitigated by impl-A6-2-4 and impl-A7-4; controls.ttl gives their

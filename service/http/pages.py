@@ -276,12 +276,13 @@ REMOTE_CACHE_SECONDS = 60  # a remote server can be written by others, size unch
 
 def _generation(store: Store) -> tuple[int, int, int]:
     """What cached work depends on: this service's writes (audit.record counts them), the store's
-    size, and on a remote store the minute (what others write there shows within one)."""
+    data version (Store.data_version: any write through it, or on a remote store its size), and
+    on a remote store the minute (what others write there shows within one)."""
     view = current_snapshot()
     if view is not None:  # a snapshot never changes: its name and when it was taken say all
         return -1, hash((view.snapshot.name, view.snapshot.created)), 0
     minute = int(time.monotonic() // REMOTE_CACHE_SECONDS) if store.kind == "remote" else 0
-    return state().writes, store.count(), minute
+    return state().writes, store.data_version(), minute
 
 
 def cached(compute: Callable[[], T], *key: Any) -> T:
@@ -317,6 +318,19 @@ def cached(compute: Callable[[], T], *key: Any) -> T:
         with _cache_lock:
             del working[full_key]
         done.set()
+
+
+def at_hand(*key: Any) -> Any | None:
+    """What `cached` holds for `key` in the store's present state, else None: never worked out."""
+    with _cache_lock:
+        return state().page_cache.get((*key, _generation(get_store())))
+
+
+def report_at_hand(day: dt.date) -> validation.Report | None:
+    """The report of every rule on `day` if one is already worked out for the present state of
+    the store (stage 2 runs every rule), else None: for a page that can do with less."""
+    found = at_hand("report", None, day) or at_hand("report", 2, day)
+    return found  # type: ignore[no-any-return]
 
 
 _warming = threading.Lock()

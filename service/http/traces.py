@@ -39,8 +39,9 @@ def trace(kind: str) -> Response:
             iri = traces.resolve(store, kind, params.id or "")
         if kind in traces.JUDGED:
             found = traces.trace(store, kind, iri, day, pages.report(2, day), pages.gaps(2, day))
-        else:  # validated for the chain's own nodes: no wait for a whole validation after a write
-            found = traces.trace(store, kind, iri, day)
+        else:  # judged by the whole report when one is at hand, else validated for the chain's
+            # own nodes: no wait for a whole validation after a write
+            found = traces.trace(store, kind, iri, day, pages.report_at_hand(day))
     except traces.TraceNotFound as e:
         raise Problem(
             404, "Not Found", str(e), "unknown-iri" if kind in traces.KINDS else "no-trace"

@@ -200,6 +200,13 @@ class Store(abc.ABC):
     def count(self, graph: URIRef | None = None) -> int:
         """Triples in one graph, or quads in the whole dataset."""
 
+    def data_version(self) -> int:
+        """A number that changes whenever the data may have changed, for caches: here the size
+        of the dataset (others write a shared store too); the embedded store, which one process
+        holds, counts the writes made through it instead (its size took 0.09 s at 1,000 systems
+        and was asked for on every page)."""
+        return self.count()
+
     @abc.abstractmethod
     def drop(self, graph: URIRef) -> None:
         """Remove a named graph and its triples."""

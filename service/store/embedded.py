@@ -304,6 +304,9 @@ class EmbeddedStore(Store):
             named.append(DEFAULT_GRAPH)
         return sorted(named)
 
+    def data_version(self) -> int:
+        return self.version
+
     def count(self, graph: URIRef | None = None) -> int:
         if graph is None:
             return len(self._store)
