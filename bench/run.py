@@ -667,7 +667,9 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
                 f"  TriG export of the dataset (the way without snapshots) {export:7.2f}  ({len(data) / 1e6:.0f} MB)"
             )  # type: ignore[arg-type]
             first, taken = _timed(lambda: snapshots.create(store, "a", "bench", as_of=AS_OF))
-            kept_a, _ = _timed(lambda taken=taken: snapshots.keep_judgement(snapshots.SnapshotView(store, taken)))
+            kept_a, _ = _timed(
+                lambda taken=taken: snapshots.keep_judgement(snapshots.SnapshotView(store, taken))
+            )
             # a change between the two (in the graph the file was loaded into: an update's WHERE
             # reads the default graph, which on the embedded store is not that graph)
             store.update(
@@ -675,7 +677,9 @@ def bench_milestones(sizes: list[int], workdir: Path, pages_up_to: int) -> None:
                 "{ <https://bench.example/org/risk-7-3> <https://w3id.org/aims#owner> ?o } }"
             )
             second, taken = _timed(lambda: snapshots.create(store, "b", "bench", as_of=AS_OF))
-            kept_b, _ = _timed(lambda taken=taken: snapshots.keep_judgement(snapshots.SnapshotView(store, taken)))
+            kept_b, _ = _timed(
+                lambda taken=taken: snapshots.keep_judgement(snapshots.SnapshotView(store, taken))
+            )
             print(
                 f"  snapshot: copy the graphs                              {first:7.2f}  (a second: {second:.2f})"
             )
@@ -745,6 +749,133 @@ def bench_exports(sizes: list[int], workdir: Path) -> None:
         print(f"  {n:>6} systems  {took:7.2f}  ({len(data) / 1e6:.1f} MB)", flush=True)  # type: ignore[arg-type]
 
 
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _result_keys(report) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    return sorted(
+        (r.focus, r.shape, r.severity, str(r.path), str(r.value), r.message) for r in report.results
+    )
+
+
+_RISK = "https://bench.example/org/risk-7-3"
+_OWNER = "https://w3id.org/aims#owner"
+
+
+def _owner_change(graph: str, owner: str) -> str:
+    """A one-resource write: risk 7.3 gets another owner (in the graph its file was loaded into)."""
+    return (
+        f"DELETE {{ GRAPH <{graph}> {{ <{_RISK}> <{_OWNER}> ?o }} }} "
+        f"INSERT {{ GRAPH <{graph}> {{ <{_RISK}> <{_OWNER}> <{owner}> }} }} "
+        f"WHERE {{ GRAPH <{graph}> {{ <{_RISK}> <{_OWNER}> ?o }} }}"
+    )
+
+
+def bench_scale(sizes: list[int], workdir: Path, remote_up_to: int) -> None:
+    for n in sizes:
+        _scale_at(n, workdir, remote_up_to)
+
+
+def _scale_at(n: int, workdir: Path, remote_up_to: int) -> None:
+    """Issue 22's figures at `n` systems: a whole validation and the re-validation after a
+    one-resource write (incremental, checked equal to a whole run after it) on the embedded store;
+    every page on `aims serve`, first load after a write and warm, with the server's peak memory;
+    the same whole validation on `oxigraph serve` and Virtuoso (up to `remote_up_to`)."""
+    import http.client
+
+    from rdflib import URIRef
+
+    from bench.generate import generate
+    from service import history, validation
+    from service.store.embedded import EmbeddedStore
+    from service.store.terms import source_graph
+    from service.validation import incremental
+    from tests.servers import aims_server, listening_pid, oxigraph_server, virtuoso_server
+
+    path = workdir / f"org-{n}.ttl"
+    path.write_text(generate(n), encoding="utf-8")
+    folder = workdir / f"scale-{n}"
+    graph = str(source_graph(path))
+    print(f"At {n} systems", flush=True)
+    with EmbeddedStore(folder / "data") as store:
+        store.ensure_catalogue()
+        load, _ = _timed(lambda store=store: store.load_file(path))
+        whole, kept = _timed(lambda store=store: incremental.validate(store, AS_OF))
+        engine, _ = _timed(lambda store=store: validation.validate(store, as_of=AS_OF))
+        risk = [URIRef(_RISK)]
+        before = history.snapshot(store, risk)
+        store.update(_owner_change(graph, "https://bench.example/org/owner-8"))
+        changes = history.diff(before, history.snapshot(store, risk))
+        again, after = _timed(
+            lambda store=store, kept=kept, changes=changes: incremental.revalidate(
+                store, kept, AS_OF, changes
+            )
+        )
+        fresh = incremental.validate(store, AS_OF)
+        same = _result_keys(after.report) == _result_keys(fresh.report)  # type: ignore[attr-defined]
+    print(f"  load (embedded)                                  {load:8.2f} s", flush=True)
+    print(
+        f"  whole validation (incremental's first run)      {whole:8.2f} s  (validation.validate: {engine:.2f} s)"
+    )
+    print(
+        f"  re-validation after a one-resource write         {again * 1000:8.0f} ms  "
+        f"({again / whole:.1%} of a whole run; {after.rerun} of {len(after.checks)} checks asked again; "  # type: ignore[attr-defined]
+        f"equal to a whole run after it: {'yes' if same else 'NO'})",
+        flush=True,
+    )
+    token = {"Authorization": "Bearer bench-editor"}
+    with aims_server(folder, env={"AIMS_TOKENS": "bench-editor=editor"}, timeout=1800) as port:
+        pid = listening_pid(port)
+
+        def get(target: str) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
+            query = f"{'&' if '?' in target else '?'}as_of={AS_OF.isoformat()}"
+            conn.request("GET", target + query, headers={"Accept": "text/html", **token})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, (target, response.status)
+
+        def write(owner: str) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
+            body = _owner_change(graph, owner).encode()
+            headers = {"Content-Type": "application/sparql-update", **token}
+            conn.request("POST", "/sparql", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            assert response.status in (200, 204), response.status
+
+        pages = (*PAGES, "/export?format=xlsx")
+        started = time.perf_counter()
+        for target in pages:  # the state before the write: every page worked out once
+            get(target)
+        print(f"  aims serve: every page once after the start      {time.perf_counter() - started:8.1f} s")
+        write("https://bench.example/org/owner-9")
+        print("  aims serve, after a one-resource write: first load, then median of 5 (ms)")
+        for target in pages:
+            first = _timed(lambda target=target: get(target))[0] * 1000
+            print(
+                f"    {target[:66]:66s} {first:8.0f} {_median_ms(lambda target=target: get(target), 5):8.0f}"
+            )
+        print(f"  aims serve peak memory (VmHWM)                   {_peak_rss_mb(pid):8.0f} MB", flush=True)
+    if n > remote_up_to:
+        return
+    for name, server in (("oxigraph serve", oxigraph_server), ("Virtuoso 7", virtuoso_server)):
+        where = folder / name.split()[0].lower()
+        where.mkdir(parents=True, exist_ok=True)
+        with server(where) as remote:
+            remote.ensure_catalogue()
+            loaded, _ = _timed(lambda remote=remote: remote.load_file(path))
+            took, _ = _timed(lambda remote=remote: validation.validate(remote, as_of=AS_OF))
+        print(
+            f"  {name:14s} load {loaded:7.1f} s, whole validation {took:7.1f} s ({took / engine:.1f}x the embedded store's)",
+            flush=True,
+        )
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -764,8 +895,10 @@ def main() -> None:
     )
     parser.add_argument("--store-sizes", type=int, nargs="*", default=[100, 1000, 10000])
     parser.add_argument(
-        "--only", choices=("validation", "store", "http", "soak", "pages", "milestones", "exports")
+        "--only", choices=("validation", "store", "http", "soak", "pages", "milestones", "exports", "scale")
     )
+    parser.add_argument("--scale-sizes", type=int, nargs="*", default=[1000, 10000])
+    parser.add_argument("--scale-remote-up-to", type=int, default=10000)
     parser.add_argument("--export-sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--milestone-sizes", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--milestone-pages-up-to", type=int, default=10000)
@@ -794,6 +927,8 @@ def main() -> None:
             bench_milestones(args.milestone_sizes, Path(tmp), args.milestone_pages_up_to)
         if args.only in (None, "exports"):
             bench_exports(args.export_sizes, Path(tmp))
+        if args.only in (None, "scale"):
+            bench_scale(args.scale_sizes, Path(tmp), args.scale_remote_up_to)
         if args.only in (None, "soak"):
             bench_soak(
                 args.soak_size, Path(tmp), args.soak_clients, args.soak_seconds, args.soak_against or None

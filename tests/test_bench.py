@@ -35,3 +35,16 @@ def test_the_milestones_bench_runs_at_a_small_size() -> None:
 def test_the_exports_bench_runs_at_a_small_size() -> None:
     out = bench("--only", "exports", "--export-sizes", "3")
     assert re.search(r"\n\s+3 systems\s+\d+\.\d\d\s+\(\d+\.\d MB\)", out), out
+
+
+@pytest.mark.slow
+@pytest.mark.servers
+def test_the_scale_bench_runs_at_a_small_size() -> None:
+    """Issue 22's table at 8 systems (its pages name system 7's risk): the re-validation after a
+    write equals a whole run after it (the bench compares them), every page answers after the
+    write, and both SPARQL servers validate."""
+    out = bench("--only", "scale", "--scale-sizes", "8", "--scale-remote-up-to", "8")
+    assert re.search(r"re-validation after a one-resource write\s+\d+ ms .*equal to a whole run after it: yes", out), out
+    assert "/export?format=xlsx" in out and re.search(r"peak memory \(VmHWM\)\s+\d+ MB", out), out
+    for name in ("oxigraph serve", "Virtuoso 7"):
+        assert re.search(rf"{name}\s+load\s+\d+\.\d s, whole validation\s+\d+\.\d s", out), (name, out)
