@@ -7,10 +7,12 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from rdflib import URIRef
 from werkzeug.test import TestResponse
 
 from service.http import create_app
 from service.store.embedded import EmbeddedStore
+from service.store.formats import FORMATS
 
 from .conftest import load_example
 
@@ -143,6 +145,21 @@ def test_a_trace_answers_from_the_whole_report_when_one_is_at_hand(monkeypatch: 
     monkeypatch.setattr(validation, "validate", lambda *a, **k: pytest.fail("validated again"))
     for target, expected in zip(targets, scoped, strict=True):
         assert fresh.get(f"{target}&as_of={AS_OF}", headers=json).get_json() == expected, target
+
+
+def test_the_dashboard_lists_ten_scope_decisions_and_counts_the_rest() -> None:
+    """Issue 22: the dashboard's lists are capped with counts. bench/generate.py gives each of its
+    15 systems one scope decision, in scope; the page shows 10 of them and counts the other 5."""
+    from bench.generate import generate
+
+    store = EmbeddedStore()
+    store.ensure_catalogue()
+    store.load(generate(15).encode(), FORMATS["turtle"], URIRef("urn:test:org"))
+    shown = page(create_app({}, store=store).test_client(), "/", as_of=AS_OF)
+    scope = shown[shown.index("<h2>Scope</h2>") :]
+    assert "15 scope decisions: 15 in scope, 0 out." in text(scope)
+    assert scope.count("<tr><td>") == 10
+    assert "and 5 more" in text(scope) and 'href="/systems"' in scope
 
 
 def test_risk_trace_page_shows_the_chain_with_labels(client: FlaskClient) -> None:

@@ -96,18 +96,20 @@ def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
             levels["above" if threshold is not None and level > threshold else "within"] += int(r["risks"])
     soa = queries.run(store, "statement-of-applicability")
     by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
-    lists = {"expiring": expiring, "reviews": reviews, "actions": actions}
+    scope = [r for r in organisation.rows if r.get("subject") is not None]
+    lists = {"expiring": expiring, "reviews": reviews, "actions": actions, "scope": scope}
     shown = {name: rows[:LISTED] for name, rows in lists.items()}
     iris = {
         str(v)
-        for rows in (organisation.rows, *shown.values())
+        for rows in (organisation.rows[:1], *shown.values())
         for r in rows
         for v in r.values()
         if isinstance(v, URIRef)
     }
     return {
         "counts": counts,
-        "organisation": organisation.rows,
+        "organisation": organisation.rows[:1],
+        "in_scope": sum(1 for r in scope if r.get("inScope") is not None and r["inScope"].toPython() is True),
         "stages": stages,
         "horizon": horizon,
         **shown,
