@@ -109,7 +109,7 @@ def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
     return {
         "counts": counts,
         "organisation": organisation.rows[:1],
-        "in_scope": sum(1 for r in scope if r.get("inScope") is not None and r["inScope"].toPython() is True),
+        "in_scope": sum(1 for r in scope if browse.plain(r.get("inScope")) is True),
         "stages": stages,
         "horizon": horizon,
         **shown,
