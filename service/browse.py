@@ -15,9 +15,7 @@ from rdflib.term import Identifier
 from . import queries
 from .namespaces import PREFIXES
 from .store.base import Rows, Store
-from .store.terms import sparql_term
-
-_CHUNK = 400  # IRIs per label query: a VALUES block of that size stays well under any server's limit
+from .store.sparql_text import values_blocks
 
 _LABELS = """
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -60,9 +58,7 @@ def labels(store: Store, iris: set[str] | list[str]) -> dict[str, Label]:
     blank = {i for i in iris if i and i.startswith("_:")}
     wanted = sorted({i for i in iris if i and i not in blank})
     found: dict[str, Label] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        values = " ".join(sparql_term(URIRef(i)) for i in chunk)
+    for values in values_blocks(URIRef(i) for i in wanted):
         result = store.select(_LABELS % values)
         for row in result:
             iri = str(row["thing"])

@@ -33,11 +33,10 @@ from .browse import Label, labels, local_name, plain
 from .history import PropertyChange
 from .namespaces import AIMS_IRI, CATALOGUE_GRAPH, DEFAULT_GRAPH
 from .store.base import QueryDataset, Store
-from .store.terms import sparql_term
+from .store.sparql_text import values_blocks
 
 NOW = "now"  # the name of today's data as a side of a diff
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
-_CHUNK = 400  # IRIs per VALUES block, as browse.labels
 # the triples of the named graphs not in the default graph, and the other way round
 _ONLY_NAMED = "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } MINUS { ?s ?p ?o } }"
 _ONLY_DEFAULT = "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o MINUS { GRAPH ?g { ?s ?p ?o } } }"
@@ -254,8 +253,7 @@ def _blank(store: Store, graphs: tuple[URIRef, ...]) -> set[tuple[Identifier, ..
 
 
 def _values(terms: set[Identifier] | list[Identifier]) -> list[str]:
-    named = sorted({sparql_term(t) for t in terms if isinstance(t, URIRef)})
-    return [" ".join(named[i : i + _CHUNK]) for i in range(0, len(named), _CHUNK)]
+    return values_blocks(t for t in terms if isinstance(t, URIRef))
 
 
 def _present(store: Store, subjects: set[Identifier]) -> set[Identifier]:

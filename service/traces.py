@@ -21,9 +21,8 @@ from . import queries, reports, validation
 from .browse import Label, heading, labels, plain
 from .namespaces import AIMS_IRI
 from .store.base import Store, StoreError
-from .store.terms import check_iri, sparql_term
-
-_CHUNK = 400  # IRIs per VALUES block, as browse.labels
+from .store.sparql_text import values_blocks
+from .store.terms import check_iri
 
 # what a risk's trace answers, and what each implementation on it shows
 COVERED, PARTLY_COVERED, NOT_COVERED, ACCEPTED, NOT_APPLICABLE = (
@@ -754,14 +753,13 @@ def _is_a(store: Store, iri: URIRef, classes: tuple[str, ...]) -> bool:
 def _systems(store: Store, iris: set[str]) -> set[str]:
     """Which of `iris` are AI systems (evidence about one of them is about that system only)."""
     named = []
-    for iri in sorted(iris):
+    for iri in iris:
         try:
-            named.append(sparql_term(check_iri(iri)))
+            named.append(check_iri(iri))
         except StoreError:
             continue
     found = set()
-    for start in range(0, len(named), _CHUNK):
-        values = " ".join(named[start : start + _CHUNK])
+    for values in values_blocks(named):
         rows = store.select(
             f"SELECT ?thing WHERE {{ VALUES ?thing {{ {values} }} ?thing a <{AIMS_IRI}AISystem> }}"
         )

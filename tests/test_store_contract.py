@@ -104,3 +104,17 @@ def test_a_refused_form_never_runs() -> None:
     assert store.runs == 0
     assert len(store.select(SELECT, {"system": EX["fraud-detector"]})) == 3
     assert store.runs == 1
+
+
+def test_thousands_of_nodes_are_asked_in_values_blocks_every_server_takes(example_store) -> None:  # type: ignore[no-untyped-def]
+    """What a result says of its focus nodes (validation.Facts) and their labels are asked with
+    the nodes in VALUES blocks: Virtuoso 7 refuses one block of 8,000 IRIs (SP030, "Too many
+    arguments"; a whole validation at 1,000 systems failed so), so they go in blocks of
+    VALUES_SIZE. 8,000 nodes no store holds plus one the example has: its type is found."""
+    from service import browse, validation
+
+    known = URIRef("https://aurora-lending.example/aims/risk-01")
+    nodes = {URIRef(f"urn:aims:test:node-{i}") for i in range(8000)} | {known}
+    facts = validation.Facts(example_store, nodes)  # type: ignore[arg-type]
+    assert AIMS.Risk in facts.objects(known, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))
+    assert len(browse.labels(example_store, {str(n) for n in nodes})) == 8001

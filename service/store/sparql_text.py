@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 
 from rdflib.term import Identifier
 
@@ -24,6 +25,16 @@ _COMMENT_OR_STRING = re.compile(
     r"|'(?:\\.|[^'\\\n\r])*'"
     r'|<[^<>"{}|^`\\\x00-\x20]*>'
 )
+
+
+VALUES_SIZE = 400  # terms per VALUES block: Virtuoso refuses a block of some thousands (SP030)
+
+
+def values_blocks(terms: Iterable[Identifier]) -> list[str]:
+    """The terms, sorted and each once, as the bodies of VALUES blocks of at most VALUES_SIZE
+    terms each (a query per block): written as checked RDF terms, never as text."""
+    written = sorted({sparql_term(t) for t in terms})
+    return [" ".join(written[i : i + VALUES_SIZE]) for i in range(0, len(written), VALUES_SIZE)]
 
 
 def sparql_code(text: str) -> str:

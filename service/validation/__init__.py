@@ -30,6 +30,7 @@ from ..namespaces import AIMS, AIMS_IRI, ISO_IRI
 from ..store.base import Store
 from ..store.catalogue import catalogue_graph
 from ..store.formats import FORMATS
+from ..store.sparql_text import values_blocks
 from . import pyshacl_engine, store_engine
 from .compiler import Compiler, ShapeError, hoist_prefixes
 from .store_engine import Violation
@@ -234,28 +235,22 @@ class Facts:
             c for (_, p), vs in self.values.items() if p in (AIMS.forControl, AIMS.implements) for c in vs
         }
         self._ask(store, {c for c in controls if isinstance(c, URIRef)} - nodes)
-        if controls | nodes:
+        for values in values_blocks(c for c in controls | nodes if isinstance(c, URIRef)):
             rows = store.select(
-                "SELECT DISTINCT ?c WHERE { VALUES ?c { "
-                + " ".join(c.n3() for c in controls | nodes if isinstance(c, URIRef))
-                + " } ?entry <" + str(AIMS.forControl) + "> ?c }"
-            )  # fmt: skip
-            self.in_soa = {r["c"] for r in rows}
+                f"SELECT DISTINCT ?c WHERE {{ VALUES ?c {{ {values} }} ?entry <{AIMS.forControl}> ?c }}"
+            )
+            self.in_soa |= {r["c"] for r in rows}
 
     def _ask(self, store: Store, nodes: set[URIRef]) -> None:
-        if not nodes:
-            return
         # the properties as a FILTER, not a second VALUES block: Oxigraph 0.5 joins two VALUES
         # blocks as a cross product first (7.4 s for 3,000 nodes, against 0.06 s this way)
-        rows = store.select(
-            "SELECT ?n ?p ?o WHERE { VALUES ?n { "
-            + " ".join(sorted(n.n3() for n in nodes))
-            + " } ?n ?p ?o FILTER (?p IN ("
-            + ", ".join(p.n3() for p in self.PROPERTIES)
-            + ")) }"
-        )
-        for row in rows:
-            self.values.setdefault((row["n"], row["p"]), []).append(row["o"])  # type: ignore[arg-type]
+        wanted = ", ".join(p.n3() for p in self.PROPERTIES)
+        for values in values_blocks(nodes):
+            rows = store.select(
+                f"SELECT ?n ?p ?o WHERE {{ VALUES ?n {{ {values} }} ?n ?p ?o FILTER (?p IN ({wanted})) }}"
+            )
+            for row in rows:
+                self.values.setdefault((row["n"], row["p"]), []).append(row["o"])  # type: ignore[arg-type]
 
     def objects(self, node: Identifier, prop: URIRef) -> list[Identifier]:
         return sorted(self.values.get((node, prop), []), key=str)
