@@ -355,6 +355,7 @@ def validate(store: Store, as_of: dt.date, stage: int | None = None, timeout: fl
     shapes = dated_shapes(as_of)
     checks, pairs = _keyed(store, shapes, stage)
     found = _run(store, checks, checks, timeout)
+    store_engine._compiled(store, shapes, scoped=True)  # compiled now, not on the first write
     report, results = _report(store, shapes, stage, as_of, found, {})
     return Kept(report, shapes, pairs, checks, found, results, len(checks))
 
