@@ -69,3 +69,28 @@ def test_the_gap_page_filters_by_status_and_group(client: FlaskClient) -> None:
     assert (
         len(re.findall(r'<tr class="status-', html)) == sum(s["group"] == "A.7" for s in statuses) == 5
     )  # A.7.2-A.7.6
+
+
+def test_the_gap_page_shows_a_requirement_s_first_findings_and_links_the_rest(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: at 1,000 systems every finding under its requirement made 2 MB of HTML. Each
+    requirement shows FINDINGS_PER_REQUIREMENT (here 1) and counts the rest, linking its results
+    on the validation page, which lists them all."""
+    monkeypatch.setattr(verdicts, "FINDINGS_PER_REQUIREMENT", 1)
+    statuses = client.get(
+        f"/gap-analysis?stage=2&as_of={DAY}", headers={"Accept": "application/json"}
+    ).get_json()
+    many = [s for s in statuses if len(s["findings"]) >= 2]
+    assert many, "the example has a requirement with two findings or more"
+    html = client.get(f"/gap-analysis?stage=2&as_of={DAY}", headers=PAGE).get_data(as_text=True)
+    for s in many:
+        link = re.search(
+            rf'and {len(s["findings"]) - 1} more: <a href="([^"]+)">every result for {re.escape(s["id"])}</a>',
+            html,
+        )
+        assert link, s["id"]
+        listed = client.get(link[1].replace("&amp;", "&") + f"&as_of={DAY}", headers=PAGE).get_data(
+            as_text=True
+        )
+        assert len(rows(listed)) == len(s["findings"]), s["id"]

@@ -177,9 +177,13 @@ def validation_page() -> Response:
     )
 
 
+FINDINGS_PER_REQUIREMENT = 10  # on the gap page; the rest are counted, and listed on the validation page
+
+
 def gap_page() -> Response:
     """The gap analysis as a page by clause group; filtered by status ("unmet": not met or partly
-    met) and clause group."""
+    met) and clause group. Each requirement shows its first findings and counts the rest (at
+    1,000 systems all 6,662 made 2 MB of HTML and 190 ms a warm load)."""
     params = checked()
     stage, day = params.stage, as_of()
     statuses = pages.gaps(stage or 2, day)
@@ -201,6 +205,7 @@ def gap_page() -> Response:
         counts=Counter(s.status for s in statuses),
         all_groups=sorted({s.group for s in statuses}, key=_group_key),
         filters={k: v for k, v in filters.items() if v},
+        findings_shown=FINDINGS_PER_REQUIREMENT,
     )
 
 
