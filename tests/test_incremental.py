@@ -102,6 +102,9 @@ def _same(incremental_report: validation.Report, full: validation.Report) -> Non
     # what each result says (labels, requirements, controls) as well, in the same order
     assert incremental_report.results == full.results
     assert incremental_report.conforms == full.conforms
+    # and the requirements the rules evaluated (what may be "met"): kept per rule when no write
+    # reached the query that found them; asked here, so the next write's run starts from them
+    assert incremental_report.assessed == full.assessed
 
 
 def _differential(store: Any, program: list[tuple[tuple[str, set[URIRef]], int]], stage: int | None) -> None:
@@ -145,6 +148,33 @@ def test_one_owner_removed_runs_few_checks() -> None:
     # the rules read aims:owner in a handful of places, out of 169 checks (see the module's reads)
     assert 0 < after.rerun < len(kept.checks) / 4
     _same(after.report, validation.validate(store, as_of=DAY))
+
+
+def test_what_the_rules_assessed_follows_each_write() -> None:
+    """The requirements some rule evaluated (only these can be "met") are kept per rule and asked
+    again only for the rules whose query a write reaches. Each write here takes away every
+    instance of one more class, which leaves rules with nothing to look at: after each, what the
+    incremental run says was assessed equals a full run's, and some of them moved it."""
+    from service.store.embedded import EmbeddedStore
+
+    store = _fresh(EmbeddedStore())
+    classes = [
+        r["c"]
+        for r in store.select(
+            f'SELECT DISTINCT ?c WHERE {{ ?x a ?c FILTER (STRSTARTS(STR(?c), "{AIMS}")) }} ORDER BY ?c'
+        )
+    ]
+    kept = incremental.validate(store, DAY)
+    assert kept.report.assessed  # asked, so each next run starts from the rules' parts
+    moved = 0
+    for kind in [c for c in classes if c != URIRef(AIMS + "AIManagementSystem")][:15]:  # without one, none is
+        members = {r["x"] for r in store.select(f"SELECT ?x WHERE {{ ?x a {kind.n3()} }}")}
+        changes = _write(store, _delete(f"?x a {kind.n3()}"), members)
+        again = incremental.revalidate(store, kept, DAY, changes)
+        assert again.report.assessed == validation.validate(store, as_of=DAY).assessed, kind
+        moved += again.report.assessed != kept.report.assessed
+        kept = again
+    assert moved, "no write changed what was assessed: the test shows nothing"
 
 
 def test_new_day_reruns_only_dated_rules() -> None:

@@ -298,14 +298,23 @@ def _node_shape(shapes: Graph, source: Node | None) -> Node | None:
     return _node_shape(shapes, parent) if parent is not None else source
 
 
-def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scope: str) -> frozenset[str]:
+# what one rule evaluated: the text of the query that asked (what a write must not reach for it
+# to stand), the leaf requirements and the controls of its focus nodes
+RuleAssessed = tuple[str, frozenset[str], frozenset[str]]
+
+
+def assessed_requirements(
+    store: Store, shapes: Graph, rules: list[URIRef], scope: str, kept: dict[str, RuleAssessed] | None = None
+) -> frozenset[str]:
     """The leaf clauses and controls the given rules evaluated on at least one focus node of the
     organisation's data: only these can be "met".
 
     Focus nodes of the vocabulary or the catalogue (the 38 Annex A controls "is it in the SoA?")
     do not count, and a control counts only once the SoA has an entry for it, whatever rule
     looked at it: with no SoA, no control is assessed. With no AIMS at all nothing is: absence is
-    a finding, not a pass."""
+    a finding, not a pass. `kept`: each rule's part found before, by rule, taken where its query
+    text is the same (incremental validation keeps those no write since could change), and
+    filled with the rest."""
     if not store.ask(f"ASK {{ ?aims a <{AIMS.AIManagementSystem}> }}"):
         return frozenset()
     entries = store.select(f"SELECT DISTINCT ?control WHERE {{ ?entry <{AIMS.forControl}> ?control }}")
@@ -318,21 +327,23 @@ def assessed_requirements(store: Store, shapes: Graph, rules: list[URIRef], scop
         if checks is None:
             continue
         about = f"<{AIMS.forControl}>|<{AIMS.implements}>"
-        rows = store.select(
-            hoist_prefixes(
-                f"""SELECT DISTINCT ?req ?control WHERE {{
+        text = hoist_prefixes(
+            f"""SELECT DISTINCT ?req ?control WHERE {{
               {compiler.focus_pattern(rule, scope)}
               FILTER (!STRSTARTS(STR(?this), "{VOCABULARY_PREFIX}"))
               {f"OPTIONAL {{ ?this <{via}> ?req }}" if via is not None else ""}
               OPTIONAL {{ ?this {about} ?control }}
             }}"""
-            )
         )
-        for row in rows:
-            for leaf in _leaves(row.get("req") or checks):  # type: ignore[arg-type]
-                assessed.add(str(leaf))
-            if str(row.get("control")) in in_soa:
-                assessed.add(str(row["control"]))
+        part = kept.get(str(rule)) if kept is not None else None
+        if part is None or part[0] != text:
+            rows = store.select(text)
+            leaves = {str(leaf) for row in rows for leaf in _leaves(row.get("req") or checks)}  # type: ignore[arg-type]
+            controls = {str(row["control"]) for row in rows if row.get("control") is not None}
+            part = (text, frozenset(leaves), frozenset(controls))
+            if kept is not None:
+                kept[str(rule)] = part
+        assessed |= part[1] | (part[2] & in_soa)
     catalogue = catalogue_graph()
     # a control, whichever rule looked at it, counts only with an SoA entry
     return frozenset(

@@ -28,7 +28,7 @@ import logging
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rdflib import Graph, Literal, URIRef
@@ -40,6 +40,7 @@ from ..store.base import Store
 from . import (
     Report,
     Result,
+    RuleAssessed,
     assessed_requirements,
     checked_shapes,
     dated_shapes,
@@ -261,6 +262,8 @@ class Kept:
     results: dict[Violation, Result]
     rerun: int = 0  # checks asked again (all of them for a full run)
     scoped: int = 0  # of which for some focus nodes only
+    # what each rule evaluated, for the report's assessed requirements (filled when first asked)
+    assessed: dict[str, RuleAssessed] = field(default_factory=dict)
 
 
 def _keyed(store: Store, shapes: Graph, stage: int | None) -> tuple[dict[Key, Check], frozenset]:  # type: ignore[type-arg]
@@ -331,8 +334,10 @@ def _report(
     as_of: dt.date,
     found: dict[Key, list[Violation]],
     results: dict[Violation, Result],
+    assessed: dict[str, RuleAssessed],
 ) -> tuple[Report, dict[Violation, Result]]:
-    """The report of the violations (Result records for any not in `results` worked out now)."""
+    """The report of the violations (Result records for any not in `results` worked out now);
+    its assessed requirements from the rules' parts in `assessed`, which it fills."""
     every = [v for key in sorted(found, key=lambda k: (str(k[0]), k[1])) for v in found[key]]
     new = list(dict.fromkeys(v for v in every if v not in results))
     results = {**results, **dict(zip(new, records(store, shapes, new), strict=True))}
@@ -345,7 +350,7 @@ def _report(
         listed,
         lambda: store_engine.report_graph(every, shapes, store),
         stage,
-        lambda: assessed_requirements(store, shapes, rules, ""),
+        lambda: assessed_requirements(store, shapes, rules, "", assessed),
     )
     return report, results
 
@@ -356,8 +361,9 @@ def validate(store: Store, as_of: dt.date, stage: int | None = None, timeout: fl
     checks, pairs = _keyed(store, shapes, stage)
     found = _run(store, checks, checks, timeout)
     store_engine._compiled(store, shapes, scoped=True)  # compiled now, not on the first write
-    report, results = _report(store, shapes, stage, as_of, found, {})
-    return Kept(report, shapes, pairs, checks, found, results, len(checks))
+    assessed: dict[str, RuleAssessed] = {}
+    report, results = _report(store, shapes, stage, as_of, found, {}, assessed)
+    return Kept(report, shapes, pairs, checks, found, results, len(checks), assessed=assessed)
 
 
 def revalidate(
@@ -416,8 +422,12 @@ def revalidate(
         )
 
     results = {v: r for v, r in kept.results.items() if not stale(v, r)} if changed else kept.results
-    report, results = _report(store, shapes, stage, as_of, found, results)
-    return Kept(report, shapes, pairs, checks, found, results, len(whole) + len(scopes), len(scopes))
+    # a rule's assessed part stands when no change reaches the query that found it
+    assessed = {rule: part for rule, part in kept.assessed.items() if reach(reads(part[0]), touched) == set()}
+    report, results = _report(store, shapes, stage, as_of, found, results, assessed)
+    return Kept(
+        report, shapes, pairs, checks, found, results, len(whole) + len(scopes), len(scopes), assessed
+    )
 
 
 __all__ = ["Kept", "Reads", "reach", "reads", "revalidate", "touches", "validate"]
