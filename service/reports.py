@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from rdflib import Literal
 
 from . import queries, validation
-from .store.base import Store
+from .store.base import Rows, Store
 
 MET, PARTLY, NOT_MET, NOT_APPLICABLE, NOT_ASSESSED = (
     "met",
@@ -61,27 +61,44 @@ def verdict(results: list[validation.Result], assessed: bool, excluded: bool) ->
     return MET if assessed else NOT_ASSESSED
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """What a gap analysis takes from the data besides the validation results, the same on every
+    day and stage: the controls the SoA excludes, and each requirement with what answers it."""
+
+    excluded: frozenset[str]
+    rows: Rows
+
+
+def coverage(store: Store) -> Coverage:
+    excluded = {
+        str(r["control"])
+        for r in queries.run(store, "statement-of-applicability")
+        if "justification" in r and _false(r.get("applicable"))
+    }
+    return Coverage(frozenset(excluded), queries.run(store, "requirement-coverage"))
+
+
 def gap_analysis(
     store: Store,
     as_of: dt.date | None = None,
     report: validation.Report | None = None,
     stage: int | None = None,
+    covered: Coverage | None = None,
 ) -> list[RequirementStatus]:
     """A status for every leaf clause, Annex A control and own control, computed from the
-    validation results of the given stage (all rules by default), with the resources behind it."""
+    validation results of the given stage (all rules by default), with the resources behind it
+    (`covered`: the store's coverage, asked when not given; the service keeps it per state)."""
     as_of = as_of or dt.date.today()
     report = report or validation.validate(store, as_of=as_of, stage=stage)
     against: dict[str, list[validation.Result]] = defaultdict(list)
     for r in report.results:
         for requirement in r.counts_against():
             against[requirement].append(r)
-    excluded = {
-        str(r["control"])
-        for r in queries.run(store, "statement-of-applicability")
-        if "justification" in r and _false(r.get("applicable"))
-    }
+    covered = covered or coverage(store)
+    excluded = covered.excluded
     statuses: dict[str, RequirementStatus] = {}
-    for row in queries.run(store, "requirement-coverage"):
+    for row in covered.rows:
         iri, notation, own = str(row["requirement"]), str(row["notation"]), _true(row.get("own"))
         if iri not in statuses:
             kind = "control" if own or notation.startswith("A.") else "clause"

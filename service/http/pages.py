@@ -502,7 +502,11 @@ def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
 
 
 def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:
-    return cached(lambda: reports.gap_analysis(get_store(), day, report(stage, day)), "gaps", stage, day)
+    def compute() -> list[reports.RequirementStatus]:
+        covered = cached(lambda: reports.coverage(get_store()), "requirement coverage")  # every stage's and day's
+        return reports.gap_analysis(get_store(), day, report(stage, day), covered=covered)
+
+    return cached(compute, "gaps", stage, day)
 
 
 def framework_status(key: str, day: dt.date) -> list[frameworks.ItemStatus]:
