@@ -270,11 +270,16 @@ class SnapshotView(Store):
     def __init__(self, base: Store, snapshot: Snapshot) -> None:
         self.base, self.snapshot = base, snapshot
         self.kind = base.kind
+        self._engine = base.engine
         self._original = snapshot.graphs
         self._copy = {source: copy for copy, source in snapshot.graphs.items()}
         graphs = (CATALOGUE_GRAPH, *snapshot.graphs)
         self.dataset = QueryDataset(graphs, graphs)
         self._count: int | None = None
+
+    @property
+    def engine(self) -> str:
+        return self._engine
 
     def query(
         self,

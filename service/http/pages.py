@@ -503,7 +503,9 @@ def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
 
 def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:
     def compute() -> list[reports.RequirementStatus]:
-        covered = cached(lambda: reports.coverage(get_store()), "requirement coverage")  # every stage's and day's
+        covered = cached(
+            lambda: reports.coverage(get_store()), "requirement coverage"
+        )  # every stage's and day's
         return reports.gap_analysis(get_store(), day, report(stage, day), covered=covered)
 
     return cached(compute, "gaps", stage, day)

@@ -99,6 +99,12 @@ class Store(abc.ABC):
 
     kind: str = "abstract"
 
+    @property
+    def engine(self) -> str:
+        """The SPARQL engine behind the store ("oxigraph", "virtuoso", or "other"), for the query
+        shapes each runs well (validation/compiler.exists_as_joins)."""
+        return "other"
+
     @abc.abstractmethod
     def query(
         self,

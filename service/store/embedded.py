@@ -100,6 +100,10 @@ def _node(graph: URIRef) -> ox.NamedNode | ox.DefaultGraph:
 class EmbeddedStore(Store):
     kind = "embedded"
 
+    @property
+    def engine(self) -> str:
+        return "oxigraph"
+
     def __init__(self, path: Path | str | None = None, read_only: bool = False) -> None:
         """A persistent store in folder `path`, or an in-memory one when `path` is None. A
         read-only store can be opened while another process (`aims serve`) holds the folder."""

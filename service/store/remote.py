@@ -14,6 +14,7 @@ here, not in the queries:
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.error
 import urllib.parse
@@ -69,6 +70,20 @@ class RemoteStore(Store):
         self.username, self.password, self.digest = username, password, digest
         self.timeout = timeout
         self._opener = self._build_opener()
+
+    @functools.cached_property
+    def engine(self) -> str:  # type: ignore[override]
+        """The engine as the server's Server header names it (asked once, with an empty ASK):
+        `oxigraph serve` and Virtuoso say so; anything else, or no answer, is "other"."""
+        w = self._wrapper(self.endpoint)
+        w.setQuery("ASK {}")
+        w.queryType = "ASK"
+        w.setReturnFormat(JSON)
+        try:
+            server = str(w.query().info().get("server", "")).lower()
+        except (SPARQLWrapperException, urllib.error.URLError, OSError):
+            return "other"
+        return next((name for name in ("oxigraph", "virtuoso") if name in server), "other")
 
     @classmethod
     def from_settings(cls, settings: Any) -> RemoteStore:

@@ -106,7 +106,7 @@ class Compiler:
         """`subclasses(cls)` gives a class's subclasses, direct or not, as the data states them (an
         ontology loaded with it). With `many_focus_nodes`, correlated EXISTS filters become joins
         (see `exists_as_joins`); a run over a few focus nodes is faster with them as written.
-        `oxigraph`: the embedded store, where more EXISTS filters become joins (`exists_as_joins`)."""
+        `oxigraph`: the engine is Oxigraph, where more EXISTS filters become joins (`exists_as_joins`)."""
         self.g = shapes
         self._many = many_focus_nodes
         self._oxigraph = oxigraph
@@ -821,11 +821,11 @@ def exists_as_joins(query: str, focus_first: bool = False, oxigraph: bool = Fals
     patterns and filters (FILTER EXISTS and NOT EXISTS among them, at any depth) whose only
     variable shared with the rest of the query is ?this (a variable only inside another EXISTS
     filter is that filter's own), which the focus pattern binds in every row and which C's own
-    triple patterns bind in every solution. Only for the embedded store (`oxigraph`): C with
-    EXISTS filters of its own, and C that shares no variable at all (the same test for every row),
-    asked once as a count joined to every row; Virtuoso 7 overflows its cost model on either ("SQ200
-    Stack Overflow in cost model", now and then, with several graphs in the dataset), so a remote
-    store is sent flat groups only.
+    triple patterns bind in every solution. Only for Oxigraph (`oxigraph`: the embedded store or
+    `oxigraph serve`, Store.engine): C with EXISTS filters of its own, and C that shares no
+    variable at all (the same test for every row), asked once as a count joined to every row;
+    Virtuoso 7 overflows its cost model on either ("SQ200 Stack Overflow in cost model", now and
+    then, with several graphs in the dataset), so other servers are sent flat groups only.
 
     Why: Oxigraph 0.5 evaluates a correlated EXISTS afresh for each row (about half a millisecond
     each), and MINUS or a join once: at 1,000 systems one rule took 19 s one way and a tenth of a

@@ -116,7 +116,8 @@ def run_checks(store: Store, checks: list[Check], timeout: float | None = None) 
 # store vocabulary and kind of run (whole store or scoped), and the scope is filled in per run
 _SCOPE = "VALUES ?this { <urn:aims-graph:scope> }\n"
 Compiled = tuple[dict[Node, list[Check]], dict[Node, set[Node] | None]]  # checks, target classes
-# keyed by (scoped, embedded store): the embedded store turns more EXISTS filters into joins
+# keyed by (scoped, Oxigraph): on Oxigraph (embedded or `oxigraph serve`) more EXISTS filters
+# become joins
 _COMPILED: weakref.WeakKeyDictionary[
     Graph, dict[tuple[bool, bool], tuple[frozenset[tuple[Node, Node]], Compiled]]
 ]
@@ -128,10 +129,10 @@ def _compiled(store: Store, shapes: Graph, scoped: bool) -> Compiled:
     while the shapes graph lives, for the store's subclass relations as they are now."""
     pairs = subclass_pairs(store)
     cache = _COMPILED.setdefault(shapes, {})
-    embedded = store.kind == "embedded"
-    key = (scoped, embedded)
+    oxigraph = store.engine == "oxigraph"
+    key = (scoped, oxigraph)
     if key not in cache or cache[key][0] != pairs:
-        compiler = Compiler(shapes, subclasses_from(pairs), many_focus_nodes=not scoped, oxigraph=embedded)
+        compiler = Compiler(shapes, subclasses_from(pairs), many_focus_nodes=not scoped, oxigraph=oxigraph)
         scope = _SCOPE if scoped else ""
         checks = {shape: [c for c in compiler.checks(shape, scope) if c.query] for shape in compiler.shapes()}
         cache[key] = (pairs, (checks, {shape: compiler.target_classes(shape) for shape in checks}))
