@@ -308,5 +308,17 @@ def test_pages_bring_the_kept_report_up_to_date_after_a_write() -> None:
     assert after == sorted(r.key for r in validation.validate(store, as_of=DAY).results)
     with app.app_context():
         memory = pages._memory(store)
-    kept = next(k for (stage, day), (_, _, k) in memory.kept.items() if stage is None and day == DAY)
+    # stage 2 runs every rule: its report is the one kept (the others are drawn from it), and
+    # stage 1's verdicts drawn from it are a stage 1 run's
+    import json as json_module
+
+    from service import reports
+
+    for stage in (1, 2):
+        query = {"stage": stage, "as_of": DAY.isoformat()}
+        readiness = client.get("/readiness", query_string=query, headers=json).get_json()
+        expected = json_module.loads(json_module.dumps(reports.readiness(store, stage, DAY).to_json()))
+        assert readiness == expected, stage
+    assert {stage for stage, _ in memory.kept} == {2}
+    kept = next(k for (stage, day), (_, _, k) in memory.kept.items() if stage == 2 and day == DAY)
     assert 0 < kept.rerun < len(kept.checks) / 4

@@ -88,6 +88,11 @@ class Result:
 _RESULT_FIELDS = tuple(f.name for f in fields(Result))
 
 
+# what one rule evaluated: the text of the query that asked (what a write must not reach for it
+# to stand), the leaf requirements and the controls of its focus nodes
+RuleAssessed = tuple[str, frozenset[str], frozenset[str]]
+
+
 @dataclass
 class Report:
     conforms: bool
@@ -100,6 +105,9 @@ class Report:
     # how to find the requirements some rule of the run evaluated on at least one focus node (only
     # these can be "met"): asked of the store only when a verdict needs it
     assess: Callable[[], frozenset[str]] = field(default=frozenset, repr=False, compare=False)
+    # what each rule assessed, by rule, where the run keeps it (incremental validation): a
+    # stage's report drawn from this one (of_stage) starts from it
+    parts: dict[str, RuleAssessed] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def graph(self) -> Graph:
@@ -298,11 +306,6 @@ def _node_shape(shapes: Graph, source: Node | None) -> Node | None:
     return _node_shape(shapes, parent) if parent is not None else source
 
 
-# what one rule evaluated: the text of the query that asked (what a write must not reach for it
-# to stand), the leaf requirements and the controls of its focus nodes
-RuleAssessed = tuple[str, frozenset[str], frozenset[str]]
-
-
 def assessed_requirements(
     store: Store, shapes: Graph, rules: list[URIRef], scope: str, kept: dict[str, RuleAssessed] | None = None
 ) -> frozenset[str]:
@@ -434,7 +437,8 @@ def of_stage(report: Report, stage: int, store: Store) -> Report:
         report.as_of,
         results,
         stage=stage,
-        assess=lambda: assessed_requirements(store, shapes, rules, ""),
+        assess=lambda: assessed_requirements(store, shapes, rules, "", report.parts),
+        parts=report.parts,
     )
 
 

@@ -351,6 +351,7 @@ def _report(
         lambda: store_engine.report_graph(every, shapes, store),
         stage,
         lambda: assessed_requirements(store, shapes, rules, "", assessed),
+        assessed,
     )
     return report, results
 
