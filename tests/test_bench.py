@@ -44,7 +44,9 @@ def test_the_scale_bench_runs_at_a_small_size() -> None:
     write equals a whole run after it (the bench compares them), every page answers after the
     write, and both SPARQL servers validate."""
     out = bench("--only", "scale", "--scale-sizes", "8", "--scale-remote-up-to", "8")
-    assert re.search(r"re-validation after a one-resource write\s+\d+ ms .*equal to a whole run after it: yes", out), out
+    assert re.search(
+        r"re-validation after a one-resource write\s+\d+ ms .*equal to a whole run after it: yes", out
+    ), out
     assert "/export?format=xlsx" in out and re.search(r"peak memory \(VmHWM\)\s+\d+ MB", out), out
     for name in ("oxigraph serve", "Virtuoso 7"):
         assert re.search(rf"{name}\s+load\s+\d+\.\d s, whole validation\s+\d+\.\d s", out), (name, out)
