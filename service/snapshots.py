@@ -270,7 +270,6 @@ class SnapshotView(Store):
     def __init__(self, base: Store, snapshot: Snapshot) -> None:
         self.base, self.snapshot = base, snapshot
         self.kind = base.kind
-        self._engine = base.engine
         self._original = snapshot.graphs
         self._copy = {source: copy for copy, source in snapshot.graphs.items()}
         graphs = (CATALOGUE_GRAPH, *snapshot.graphs)
@@ -279,7 +278,7 @@ class SnapshotView(Store):
 
     @property
     def engine(self) -> str:
-        return self._engine
+        return self.base.engine
 
     def query(
         self,
