@@ -49,8 +49,12 @@ def _choose() -> None:
             f"snapshot {name!r} is read-only: nothing can be written to it (leave out ?snapshot= to change today's data)",
             "read-only-snapshot",
         )  # fmt: skip
+    store = state().store
     try:
-        g.aims_snapshot = snapshots.SnapshotView(state().store, snapshots.get(state().store, name))
+        # looked up once per state of the store, as a page is: a snapshot's warm page then asks
+        # the store nothing more than today's does
+        taken = pages.cached(lambda: snapshots.get(store, name), "snapshot", name)
+        g.aims_snapshot = snapshots.SnapshotView(store, taken)
     except snapshots.SnapshotError as e:
         raise _problem(e) from None
 
