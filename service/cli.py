@@ -23,7 +23,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import Graph
 
-from . import __version__, config, frameworks, queries, reports, snapshots, validation
+from . import __version__, config, frameworks, queries, reports, runtime, snapshots, validation
 from .namespaces import CATALOGUE_GRAPH
 from .store import (
     FORMATS,
@@ -819,6 +819,7 @@ def _quiet() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    runtime.collect_cycles_less_often()
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if rest and isinstance(getattr(args, "files", None), list) and not any(r.startswith("-") for r in rest):

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from .. import config, queries, validation
+from .. import config, queries, runtime, validation
 from ..history import History
 from ..store import Store, open_store
 from . import (
@@ -45,6 +45,7 @@ RESOURCES = (dashboard, registers, resources, soa, traces, verdicts)
 def create_app(overrides: Mapping[str, Any] | None = None, store: Store | None = None) -> Flask:
     """The application: settings from defaults, then AIMS_* environment, then `overrides`."""
     settings = config.load(overrides)
+    runtime.collect_cycles_less_often()  # a server run by WSGI, not by `aims serve`, too
     queries.checked()  # parse every named query now: a broken one fails the start, not a request
     validation.shapes_graph()
     app = Flask(__name__)

@@ -64,31 +64,31 @@ def _collected(
     for item in result:
         if deadline and time.monotonic() > deadline:
             raise QueryTimeout(f"the query ran past its {timeout} s limit and was stopped")
-        raw.append(
-            [item[name] for name in names]
-            if names is not None
-            else (item.subject, item.predicate, item.object)
-        )
+        # a solution iterates its values in the order of its variables (twice as fast as by name)
+        raw.append(tuple(item) if names is not None else (item.subject, item.predicate, item.object))
     return names, raw
 
 
+class _Converted(dict[Any, Identifier]):
+    """pyoxigraph terms -> rdflib terms, each built once: rdflib terms are costly to build, and
+    values repeat (the same class, property or node on many rows)."""
+
+    def __missing__(self, term: Any) -> Identifier:
+        converted = self[term] = to_rdflib(term)
+        return converted
+
+
 def _as_rdflib(names: list[str] | None, raw: list[Any]) -> Rows | Graph:
+    terms = _Converted()
     if names is None:
         graph = Graph()
         for s, p, o in raw:
-            graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+            graph.add((terms[s], terms[p], terms[o]))
         return graph
-    converted: dict[object, Identifier] = {}  # rdflib terms are costly to build; values repeat
-    rows = []
-    for values in raw:
-        row = {}
-        for name, value in zip(names, values, strict=True):
-            if value is not None:
-                term = converted.get(value)
-                if term is None:
-                    term = converted[value] = to_rdflib(value)
-                row[name] = term
-        rows.append(row)
+    rows = [
+        {name: terms[value] for name, value in zip(names, values, strict=True) if value is not None}
+        for values in raw
+    ]
     return Rows(names, rows)
 
 

@@ -414,15 +414,18 @@ def revalidate(
     # is asked again when a write changed them
     changed = {str(t.subject) for t in touched if t.subject is not None}
 
-    def stale(v: Violation, r: Result) -> bool:
-        return bool(
-            r.focus in changed
-            or r.control in changed
-            or r.requirement in changed
-            or (v.messages and any(c in str(v.messages[0]) for c in changed))
-        )
-
-    results = {v: r for v, r in kept.results.items() if not stale(v, r)} if changed else kept.results
+    results = kept.results
+    if changed:
+        results = {
+            v: r
+            for v, r in results.items()
+            if not (
+                r.focus in changed
+                or r.control in changed
+                or r.requirement in changed
+                or (v.messages and any(c in v.messages[0] for c in changed))
+            )
+        }
     # a rule's assessed part stands when no change reaches the query that found it
     assessed = {rule: part for rule, part in kept.assessed.items() if reach(reads(part[0]), touched) == set()}
     report, results = _report(store, shapes, stage, as_of, found, results, assessed)

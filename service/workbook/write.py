@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from functools import cache
 from html import escape
 from io import BytesIO
 from typing import Any
@@ -395,7 +396,7 @@ def _cell(col: Col, terms: list[Node], owner: dict[Node, tuple[Sheet, Kind]], ke
         texts = []
         for term in terms:
             row = owner.get(term)
-            if col.type == ENUM and term in v.options[col.scheme].values():
+            if col.type == ENUM and term in _concepts(col.scheme):
                 texts.append(v.labels[term])  # type: ignore[index]
             elif col.type == REF and row is not None and (ANY in col.to or row[1].slug in col.to):
                 texts.append(keys[term])
@@ -417,6 +418,12 @@ def _cell(col: Col, terms: list[Node], owner: dict[Node, tuple[Sheet, Kind]], ke
     if col.type in (DATE, MONTH) and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     return str(term)  # text, a month, a date and time: as written
+
+
+@cache
+def _concepts(scheme: str) -> frozenset[URIRef]:
+    """An ENUM column's concepts, for a membership test by hash (a row's every value is asked)."""
+    return frozenset(vocab().options[scheme].values())
 
 
 def _iri_text(node: Node) -> str:
