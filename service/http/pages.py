@@ -52,7 +52,7 @@ from .api import (
     operation,
 )
 from .errors import Problem
-from .state import current_snapshot, default_day, get_store, state
+from .state import State, current_snapshot, default_day, get_store, state
 
 log = logging.getLogger(__name__)
 
@@ -429,19 +429,21 @@ class _Memory:
     writes: dict[int, list[history.Change] | None] = field(default_factory=dict)
 
 
-_memories: weakref.WeakKeyDictionary[Store, _Memory] = weakref.WeakKeyDictionary()
+# per application, not per store: the write numbers are its own (two applications over one store,
+# as tests make, each count from nothing, and a report one kept is no start for the other)
+_memories: weakref.WeakKeyDictionary[State, _Memory] = weakref.WeakKeyDictionary()
 _memories_lock = threading.Lock()
 
 
-def _memory(store: Store) -> _Memory:
+def _memory(held: State) -> _Memory:
     with _memories_lock:
-        return _memories.setdefault(store, _Memory())
+        return _memories.setdefault(held, _Memory())
 
 
 def written(number: int, changes: list[history.Change] | None) -> None:
     """Write `number`'s changes (None: not known), told by audit.record before the write counts,
     so that a reader who sees the count finds them."""
-    memory = _memory(state().store)
+    memory = _memory(state())
     with memory.lock:
         if memory.kept:  # with no report kept there is nothing to bring up to date
             memory.writes[number] = changes
@@ -459,7 +461,7 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
     limit = held.settings.query_timeout  # each of its queries, as for a client's SPARQL query
     if store is not held.store:
         return validation.validate(store, as_of=day, stage=stage, timeout=limit)
-    memory = _memory(store)
+    memory = _memory(held)
     with memory.lock:
         seen = held.writes  # read first: the store holds at least these writes
         starts = [(w, k) for (st, d), (w, m, k) in memory.kept.items() if st == stage and m == minute]
@@ -498,7 +500,7 @@ def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
     kept to bring up to date (incremental validation: a fraction of a second), that is its report;
     the rest is worked out from the snapshot in the background, at low priority."""
     held = state()
-    memory = _memory(store)
+    memory = _memory(held)
     with memory.lock:
         incremental_start = any(stage == 2 for stage, _ in memory.kept)
     if incremental_start:

@@ -18,7 +18,7 @@ from ..snapshots import SnapshotView
 from ..store import Store
 
 
-@dataclass
+@dataclass(eq=False)  # one per application, told apart by identity (pages keeps memory per State)
 class State:
     settings: Settings
     store: Store

@@ -540,25 +540,25 @@ def records(store: Store, shapes: Graph, found: list[Violation]) -> list[Result]
 
 def in_standard_order(results: list[Result]) -> list[Result]:
     """Results in the standard's order: clauses, then Annex A, then own controls."""
-    catalogue = catalogue_graph()
-
-    @cache
-    def position(requirement: str | None) -> int:
-        ordinal = catalogue.value(URIRef(requirement), AIMS.ordinal) if requirement else None
-        return int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
-
-    def standard_order(r: Result) -> tuple[int, str, str, str, str, str, str]:
-        return (
-            position(r.requirement),
-            r.requirement_id or "",
-            r.focus,
-            r.path or "",
-            r.message,
-            r.value or "",
-            r.shape,
-        )
-
     return sorted(results, key=standard_order)
+
+
+def standard_order(r: Result) -> tuple[int, str, str, str, str, str, str]:
+    return (
+        _position(r.requirement),
+        r.requirement_id or "",
+        r.focus,
+        r.path or "",
+        r.message,
+        r.value or "",
+        r.shape,
+    )
+
+
+@cache
+def _position(requirement: str | None) -> int:
+    ordinal = catalogue_graph().value(URIRef(requirement), AIMS.ordinal) if requirement else None
+    return int(str(ordinal)) if ordinal is not None else 10_000  # own controls after Annex A
 
 
 def _written(node: Node) -> str:

@@ -62,7 +62,7 @@ def run(
         if not focus:
             return []
         scope = "VALUES ?this { " + " ".join(sorted(t.n3() for t in focus)) + " }\n"
-    compiled_shapes, target_classes = _compiled(store, shapes, scoped=bool(scope))
+    compiled_shapes, target_classes, _ = _compiled(store, shapes, scoped=bool(scope))
     types_in_scope = _types(store, scope) if scope else set()
 
     def in_scope(shape: Node) -> bool:
@@ -124,7 +124,8 @@ def run_checks(store: Store, checks: list[Check], timeout: float | None = None) 
 # a placeholder for the VALUES block of a scoped run: queries are compiled once per shapes graph,
 # store vocabulary and kind of run (whole store or scoped), and the scope is filled in per run
 _SCOPE = "VALUES ?this { <urn:aims-graph:scope> }\n"
-Compiled = tuple[dict[Node, list[Check]], dict[Node, set[Node] | None]]  # checks, target classes
+# checks, target classes, and the pattern that binds each shape's focus nodes (incremental reads it)
+Compiled = tuple[dict[Node, list[Check]], dict[Node, set[Node] | None], dict[Node, str]]
 # keyed by (scoped, Oxigraph): on Oxigraph (embedded or `oxigraph serve`) more EXISTS filters
 # become joins
 _COMPILED: weakref.WeakKeyDictionary[
@@ -144,7 +145,11 @@ def _compiled(store: Store, shapes: Graph, scoped: bool) -> Compiled:
         compiler = Compiler(shapes, subclasses_from(pairs), many_focus_nodes=not scoped, oxigraph=oxigraph)
         scope = _SCOPE if scoped else ""
         checks = {shape: [c for c in compiler.checks(shape, scope) if c.query] for shape in compiler.shapes()}
-        cache[key] = (pairs, (checks, {shape: compiler.target_classes(shape) for shape in checks}))
+        classes = {shape: compiler.target_classes(shape) for shape in checks}
+        cache[key] = (
+            pairs,
+            (checks, classes, {shape: compiler.focus_pattern(shape, scope) for shape in checks}),
+        )
     return cache[key][1]
 
 
