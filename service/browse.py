@@ -31,6 +31,7 @@ SELECT ?thing ?label ?id WHERE {
   BIND (COALESCE(?prefLabel, ?rdfsLabel, ?title) AS ?label)
   BIND (COALESCE(?notation, ?identifier) AS ?id)
 }"""
+LABELS_QUERY = _LABELS % ""  # what labels() asks, for a reader of what it reads
 
 
 @dataclass(frozen=True)

@@ -70,13 +70,17 @@ class Coverage:
     rows: Rows
 
 
+COVERAGE_QUERIES = ("statement-of-applicability", "requirement-coverage")  # what `coverage` asks
+
+
 def coverage(store: Store) -> Coverage:
+    soa, requirements = COVERAGE_QUERIES
     excluded = {
         str(r["control"])
-        for r in queries.run(store, "statement-of-applicability")
+        for r in queries.run(store, soa)
         if "justification" in r and _false(r.get("applicable"))
     }
-    return Coverage(frozenset(excluded), queries.run(store, "requirement-coverage"))
+    return Coverage(frozenset(excluded), queries.run(store, requirements))
 
 
 def gap_analysis(

@@ -354,3 +354,71 @@ def test_a_second_application_on_the_same_store_keeps_its_own_reports() -> None:
     shown = write_then_read(second, "https://aurora-lending.example/aims/risk-02")
     # each risk without an owner is a finding (shapes: RiskOwned), the second one's too
     assert shown == sorted(r.key for r in validation.validate(store, as_of=DAY).results)
+
+
+# ------------------------------------------------------------------ cached pages carried over writes
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=steps)
+def test_a_named_query_no_write_can_read_answers_as_before(program: list[Any]) -> None:
+    """What lets the service keep a named query's rows across writes (pages.cached with `reads`):
+    when no change of the writes reaches what the query's text reads, its rows are the same
+    after the writes as before, for every named query the catalogue holds."""
+    from service import queries
+    from service.store.embedded import EmbeddedStore
+    from service.store.sparql_text import query_form
+
+    store = _fresh(EmbeddedStore())
+    names = [  # those a page runs without being told a value (my-work needs a person)
+        n
+        for n, q in queries.catalogue().items()
+        if query_form(q.text) == "SELECT" and all(p.default is not None for p in q.parameters)
+    ]
+
+    def answers() -> dict[str, list[dict[str, Any]]]:
+        return {n: [dict(r) for r in queries.run(store, n, today=DAY)] for n in names}
+
+    before = answers()
+    changes = [c for (update, touched), _ in program for c in _write(store, update, touched)]
+    touched = incremental.touches(changes)
+    after = answers()
+    for name in names:
+        if incremental.reach(incremental.reads(queries.get(name).text), touched) == set():
+            assert after[name] == before[name], name
+
+
+def test_the_service_keeps_the_soa_across_a_write_it_cannot_read_and_not_one_it_can() -> None:
+    """A risk's new owner leaves the SoA's query as it was: the rows kept before the write are
+    the rows after it (the same object, not asked again); a control's applicability changes it,
+    and the page shows the change."""
+    from service.http import create_app, pages
+    from service.store.embedded import EmbeddedStore
+
+    store = load_example(EmbeddedStore())
+    app = create_app({"tokens": "inc-editor=editor"}, store=store)
+    client = app.test_client()
+    editor = {"Authorization": "Bearer inc-editor"}
+    risks = source_graph(next(f for f in EXAMPLE_FILES if f.name == "risks.ttl"))
+
+    def soa() -> Any:
+        with app.test_request_context():
+            return pages.query_rows("statement-of-applicability")
+
+    def post(update: str) -> None:
+        answer = client.post("/sparql", data={"update": update}, headers=editor)
+        assert answer.status_code in (200, 204), answer.get_data(as_text=True)
+
+    first = soa()
+    risk = "https://aurora-lending.example/aims/risk-01"
+    post(f"DELETE WHERE {{ GRAPH <{risks}> {{ <{risk}> <{AIMS}owner> ?o }} }}")
+    assert soa() is first  # carried over: aims:owner is nothing the SoA's query reads
+    entry = next(r for r in first if "justification" in r)
+    controls = source_graph(next(f for f in EXAMPLE_FILES if f.name == "controls.ttl"))
+    post(f"DELETE WHERE {{ GRAPH <{controls}> {{ <{entry['entry']}> <{AIMS}justification> ?j }} }}")
+    changed = soa()
+    assert changed is not first
+    from service import queries
+
+    assert [dict(r) for r in changed] == [dict(r) for r in queries.run(store, "statement-of-applicability")]
+    assert [dict(r) for r in changed] != [dict(r) for r in first]

@@ -281,3 +281,14 @@ def test_snippets_and_conformance_on_remote_stores(request, kind: str) -> None: 
             assert there.assessed == embedded.assessed, name
         finally:
             remote.drop(graph)
+
+
+def test_a_result_as_a_dict_is_its_fields(report: validation.Report) -> None:
+    """Result.as_dict copies the instance's dict for speed: it must stay every field, in order,
+    and nothing else (dataclasses.asdict is the reference; a cached property would break it)."""
+    import dataclasses
+
+    assert report.results
+    for r in report.results:
+        assert r.as_dict() == dataclasses.asdict(r)
+        assert list(r.as_dict()) == [f.name for f in dataclasses.fields(r)]

@@ -10,11 +10,11 @@ from typing import Any
 from flask import Response, g
 from rdflib import URIRef
 
-from .. import browse, queries, snapshots, trend
+from .. import browse, snapshots, trend
 from ..store.base import Store
 from . import pages
 from .api import OVER_BUDGET, AsOf, operation
-from .pages import _day, _group_key, _int, _page, _recent_days, _threshold, as_of, bp, cached
+from .pages import _day, _group_key, _int, _page, _recent_days, _threshold, as_of, bp, cached, query_rows
 from .state import current_snapshot, get_store
 
 LISTED = 10  # items per list on the dashboard; the rest are counted and linked
@@ -72,17 +72,17 @@ def _frozen(store: Store, taken: snapshots.Snapshot) -> trend.Point:
 
 def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
     """Everything the dashboard shows, for one day; None for a store with no organisation."""
-    counts = {str(r["label"]): int(r["count"]) for r in queries.run(store, "summary")}
-    organisation = queries.run(store, "organisation")
+    counts = {str(r["label"]): int(r["count"]) for r in query_rows("summary")}
+    organisation = query_rows("organisation")
     if not organisation.rows and not any(counts.values()):
         return None
     stages = {stage: pages.readiness(stage, day) for stage in (1, 2)}
     horizon = day + dt.timedelta(days=90)
-    expiring = queries.run(store, "evidence-expiring", {"until": horizon.isoformat()}).rows
-    reviews = queries.run(store, "documents-due-for-review", {"asOf": horizon.isoformat()}).rows
+    expiring = query_rows("evidence-expiring", {"until": horizon.isoformat()}).rows
+    reviews = query_rows("documents-due-for-review", {"asOf": horizon.isoformat()}).rows
     actions = [
         r
-        for r in queries.run(store, "register-findings", {"asOf": day.isoformat()})
+        for r in query_rows("register-findings", {"asOf": day.isoformat()})
         if r.get("action") is not None
         and r.get("dueDate") is not None
         and str(r.get("actionStatus", "")) != "https://w3id.org/aims#Closed"
@@ -90,11 +90,11 @@ def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
     ]
     threshold = _threshold(store)
     levels: Counter[str] = Counter()
-    for r in queries.run(store, "risk-levels"):
+    for r in query_rows("risk-levels"):
         level = _int(r["riskLevel"])
         if level is not None:
             levels["above" if threshold is not None and level > threshold else "within"] += int(r["risks"])
-    soa = queries.run(store, "statement-of-applicability")
+    soa = query_rows("statement-of-applicability")
     by_status = Counter(str(r["status"]) if r.get("status") is not None else "" for r in soa)
     scope = [r for r in organisation.rows if r.get("subject") is not None]
     lists = {"expiring": expiring, "reviews": reviews, "actions": actions, "scope": scope}

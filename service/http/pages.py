@@ -42,7 +42,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
-from .. import browse, frameworks, history, reports, snapshots, traces, validation
+from .. import browse, frameworks, history, queries, reports, snapshots, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..validation import incremental
@@ -285,13 +285,19 @@ def _generation(store: Store) -> tuple[int, int, int]:
     return state().writes, store.data_version(), minute
 
 
-def cached(compute: Callable[[], T], *key: Any) -> T:
+def cached(compute: Callable[[], T], *key: Any, reads: tuple[str, ...] = ()) -> T:
     """`compute()`, done once per key and state of the store: validation and whole registers
     are the slow part of a page, and a page is read far more often than the store changes.
     Readers that ask while it is being worked out wait for that one computation instead of each
-    starting their own (40 readers after a write each validated the store: 57 s a trace)."""
-    full_key = (*key, _generation(get_store()))
+    starting their own (40 readers after a write each validated the store: 57 s a trace).
+    `reads`: the texts of every query `compute` asks. After writes that none of them can read
+    (incremental.reads: their predicates and classes), the value worked out before stands: a
+    risk's new owner leaves the SoA, the coverage and the summary as they were."""
+    generation = _generation(get_store())
+    full_key = (*key, generation)
     held = state()
+    if reads:
+        compute = partial(_carried_over, held, compute, key, generation, reads)
     cache, working = held.page_cache, held.page_working
     while True:
         with _cache_lock:
@@ -305,8 +311,8 @@ def cached(compute: Callable[[], T], *key: Any) -> T:
     try:
         value = compute()
         with _cache_lock:
-            if len(cache) >= _CACHE_ENTRIES:
-                cache.clear()
+            while len(cache) >= _CACHE_ENTRIES:
+                del cache[next(iter(cache))]  # the oldest
             state_now = full_key[-1]
             if state_now[0] >= 0:  # what older states of today's data kept (a workbook at 10,000
                 # systems is 17 MB) goes as soon as this state keeps something; a snapshot's stays
@@ -318,6 +324,69 @@ def cached(compute: Callable[[], T], *key: Any) -> T:
         with _cache_lock:
             del working[full_key]
         done.set()
+
+
+_CARRIED_ENTRIES = 64
+
+
+def _carried_over(
+    held: State,
+    compute: Callable[[], T],
+    key: tuple[Any, ...],
+    generation: tuple[int, int, int],
+    reads: tuple[str, ...],
+) -> T:
+    """The value kept for `key` at an earlier state when no write since can reach what it reads,
+    else `compute()`; kept as this state's. Only on the embedded store: one process holds it, so
+    every write to it is this service's, and their changes are listed (written())."""
+    with _cache_lock:
+        before = held.page_carry.get(key)
+    value: T
+    if (
+        before is not None
+        and get_store().kind == "embedded"
+        and _unreached(held, before[0], generation, reads)
+    ):
+        value = before[1]
+    else:
+        value = compute()
+    with _cache_lock:
+        held.page_carry.pop(key, None)
+        held.page_carry[key] = (generation, value)  # the newest last
+        while len(held.page_carry) > _CARRIED_ENTRIES:
+            del held.page_carry[next(iter(held.page_carry))]
+    return value
+
+
+def _unreached(
+    held: State, before: tuple[int, int, int], now: tuple[int, int, int], reads: tuple[str, ...]
+) -> bool:
+    """Whether the writes between two states (write numbers; a snapshot's is -1) changed nothing
+    that queries of these texts read."""
+    if before[0] < 0 or now[0] <= before[0] or before[2] != now[2]:
+        return False
+    memory = _memory(held)
+    with memory.lock:
+        listed = [memory.writes.get(number) for number in range(before[0] + 1, now[0] + 1)]
+    if any(changes is None or isinstance(changes, history.TooMany) for changes in listed):
+        return False
+    try:
+        touched = incremental.touches([c for changes in listed for c in changes])  # type: ignore[union-attr]
+    except incremental.Unreadable:
+        return False
+    return all(incremental.reach(incremental.reads(text), touched) == set() for text in reads)
+
+
+def query_rows(name: str, params: dict[str, str] | None = None) -> Rows:
+    """A named query's rows, once per state of the store (and carried over writes it cannot read)."""
+    given = params or {}
+    return cached(
+        lambda: queries.run(get_store(), name, given),
+        "query",
+        name,
+        tuple(sorted(given.items())),
+        reads=(queries.get(name).text,),
+    )
 
 
 def at_hand(*key: Any) -> Any | None:
@@ -445,10 +514,9 @@ def written(number: int, changes: list[history.Change] | None) -> None:
     so that a reader who sees the count finds them."""
     memory = _memory(state())
     with memory.lock:
-        if memory.kept:  # with no report kept there is nothing to bring up to date
-            memory.writes[number] = changes
+        memory.writes[number] = changes  # for kept reports, and cached work that carries over (cached)
         while len(memory.writes) > _KEPT_WRITES:
-            del memory.writes[min(memory.writes)]
+            del memory.writes[next(iter(memory.writes))]  # the oldest: numbers come in order
 
 
 def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.date) -> validation.Report:
@@ -487,9 +555,6 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
         memory.kept[(stage, day)] = (seen, minute, kept)
         while len(memory.kept) > _KEPT_REPORTS:
             del memory.kept[min(memory.kept, key=lambda k: memory.kept[k][0])]
-        oldest = min(w for w, _, _ in memory.kept.values())
-        for number in [n for n in memory.writes if n <= oldest]:
-            del memory.writes[number]
     return kept.report
 
 
@@ -519,9 +584,11 @@ def keep_snapshot_report(store: Store, taken: snapshots.Snapshot) -> None:
 
 def gaps(stage: int | None, day: dt.date) -> list[reports.RequirementStatus]:
     def compute() -> list[reports.RequirementStatus]:
-        covered = cached(
-            lambda: reports.coverage(get_store()), "requirement coverage"
-        )  # every stage's and day's
+        covered = cached(  # every stage's and day's
+            lambda: reports.coverage(get_store()),
+            "requirement coverage",
+            reads=tuple(queries.get(name).text for name in reports.COVERAGE_QUERIES),
+        )
         return reports.gap_analysis(get_store(), day, report(stage, day), covered=covered)
 
     return cached(compute, "gaps", stage, day)

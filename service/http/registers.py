@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, current_app, g, request
 from rdflib import Literal, URIRef
 
-from .. import browse
+from .. import browse, queries
 from ..browse import REGISTERS, Label
 from ..store.base import Rows
 from . import formats
@@ -61,7 +61,14 @@ def _register(name: str) -> Response:
     media = formats.choose(HTML_JSON_CSV)
     day = as_of(from_cookie=media == "text/html")  # JSON and CSV follow ?as_of= only, as elsewhere
     days = expiring_days()
-    rows, names = cached(lambda: _register_data(register, day, days), "register", name, day, days)
+    rows, names = cached(
+        lambda: _register_data(register, day, days),
+        "register",
+        name,
+        day,
+        days,
+        reads=(queries.get(register.query).text, browse.LABELS_QUERY),
+    )
     if media == "application/json":
         return Response(
             current_app.json.dumps([{k: browse.plain(v) for k, v in r.items()} for r in rows]),

@@ -9,12 +9,12 @@ from typing import Any
 from flask import Response, current_app, g
 from rdflib import URIRef
 
-from .. import browse, queries
+from .. import browse
 from ..browse import Label
 from ..store.base import Rows
 from . import formats
 from .api import RegisterParams, RowList, operation
-from .pages import HTML_JSON_CSV, _csv, _page, as_of, bp, cached
+from .pages import HTML_JSON_CSV, _csv, _page, as_of, bp, cached, query_rows
 from .state import get_store
 
 
@@ -32,7 +32,7 @@ from .state import get_store
 def soa() -> Response:
     media = formats.choose(HTML_JSON_CSV)
     day = as_of(from_cookie=media == "text/html")
-    rows = cached(lambda: queries.run(get_store(), "statement-of-applicability"), "soa")
+    rows = query_rows("statement-of-applicability")
     if media == "application/json":
         return Response(
             current_app.json.dumps([{v: browse.plain(r.get(v)) for v in rows.variables} for r in rows]),
@@ -53,14 +53,14 @@ def _soa_page(
     store = get_store()
     evidence: dict[URIRef, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
     counted: set[tuple[str, str]] = set()  # the register has a row per implementation, control and system
-    for r in queries.run(store, "register-implementations", {"asOf": day.isoformat()}):
+    for r in query_rows("register-implementations", {"asOf": day.isoformat()}):
         key = (str(r["implementation"]), str(r.get("control")))
         if r.get("control") is not None and key not in counted:
             counted.add(key)
             counts = evidence[r["control"]]  # keyed by term: an rdflib URIRef is not equal to its str
             counts[0] += int(r["validEvidenceItems"].toPython())
             counts[1] += int(r["evidenceItems"].toPython())
-    organisation = queries.run(store, "organisation").rows
+    organisation = query_rows("organisation").rows
     iris = {str(r["status"]) for r in rows if r.get("status") is not None}
     iris |= {str(v) for r in organisation for v in r.values() if isinstance(v, URIRef)}
     return dict(evidence), organisation, browse.labels(store, iris)

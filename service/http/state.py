@@ -31,6 +31,8 @@ class State:
     budget: dict[str, dict[Any, float]] = field(default_factory=dict)  # client -> day -> when (budget.py)
     page_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # pages.cached
     page_working: dict[tuple[Any, ...], threading.Event] = field(default_factory=dict)
+    # key -> (state of the store, value) of cached work that names what it reads (pages.cached)
+    page_carry: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = field(default_factory=dict)
 
 
 def install(app: Flask, state: State) -> None:

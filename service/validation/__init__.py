@@ -81,11 +81,10 @@ class Result:
 
     def as_dict(self) -> dict[str, object]:
         """Its fields as a dict (dataclasses.asdict, without its deep copy: every field is
-        immutable; a gap analysis at 1,000 systems spent 1.4 s in asdict's copying)."""
-        return {name: getattr(self, name) for name in _RESULT_FIELDS}
-
-
-_RESULT_FIELDS = tuple(f.name for f in fields(Result))
+        immutable; a gap analysis at 1,000 systems spent 1.4 s in asdict's copying). A copy of
+        the instance's dict, which holds its fields and nothing else (no slots, nothing cached on
+        it): a field at a time took 1.3 s of a dashboard at 10,000 systems."""
+        return self.__dict__.copy()
 
 
 # what one rule evaluated: the text of the query that asked (what a write must not reach for it
