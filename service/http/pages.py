@@ -302,6 +302,7 @@ def cached(compute: Callable[[], T], *key: Any, reads: tuple[str, ...] = ()) -> 
     while True:
         with _cache_lock:
             if full_key in cache:
+                cache[full_key] = cache.pop(full_key)  # the most recently used last: kept longest
                 return cache[full_key]  # type: ignore[no-any-return]
             done = working.get(full_key)
             if done is None:
@@ -312,7 +313,7 @@ def cached(compute: Callable[[], T], *key: Any, reads: tuple[str, ...] = ()) -> 
         value = compute()
         with _cache_lock:
             while len(cache) >= _CACHE_ENTRIES:
-                del cache[next(iter(cache))]  # the oldest
+                del cache[next(iter(cache))]  # the least recently used
             state_now = full_key[-1]
             if state_now[0] >= 0:  # what older states of today's data kept (a workbook at 10,000
                 # systems is 17 MB) goes as soon as this state keeps something; a snapshot's stays
