@@ -204,10 +204,15 @@ EXPIRING_DAYS = 30  # the evidence register's window when none is given (setting
 
 
 def register_rows(store: Store, register: Register, as_of: dt.date, days: int = EXPIRING_DAYS) -> Rows:
-    """The register's rows, with the as-of day given to a query that takes one, and to one that
-    takes `soon` the day after a window of `days` days from it (what expires within it is expiring)."""
+    """The register's rows (its query with register_params)."""
+    return queries.run(store, register.query, register_params(register, as_of, days))
+
+
+def register_params(register: Register, as_of: dt.date, days: int = EXPIRING_DAYS) -> dict[str, str]:
+    """The as-of day for a register's query that takes one, and for one that takes `soon` the
+    day after a window of `days` days from it (what expires within it is expiring)."""
     taken = {p.name for p in queries.get(register.query).parameters}
     params = {"asOf": as_of.isoformat()} if "asOf" in taken else {}
     if "soon" in taken:
         params["soon"] = (as_of + dt.timedelta(days=days + 1)).isoformat()
-    return queries.run(store, register.query, params)
+    return params

@@ -42,7 +42,7 @@ from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 from rdflib import BNode, Literal, URIRef
 
-from .. import browse, frameworks, history, queries, reports, snapshots, traces, validation
+from .. import browse, frameworks, history, queries, query_delta, reports, snapshots, traces, validation
 from ..browse import REGISTERS, Label
 from ..store.base import Rows, Store
 from ..validation import incremental
@@ -285,19 +285,26 @@ def _generation(store: Store) -> tuple[int, int, int]:
     return state().writes, store.data_version(), minute
 
 
-def cached(compute: Callable[[], T], *key: Any, reads: tuple[str, ...] = ()) -> T:
+def cached(
+    compute: Callable[[], T],
+    *key: Any,
+    reads: tuple[str, ...] = (),
+    update: Callable[[T, list[incremental.Touch]], T | None] | None = None,
+) -> T:
     """`compute()`, done once per key and state of the store: validation and whole registers
     are the slow part of a page, and a page is read far more often than the store changes.
     Readers that ask while it is being worked out wait for that one computation instead of each
     starting their own (40 readers after a write each validated the store: 57 s a trace).
     `reads`: the texts of every query `compute` asks. After writes that none of them can read
     (incremental.reads: their predicates and classes), the value worked out before stands: a
-    risk's new owner leaves the SoA, the coverage and the summary as they were."""
+    risk's new owner leaves the SoA, the coverage and the summary as they were. After writes
+    that can, `update(before, touched)` makes the new value from the one before when it can
+    (query_delta: a register asks again the rows of the items a write reached), else None."""
     generation = _generation(get_store())
     full_key = (*key, generation)
     held = state()
     if reads:
-        compute = partial(_carried_over, held, compute, key, generation, reads)
+        compute = partial(_carried_over, held, compute, key, generation, reads, update)
     cache, working = held.page_cache, held.page_working
     while True:
         with _cache_lock:
@@ -336,20 +343,23 @@ def _carried_over(
     key: tuple[Any, ...],
     generation: tuple[int, int, int],
     reads: tuple[str, ...],
+    update: Callable[[T, list[incremental.Touch]], T | None] | None,
 ) -> T:
-    """The value kept for `key` at an earlier state when no write since can reach what it reads,
-    else `compute()`; kept as this state's. Only on the embedded store: one process holds it, so
-    every write to it is this service's, and their changes are listed (written())."""
+    """The value kept for `key` at an earlier state when no write since can reach what it reads
+    (or `update` of it), else `compute()`; kept as this state's. Only on the embedded store: one
+    process holds it, so every write to it is this service's, and their changes are listed."""
     with _cache_lock:
         before = held.page_carry.get(key)
-    value: T
-    if (
-        before is not None
-        and get_store().kind == "embedded"
-        and _unreached(held, before[0], generation, reads)
-    ):
-        value = before[1]
-    else:
+    value: T | None = None
+    if before is not None and get_store().kind == "embedded":
+        touched = _touched(held, before[0], generation)
+        if touched is not None and all(
+            incremental.reach(incremental.reads(text), touched) == set() for text in reads
+        ):
+            value = before[1]
+        elif touched is not None and update is not None:
+            value = update(before[1], touched)
+    if value is None:
         value = compute()
     with _cache_lock:
         held.page_carry.pop(key, None)
@@ -359,35 +369,58 @@ def _carried_over(
     return value
 
 
-def _unreached(
-    held: State, before: tuple[int, int, int], now: tuple[int, int, int], reads: tuple[str, ...]
-) -> bool:
-    """Whether the writes between two states (write numbers; a snapshot's is -1) changed nothing
-    that queries of these texts read."""
+def _touched(
+    held: State, before: tuple[int, int, int], now: tuple[int, int, int]
+) -> list[incremental.Touch] | None:
+    """What the writes between two states (write numbers; a snapshot's is -1) changed, as the
+    checks see it; None when that is not known."""
     if before[0] < 0 or now[0] <= before[0] or before[2] != now[2]:
-        return False
+        return None
     memory = _memory(held)
     with memory.lock:
         listed = [memory.writes.get(number) for number in range(before[0] + 1, now[0] + 1)]
     if any(changes is None or isinstance(changes, history.TooMany) for changes in listed):
-        return False
+        return None
     try:
-        touched = incremental.touches([c for changes in listed for c in changes])  # type: ignore[union-attr]
+        return incremental.touches([c for changes in listed for c in changes])  # type: ignore[union-attr]
     except incremental.Unreadable:
-        return False
-    return all(incremental.reach(incremental.reads(text), touched) == set() for text in reads)
+        return None
 
 
 def query_rows(name: str, params: dict[str, str] | None = None) -> Rows:
-    """A named query's rows, once per state of the store (and carried over writes it cannot read)."""
-    given = params or {}
+    """A named query's rows, once per state of the store: carried over writes it cannot read,
+    and brought up to date item by item where query_delta can."""
+    given, query = params or {}, queries.get(name)
+
+    def update(before: Rows, touched: list[incremental.Touch]) -> Rows | None:
+        return query_delta.updated(get_store(), query.text, query.bindings(given), before, touched)
+
     return cached(
         lambda: queries.run(get_store(), name, given),
         "query",
         name,
         tuple(sorted(given.items())),
-        reads=(queries.get(name).text,),
+        reads=(query.text,),
+        update=update,
     )
+
+
+def labels(iris: set[str]) -> dict[str, Label]:
+    """A label for each IRI, from those asked for before: kept across writes, but for the nodes a
+    write changed (a label is a node's own triples), and asked for the rest."""
+
+    def update(before: dict[str, Label], touched: list[incremental.Touch]) -> dict[str, Label]:
+        if any(t.subject is None for t in touched):
+            return {}
+        changed = {str(t.subject) for t in touched}
+        # a copy first: readers may be adding to `before` on other threads (dict() copies at once)
+        return {iri: label for iri, label in dict(before).items() if iri not in changed}
+
+    known: dict[str, Label] = cached(dict, "labels", reads=(browse.LABELS_QUERY,), update=update)
+    missing = iris - known.keys()
+    if missing:
+        known.update(browse.labels(get_store(), missing))  # shared by readers: each adds what it asked
+    return {iri: known[iri] for iri in iris}
 
 
 def at_hand(*key: Any) -> Any | None:

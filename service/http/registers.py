@@ -12,10 +12,10 @@ from typing import Any
 from flask import Response, current_app, g, request
 from rdflib import Literal, URIRef
 
-from .. import browse, queries
+from .. import browse
 from ..browse import REGISTERS, Label
 from ..store.base import Rows
-from . import formats
+from . import formats, pages
 from .api import RegisterParams, RowList, operation
 from .errors import Problem
 from .pages import HTML_JSON_CSV, _csv, _int, _page, _threshold, as_of, bp, cached
@@ -61,14 +61,7 @@ def _register(name: str) -> Response:
     media = formats.choose(HTML_JSON_CSV)
     day = as_of(from_cookie=media == "text/html")  # JSON and CSV follow ?as_of= only, as elsewhere
     days = expiring_days()
-    rows, names = cached(
-        lambda: _register_data(register, day, days),
-        "register",
-        name,
-        day,
-        days,
-        reads=(queries.get(register.query).text, browse.LABELS_QUERY),
-    )
+    rows, names = cached(lambda: _register_data(register, day, days), "register", name, day, days)
     if media == "application/json":
         return Response(
             current_app.json.dumps([{k: browse.plain(v) for k, v in r.items()} for r in rows]),
@@ -127,11 +120,10 @@ def _register(name: str) -> Response:
 def _register_data(register: browse.Register, day: dt.date, days: int) -> tuple[Rows, dict[str, Label]]:
     """A register's rows, and the labels of every IRI in them but the items (which have their own
     label column): what sorting and filtering by the words shown need."""
-    store = get_store()
-    rows = browse.register_rows(store, register, day, days)
+    rows = pages.query_rows(register.query, browse.register_params(register, day, days))
     item = rows.variables[0]
     others = {str(v) for r in rows for k, v in r.items() if k != item and isinstance(v, URIRef)}
-    return rows, browse.labels(store, others)
+    return rows, pages.labels(others)
 
 
 def _heat_map(rows: Rows) -> dict[tuple[int, int], int]:
