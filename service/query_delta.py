@@ -59,7 +59,7 @@ def updated(
     """The rows of the query `text` (with `bindings`) now, from `before` and the changes since
     (incremental.touches); None when that cannot be told (see the module's text)."""
     plan = _plan(text)
-    if plan is None:
+    if plan is None or plan.item in bindings:  # a parameter naming the item: one item's query
         return None
     items: set[Identifier] = set()
     for t in touched:

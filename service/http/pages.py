@@ -420,7 +420,7 @@ def labels(iris: set[str]) -> dict[str, Label]:
     missing = iris - known.keys()
     if missing:
         known.update(browse.labels(get_store(), missing))  # shared by readers: each adds what it asked
-    return {iri: known[iri] for iri in iris}
+    return {iri: known[iri] for iri in iris if iri in known}  # browse.labels names no empty IRI
 
 
 def at_hand(*key: Any) -> Any | None:
@@ -546,9 +546,16 @@ def _memory(held: State) -> _Memory:
 def written(number: int, changes: list[history.Change] | None) -> None:
     """Write `number`'s changes (None: not known), told by audit.record before the write counts,
     so that a reader who sees the count finds them."""
-    memory = _memory(state())
+    held = state()
+    memory = _memory(held)
+    with _cache_lock:
+        carried = [generation[0] for generation, _ in held.page_carry.values() if generation[0] >= 0]
     with memory.lock:
         memory.writes[number] = changes  # for kept reports, and cached work that carries over (cached)
+        # what no kept report or carried work needs (they need the writes after their own state)
+        needed = min([w for w, _, _ in memory.kept.values()] + carried, default=number - 1)
+        for old in [n for n in memory.writes if n <= needed]:
+            del memory.writes[old]
         while len(memory.writes) > _KEPT_WRITES:
             del memory.writes[next(iter(memory.writes))]  # the oldest: numbers come in order
 

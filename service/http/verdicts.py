@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from flask import Response, current_app, g, jsonify, redirect, url_for
 from rdflib import URIRef
 
-from .. import browse, frameworks, reports, validation
+from .. import frameworks, reports, validation
 from ..browse import Label
 from . import budget, formats, pages
 from .api import (
@@ -132,7 +132,7 @@ def readiness() -> Response:
 
 
 def _names(*iris: set[str]) -> dict[str, Label]:
-    return browse.labels(get_store(), set().union(*iris))
+    return pages.labels(set().union(*iris))  # kept across writes but for the nodes they changed
 
 
 RESULTS_PER_PAGE = 200  # a page of a large report stays readable (at 1,000 systems: 1.5 MB whole)
