@@ -15,10 +15,10 @@ from rdflib import Literal, URIRef
 from .. import browse
 from ..browse import REGISTERS, Label
 from ..store.base import Rows
-from . import formats, pages
+from . import formats
 from .api import RegisterParams, RowList, operation
 from .errors import Problem
-from .pages import HTML_JSON_CSV, _csv, _int, _page, _threshold, as_of, bp, cached
+from .pages import HTML_JSON_CSV, _csv, _int, _page, _threshold, as_of, bp, cached, labels, query_rows
 from .state import get_store, state
 
 PAGE_SIZE = 100
@@ -129,10 +129,10 @@ def _register(name: str) -> Response:
 def _register_data(register: browse.Register, day: dt.date, days: int) -> tuple[Rows, dict[str, Label]]:
     """A register's rows, and the labels of every IRI in them but the items (which have their own
     label column): what sorting and filtering by the words shown need."""
-    rows = pages.query_rows(register.query, browse.register_params(register, day, days))
+    rows = query_rows(register.query, browse.register_params(register, day, days))
     item = rows.variables[0]
     others = {str(v) for r in rows for k, v in r.items() if k != item and isinstance(v, URIRef)}
-    return rows, pages.labels(others)
+    return rows, labels(others)
 
 
 def _heat_map(rows: Rows) -> dict[tuple[int, int], int]:
