@@ -422,3 +422,31 @@ def test_the_service_keeps_the_soa_across_a_write_it_cannot_read_and_not_one_it_
 
     assert [dict(r) for r in changed] == [dict(r) for r in queries.run(store, "statement-of-applicability")]
     assert [dict(r) for r in changed] != [dict(r) for r in first]
+
+
+def test_a_write_whose_changes_were_too_many_to_list_is_validated_in_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SPARQL update that reaches more resources than the service lists (MAX_RECORDED_SUBJECTS)
+    is recorded as TooMany: the kept report cannot be brought up to date from it, so the next page
+    validates in full and shows what the update did (here: a risk without an owner, a finding of
+    shapes' RiskOwned, which a report kept from before the write does not have)."""
+    from service.http import create_app, query_process
+    from service.store.embedded import EmbeddedStore
+
+    store = load_example(EmbeddedStore())
+    client = create_app({"tokens": "inc-editor=editor"}, store=store).test_client()
+    query = {"as_of": DAY.isoformat()}
+    json = {"Accept": "application/json"}
+    before = client.get("/validation", query_string=query, headers=json).get_json()["results"]
+    monkeypatch.setattr(query_process, "MAX_RECORDED_SUBJECTS", 0)  # every update: too many to list
+    risk = "https://aurora-lending.example/aims/risk-01"
+    graph = source_graph(next(f for f in EXAMPLE_FILES if f.name == "risks.ttl"))
+    update = f"DELETE WHERE {{ GRAPH <{graph}> {{ <{risk}> <{AIMS}owner> ?o }} }}"
+    answer = client.post("/sparql", data={"update": update}, headers={"Authorization": "Bearer inc-editor"})
+    assert answer.status_code in (200, 204), answer.get_data(as_text=True)
+    after = client.get("/validation", query_string=query, headers=json).get_json()["results"]
+    assert sorted(r["key"] for r in after) == sorted(
+        r.key for r in validation.validate(store, as_of=DAY).results
+    )
+    assert len(after) == len(before) + 1

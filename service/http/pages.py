@@ -378,11 +378,11 @@ def _touched(
         return None
     memory = _memory(held)
     with memory.lock:
-        listed = [memory.writes.get(number) for number in range(before[0] + 1, now[0] + 1)]
-    if any(changes is None or isinstance(changes, history.TooMany) for changes in listed):
+        changes = _changes_since(memory, before[0], now[0])
+    if changes is None:
         return None
     try:
-        return incremental.touches([c for changes in listed for c in changes])  # type: ignore[union-attr]
+        return incremental.touches(changes)
     except incremental.Unreadable:
         return None
 
@@ -543,6 +543,19 @@ def _memory(held: State) -> _Memory:
         return _memories.setdefault(held, _Memory())
 
 
+def _changes_since(memory: _Memory, seen: int, now: int) -> list[history.Change] | None:
+    """What writes seen+1 .. now changed, in order; None when one of them is not listed (not
+    worked out, or too many: history.TooMany, an empty list that must not pass for "nothing").
+    The caller holds memory.lock."""
+    found: list[history.Change] = []
+    for number in range(seen + 1, now + 1):
+        listed = memory.writes.get(number)
+        if listed is None or isinstance(listed, history.TooMany):
+            return None
+        found += listed
+    return found
+
+
 def written(number: int, changes: list[history.Change] | None) -> None:
     """Write `number`'s changes (None: not known), told by audit.record before the write counts,
     so that a reader who sees the count finds them."""
@@ -580,14 +593,7 @@ def _validated(held: Any, store: Store, minute: int, stage: int | None, day: dt.
             if same_day and same_day[1] == minute
             else max(starts, default=None, key=lambda s: s[0])
         )
-        changes: list[history.Change] | None = []
-        if base is not None:
-            for number in range(base[0] + 1, seen + 1):
-                listed = memory.writes.get(number)
-                if listed is None or changes is None:
-                    changes = None
-                    break
-                changes = [*changes, *listed]
+        changes = _changes_since(memory, base[0], seen) if base is not None else []
     if base is None:
         kept = incremental.validate(store, day, stage, limit)
     else:
