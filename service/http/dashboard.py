@@ -14,7 +14,19 @@ from .. import browse, snapshots, trend
 from ..store.base import Store
 from . import pages
 from .api import OVER_BUDGET, AsOf, operation
-from .pages import _day, _group_key, _int, _page, _recent_days, _threshold, as_of, bp, cached, query_rows
+from .pages import (
+    _day,
+    _group_key,
+    _int,
+    _page,
+    _recent_days,
+    _threshold,
+    as_of,
+    bp,
+    cached,
+    labels,
+    query_rows,
+)
 from .state import current_snapshot, get_store
 
 LISTED = 10  # items per list on the dashboard; the rest are counted and linked
@@ -119,7 +131,7 @@ def _dashboard(store: Store, day: dt.date) -> dict[str, Any] | None:
         "by_status": by_status,
         "groups": _group_order(stages[2].groups),
         "day": day,
-        "names": browse.labels(store, iris | {s for s in by_status if s}),
+        "names": labels(iris | {s for s in by_status if s}),
     }
 
 

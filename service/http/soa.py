@@ -14,8 +14,7 @@ from ..browse import Label
 from ..store.base import Rows
 from . import formats
 from .api import RegisterParams, RowList, operation
-from .pages import HTML_JSON_CSV, _csv, _page, as_of, bp, cached, query_rows
-from .state import get_store
+from .pages import HTML_JSON_CSV, _csv, _page, as_of, bp, cached, labels, query_rows
 
 
 @bp.route("/soa")
@@ -50,7 +49,6 @@ def _soa_page(
 ) -> tuple[dict[URIRef, list[int]], list[dict[str, Any]], dict[str, Label]]:
     """What the SoA page adds to the rows: evidence valid and all per control on the day, the
     organisation, and the labels."""
-    store = get_store()
     evidence: dict[URIRef, list[int]] = defaultdict(lambda: [0, 0])  # control -> [valid, all]
     counted: set[tuple[str, str]] = set()  # the register has a row per implementation, control and system
     for r in query_rows("register-implementations", {"asOf": day.isoformat()}):
@@ -63,4 +61,4 @@ def _soa_page(
     organisation = query_rows("organisation").rows
     iris = {str(r["status"]) for r in rows if r.get("status") is not None}
     iris |= {str(v) for r in organisation for v in r.values() if isinstance(v, URIRef)}
-    return dict(evidence), organisation, browse.labels(store, iris)
+    return dict(evidence), organisation, labels(iris)

@@ -40,8 +40,7 @@ class Violation:
     def __post_init__(self) -> None:
         # hashed once: re-validation looks up every kept result (66,000 at 10,000 systems) a few
         # times, and hashing its rdflib terms again each time was a third of its time
-        fields = (self.focus, self.shape, self.component, self.severity, self.path, self.value)
-        object.__setattr__(self, "_hash", hash((*fields, self.messages, self.constraint, self.distinct)))
+        object.__setattr__(self, "_hash", hash(tuple(self.__dict__.values())))  # the fields, in order
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[attr-defined,no-any-return]
